@@ -1,0 +1,172 @@
+//! Ordered upgrade steps for cloudtwin's stored records.
+//!
+//! The store keeps a schema version in its `meta` tree. When a data dir written by an older
+//! cloudtwin is opened, every step whose `from` is at or above the stored version runs in
+//! order, each rewriting the records of one tree, and the stored version moves to `from + 1`
+//! after each step. Steps are pure functions over bytes (`[format version][bincode payload]`)
+//! so that each one can be tested on sample bytes of the version before, without the types
+//! of today's code. A step must be idempotent: a crash half way through a step reruns it
+//! over records that were already rewritten, which it recognises by their version byte.
+//!
+//! This crate deliberately has no dependencies: a step that needs an old record type keeps a
+//! frozen copy of that type in its own module.
+
+/// The schema version this build writes. A data dir with a higher version is refused.
+pub const CURRENT_SCHEMA: u32 = 1;
+
+/// Rewrites one record; `Ok(None)` leaves it as it is (already upgraded, or not concerned).
+pub type Upgrade = fn(&[u8]) -> Result<Option<Vec<u8>>, String>;
+
+/// One upgrade step: rewrites every record of `tree` from schema `from` to `from + 1`.
+#[derive(Debug)]
+pub struct Step {
+    /// Schema version the step starts from.
+    pub from: u32,
+    /// Short name, used in logs and progress lines.
+    pub name: &'static str,
+    /// Tree whose records are rewritten.
+    pub tree: &'static str,
+    /// Rewrites one record.
+    pub upgrade: Upgrade,
+}
+
+/// Every step, in order. Schema 1 is the first released layout, so there are none yet; the
+/// next change of a record's layout adds `m0001_...` here with its sample bytes and tests.
+pub fn steps() -> &'static [Step] {
+    &[]
+}
+
+/// Why a data dir cannot be brought to [`CURRENT_SCHEMA`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum PlanError {
+    /// The data dir was written by a newer cloudtwin.
+    TooNew {
+        /// Version found in the data dir.
+        found: u32,
+        /// Highest version this build understands.
+        supported: u32,
+    },
+    /// The step list has a hole: no step starts at `missing`.
+    Gap {
+        /// The version no step upgrades from.
+        missing: u32,
+    },
+}
+
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PlanError::TooNew { found, supported } => write!(
+                f,
+                "the data dir was written by a newer cloudtwin (schema version {found}); \
+                 this build understands schema versions up to {supported}: upgrade cloudtwin \
+                 or restore a backup made by this version"
+            ),
+            PlanError::Gap { missing } => {
+                write!(f, "no migration step upgrades schema version {missing}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for PlanError {}
+
+/// The steps that bring a data dir at schema `found` to `target`, in order.
+pub fn plan(found: u32, target: u32, all: &[Step]) -> Result<Vec<&Step>, PlanError> {
+    if found > target {
+        return Err(PlanError::TooNew {
+            found,
+            supported: target,
+        });
+    }
+    let mut out = Vec::new();
+    for version in found..target {
+        let mut here: Vec<&Step> = all.iter().filter(|s| s.from == version).collect();
+        if here.is_empty() {
+            return Err(PlanError::Gap { missing: version });
+        }
+        out.append(&mut here);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bump(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
+        match bytes.first() {
+            Some(1) => {
+                let mut v = bytes.to_vec();
+                v[0] = 2;
+                Ok(Some(v))
+            }
+            Some(2) => Ok(None),
+            other => Err(format!("unexpected record version {other:?}")),
+        }
+    }
+
+    const SAMPLE: &[Step] = &[
+        Step {
+            from: 1,
+            name: "sample-a",
+            tree: "t",
+            upgrade: bump,
+        },
+        Step {
+            from: 2,
+            name: "sample-b",
+            tree: "t",
+            upgrade: bump,
+        },
+    ];
+
+    #[test]
+    fn plan_runs_every_step_from_the_found_version_in_order() {
+        let p = plan(1, 3, SAMPLE).expect("plan");
+        let names: Vec<_> = p.iter().map(|s| s.name).collect();
+        assert_eq!(names, ["sample-a", "sample-b"]);
+        assert_eq!(plan(2, 3, SAMPLE).expect("plan").len(), 1);
+        assert!(plan(3, 3, SAMPLE).expect("plan").is_empty());
+    }
+
+    #[test]
+    fn plan_refuses_a_newer_data_dir() {
+        assert_eq!(
+            plan(4, 3, SAMPLE).unwrap_err(),
+            PlanError::TooNew {
+                found: 4,
+                supported: 3
+            }
+        );
+    }
+
+    #[test]
+    fn plan_reports_a_gap_in_the_steps() {
+        assert_eq!(
+            plan(0, 3, SAMPLE).unwrap_err(),
+            PlanError::Gap { missing: 0 }
+        );
+    }
+
+    #[test]
+    fn the_shipped_steps_reach_the_current_schema() {
+        assert!(plan(CURRENT_SCHEMA, CURRENT_SCHEMA, steps())
+            .expect("plan")
+            .is_empty());
+        for s in steps() {
+            assert!(
+                s.from < CURRENT_SCHEMA,
+                "step {} starts past the current schema",
+                s.name
+            );
+        }
+    }
+
+    #[test]
+    fn a_step_is_idempotent_on_its_own_output() {
+        let once = bump(&[1, 9, 9]).expect("upgrade").expect("rewritten");
+        assert_eq!(once, vec![2, 9, 9]);
+        assert_eq!(bump(&once).expect("upgrade"), None);
+    }
+}

@@ -1,0 +1,335 @@
+//! The configuration file (`config.toml`): listen address, data dir, accounts, limits.
+//!
+//! Unknown keys are errors, and every error names the key, so a typo is caught at start.
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::store::Durability;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on, `host:port` (port 0 picks a free port).
+    pub listen: String,
+    /// Data dir: the sled store and its lock.
+    pub data_dir: PathBuf,
+    /// Bearer token for the `/_cloudtwin/` admin routes.
+    pub admin_token: String,
+    /// `sync` (acknowledge after flush, default) or `interval`.
+    #[serde(default = "default_durability")]
+    pub durability: String,
+    /// Flush period in `interval` mode.
+    #[serde(default = "default_flush_interval")]
+    pub flush_interval_ms: u64,
+    /// The accounts the service knows, with their credentials.
+    pub accounts: Vec<Account>,
+    /// Signature checking.
+    #[serde(default)]
+    pub auth: AuthConfig,
+    /// CVM image behaviour.
+    #[serde(default)]
+    pub cvm: CvmConfig,
+    /// Per-(account, action) request limits.
+    #[serde(default)]
+    pub rate_limit: RateLimitConfig,
+}
+
+/// One account (a Tencent main account / an Alibaba Cloud account).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    /// Account id: the Tencent uin / OwnerId, a decimal string.
+    pub id: String,
+    /// Human name, for logs.
+    pub name: String,
+    /// Tencent Cloud API credentials.
+    pub tencent: Option<TencentCredentials>,
+    /// Alibaba Cloud AccessKey pair.
+    pub aliyun: Option<AliyunCredentials>,
+}
+
+/// Tencent Cloud API key of an account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TencentCredentials {
+    /// AppId of the account.
+    pub app_id: u64,
+    /// SecretId (`AKID...`).
+    pub secret_id: String,
+    /// SecretKey.
+    pub secret_key: String,
+}
+
+/// Alibaba Cloud AccessKey pair of an account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AliyunCredentials {
+    /// AccessKey id.
+    pub access_key_id: String,
+    /// AccessKey secret.
+    pub access_key_secret: String,
+}
+
+/// Signature checking.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Largest accepted difference between a request's timestamp and the server clock.
+    #[serde(default = "default_skew")]
+    pub max_skew_seconds: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            max_skew_seconds: default_skew(),
+        }
+    }
+}
+
+/// CVM image behaviour.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CvmConfig {
+    /// How long CREATING (and later IMPORTING/SYNCING) lasts before NORMAL.
+    #[serde(default = "default_ready_after")]
+    pub image_ready_after_ms: u64,
+    /// Custom images per account per region.
+    #[serde(default = "default_quota")]
+    pub image_quota: u64,
+}
+
+impl Default for CvmConfig {
+    fn default() -> Self {
+        CvmConfig {
+            image_ready_after_ms: default_ready_after(),
+            image_quota: default_quota(),
+        }
+    }
+}
+
+/// Per-(account, action) request limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Off for benchmarks and test suites that hammer the service.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Limit for actions whose cloud documents no other.
+    #[serde(default = "default_per_second")]
+    pub default_per_second: u32,
+    /// Overrides by action name.
+    #[serde(default)]
+    pub per_action: BTreeMap<String, u32>,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            enabled: true,
+            default_per_second: default_per_second(),
+            per_action: BTreeMap::new(),
+        }
+    }
+}
+
+fn default_durability() -> String {
+    "sync".into()
+}
+fn default_flush_interval() -> u64 {
+    500
+}
+fn default_skew() -> u64 {
+    300
+}
+fn default_ready_after() -> u64 {
+    2000
+}
+fn default_quota() -> u64 {
+    500
+}
+fn default_true() -> bool {
+    true
+}
+fn default_per_second() -> u32 {
+    10
+}
+
+/// A configuration problem, naming the key.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Reads and checks a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
+        Self::parse(&text).map_err(|e| ConfigError(format!("{}: {}", path.display(), e.0)))
+    }
+
+    /// Parses and checks configuration text.
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        let cfg: Config = toml::from_str(text).map_err(|e| ConfigError(e.to_string()))?;
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    /// Checks what the types cannot.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        self.durability_mode()?;
+        if self.admin_token.trim().is_empty() {
+            return Err(ConfigError("admin_token: must not be empty".into()));
+        }
+        if self.accounts.is_empty() {
+            return Err(ConfigError(
+                "accounts: at least one [[accounts]] entry is needed".into(),
+            ));
+        }
+        let mut ids = HashSet::new();
+        let mut keys = HashSet::new();
+        for (i, a) in self.accounts.iter().enumerate() {
+            if a.id.is_empty() || !a.id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(ConfigError(format!(
+                    "accounts[{i}].id: {:?} is not a decimal account id",
+                    a.id
+                )));
+            }
+            if !ids.insert(a.id.clone()) {
+                return Err(ConfigError(format!(
+                    "accounts[{i}].id: {} appears twice",
+                    a.id
+                )));
+            }
+            if let Some(t) = &a.tencent {
+                if t.secret_id.is_empty() || t.secret_key.is_empty() {
+                    return Err(ConfigError(format!(
+                        "accounts[{i}].tencent: secret_id and secret_key must not be empty"
+                    )));
+                }
+                if !keys.insert(t.secret_id.clone()) {
+                    return Err(ConfigError(format!(
+                        "accounts[{i}].tencent.secret_id: used by another account"
+                    )));
+                }
+            }
+            if let Some(k) = &a.aliyun {
+                if k.access_key_id.is_empty() || k.access_key_secret.is_empty() {
+                    return Err(ConfigError(format!(
+                        "accounts[{i}].aliyun: access_key_id and access_key_secret must not be empty"
+                    )));
+                }
+                if !keys.insert(k.access_key_id.clone()) {
+                    return Err(ConfigError(format!(
+                        "accounts[{i}].aliyun.access_key_id: used by another account"
+                    )));
+                }
+            }
+        }
+        if self.rate_limit.default_per_second == 0 {
+            return Err(ConfigError(
+                "rate_limit.default_per_second: must be at least 1".into(),
+            ));
+        }
+        for (action, n) in &self.rate_limit.per_action {
+            if *n == 0 {
+                return Err(ConfigError(format!(
+                    "rate_limit.per_action.{action}: must be at least 1"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The listen address.
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen.parse().map_err(|_| {
+            ConfigError(format!(
+                "listen: {:?} is not a socket address like 127.0.0.1:9400",
+                self.listen
+            ))
+        })
+    }
+
+    /// The durability mode.
+    pub fn durability_mode(&self) -> Result<Durability, ConfigError> {
+        match self.durability.as_str() {
+            "sync" => Ok(Durability::Sync),
+            "interval" => Ok(Durability::Interval {
+                ms: self.flush_interval_ms,
+            }),
+            other => Err(ConfigError(format!(
+                "durability: {other:?} is not \"sync\" or \"interval\""
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+listen = "127.0.0.1:9400"
+data_dir = "data"
+admin_token = "t"
+[[accounts]]
+id = "100000000001"
+name = "default"
+[accounts.tencent]
+app_id = 1300000001
+secret_id = "AKIDa"
+secret_key = "k"
+[accounts.aliyun]
+access_key_id = "LTAIa"
+access_key_secret = "s"
+[cvm]
+image_ready_after_ms = 5
+[rate_limit]
+enabled = true
+default_per_second = 10
+[rate_limit.per_action]
+DescribeImages = 40
+"#;
+
+    #[test]
+    fn the_documented_schema_parses() {
+        let c = Config::parse(GOOD).expect("parse");
+        assert_eq!(c.cvm.image_ready_after_ms, 5);
+        assert_eq!(c.rate_limit.per_action.get("DescribeImages"), Some(&40));
+        assert_eq!(c.durability_mode().expect("mode"), Durability::Sync);
+    }
+
+    #[test]
+    fn an_unknown_key_is_named_in_the_error() {
+        let bad = GOOD.replace("image_ready_after_ms", "image_ready_afterms");
+        let e = Config::parse(&bad).unwrap_err().0;
+        assert!(e.contains("image_ready_afterms"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_listen_address_is_named_in_the_error() {
+        let bad = GOOD.replace("127.0.0.1:9400", "localhost");
+        let e = Config::parse(&bad).unwrap_err().0;
+        assert!(e.starts_with("listen:"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_key_is_named_in_the_error() {
+        let bad = GOOD.replace("admin_token = \"t\"\n", "");
+        let e = Config::parse(&bad).unwrap_err().0;
+        assert!(e.contains("admin_token"), "{e}");
+    }
+
+    #[test]
+    fn the_repository_config_parses() {
+        let text = include_str!("../config.toml");
+        Config::parse(text).expect("config.toml must parse");
+    }
+}

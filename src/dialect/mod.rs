@@ -1,0 +1,49 @@
+//! The cloud dialects spoken on the one listener. Each dialect recognises its own requests,
+//! verifies them, decodes their parameters, rate-limits them and answers in its envelope.
+//! The Alibaba Cloud RPC dialect (IMM) will sit beside `tencent` behind the same seam:
+//! [`classify`] decides, the server dispatches.
+
+pub mod tencent;
+
+use axum::http::HeaderMap;
+
+/// Which dialect a request speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// Tencent Cloud API 3.0 (CVM).
+    Tencent,
+}
+
+impl Dialect {
+    /// Name used in logs, metrics and rate-limit keys.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Tencent => "tencent",
+        }
+    }
+}
+
+/// Decides the dialect of a request; `None` when no dialect claims it.
+pub fn classify(headers: &HeaderMap, pairs: &[(String, String)]) -> Option<Dialect> {
+    if tencent::recognises(headers, pairs) {
+        return Some(Dialect::Tencent);
+    }
+    None
+}
+
+/// The fields of the one log line written per request.
+#[derive(Debug, Default, Clone)]
+pub struct RequestLog {
+    /// Request id (also in the response).
+    pub request_id: String,
+    /// Dialect name.
+    pub dialect: &'static str,
+    /// Action name, as sent.
+    pub action: String,
+    /// Account id, once authenticated.
+    pub account: String,
+    /// Region, once read.
+    pub region: String,
+    /// Answer code (`Success` or the error code).
+    pub code: String,
+}

@@ -1,0 +1,208 @@
+//! The Tencent dialect's errors: one enum of wire codes, one table to their strings, and the
+//! translation of the CVM domain's errors. Handlers never spell a code.
+//!
+//! Every API error travels as HTTP 200 with `{"Response":{"Error":{"Code","Message"},"RequestId"}}`
+//! (cvm.md §3.2): the SDKs drop the code of any non-200 answer.
+
+use crate::cvm::CvmError;
+
+/// Wire error codes of CVM API 3.0 that cloudtwin answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Code {
+    AuthFailureInvalidAuthorization,
+    AuthFailureSecretIdNotFound,
+    AuthFailureSignatureExpire,
+    AuthFailureSignatureFailure,
+    ImageQuotaLimitExceeded,
+    InternalError,
+    InvalidAction,
+    InvalidFilter,
+    InvalidFilterValueLimitExceeded,
+    InvalidImageIdInShared,
+    InvalidImageIdIncorrectState,
+    InvalidImageIdMalformed,
+    InvalidImageIdNotFound,
+    InvalidImageNameDuplicate,
+    InvalidInstanceIdMalformed,
+    InvalidInstanceTypeMalformed,
+    InvalidParameter,
+    InvalidParameterCoexistImageIdsFilters,
+    InvalidParameterConflict,
+    InvalidParameterSpecifyOneParameter,
+    InvalidParameterValueTooLarge,
+    InvalidParameterValue,
+    InvalidParameterValueInvalidImageFamily,
+    InvalidParameterValueInvalidImageId,
+    InvalidParameterValueInvalidImageIdIsShared,
+    InvalidParameterValueInvalidParameterValueLimit,
+    InvalidParameterValueLimitExceeded,
+    MissingParameter,
+    NoSuchVersion,
+    RequestLimitExceeded,
+    RequestSizeLimitExceeded,
+    UnknownParameter,
+    UnsupportedOperationSharedImageModifyUnsupported,
+    UnsupportedProtocol,
+}
+
+impl Code {
+    /// The code as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        use Code::*;
+        match self {
+            AuthFailureInvalidAuthorization => "AuthFailure.InvalidAuthorization",
+            AuthFailureSecretIdNotFound => "AuthFailure.SecretIdNotFound",
+            AuthFailureSignatureExpire => "AuthFailure.SignatureExpire",
+            AuthFailureSignatureFailure => "AuthFailure.SignatureFailure",
+            ImageQuotaLimitExceeded => "ImageQuotaLimitExceeded",
+            InternalError => "InternalError",
+            InvalidAction => "InvalidAction",
+            InvalidFilter => "InvalidFilter",
+            InvalidFilterValueLimitExceeded => "InvalidFilterValue.LimitExceeded",
+            InvalidImageIdInShared => "InvalidImageId.InShared",
+            InvalidImageIdIncorrectState => "InvalidImageId.IncorrectState",
+            InvalidImageIdMalformed => "InvalidImageId.Malformed",
+            InvalidImageIdNotFound => "InvalidImageId.NotFound",
+            InvalidImageNameDuplicate => "InvalidImageName.Duplicate",
+            InvalidInstanceIdMalformed => "InvalidInstanceId.Malformed",
+            InvalidInstanceTypeMalformed => "InvalidInstanceType.Malformed",
+            InvalidParameter => "InvalidParameter",
+            InvalidParameterCoexistImageIdsFilters => {
+                "InvalidParameter.InvalidParameterCoexistImageIdsFilters"
+            }
+            InvalidParameterConflict => "InvalidParameterConflict",
+            InvalidParameterSpecifyOneParameter => "InvalidParameter.SpecifyOneParameter",
+            InvalidParameterValueTooLarge => "InvalidParameter.ValueTooLarge",
+            InvalidParameterValue => "InvalidParameterValue",
+            InvalidParameterValueInvalidImageFamily => "InvalidParameterValue.InvalidImageFamily",
+            InvalidParameterValueInvalidImageId => "InvalidParameterValue.InvalidImageId",
+            InvalidParameterValueInvalidImageIdIsShared => {
+                "InvalidParameterValue.InvalidImageIdIsShared"
+            }
+            InvalidParameterValueInvalidParameterValueLimit => {
+                "InvalidParameterValue.InvalidParameterValueLimit"
+            }
+            InvalidParameterValueLimitExceeded => "InvalidParameterValue.LimitExceeded",
+            MissingParameter => "MissingParameter",
+            NoSuchVersion => "NoSuchVersion",
+            RequestLimitExceeded => "RequestLimitExceeded",
+            RequestSizeLimitExceeded => "RequestSizeLimitExceeded",
+            UnknownParameter => "UnknownParameter",
+            UnsupportedOperationSharedImageModifyUnsupported => {
+                "UnsupportedOperation.SharedImageModifyUnsupported"
+            }
+            UnsupportedProtocol => "UnsupportedProtocol",
+        }
+    }
+}
+
+/// An error answer: a code and a message for a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcError {
+    /// The wire code.
+    pub code: Code,
+    /// The message (English).
+    pub message: String,
+}
+
+impl TcError {
+    /// An error with a message.
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        TcError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// `MissingParameter` for a named parameter.
+    pub fn missing(name: &str) -> Self {
+        Self::new(
+            Code::MissingParameter,
+            format!("The request is missing a required parameter `{name}`."),
+        )
+    }
+
+    /// `InvalidParameter` for a parameter of the wrong type or shape.
+    pub fn invalid(name: &str, why: &str) -> Self {
+        Self::new(
+            Code::InvalidParameter,
+            format!("The parameter `{name}` is invalid: {why}."),
+        )
+    }
+
+    /// `InvalidParameterValue` for a value outside what the action accepts.
+    pub fn invalid_value(name: &str, why: &str) -> Self {
+        Self::new(
+            Code::InvalidParameterValue,
+            format!("The value of parameter `{name}` is invalid: {why}."),
+        )
+    }
+
+    /// `InvalidParameter.ValueTooLarge` for an over-long string (counted in characters).
+    pub fn too_long(name: &str, max: usize, got: usize) -> Self {
+        Self::new(
+            Code::InvalidParameterValueTooLarge,
+            format!("The parameter `{name}` is {got} characters long; at most {max} are allowed."),
+        )
+    }
+
+    /// `InvalidImageId.Malformed`.
+    pub fn malformed_image_id(id: &str) -> Self {
+        Self::new(
+            Code::InvalidImageIdMalformed,
+            format!("ImageId `{id}` is malformed: an image id is `img-` followed by 8 lowercase letters or digits."),
+        )
+    }
+
+    /// `InternalError`, for failures that are not the client's.
+    pub fn internal(detail: &str) -> Self {
+        Self::new(
+            Code::InternalError,
+            format!("An internal error occurred: {detail}"),
+        )
+    }
+}
+
+impl From<CvmError> for TcError {
+    fn from(e: CvmError) -> Self {
+        match e {
+            CvmError::NotFound(id) => TcError::new(
+                Code::InvalidImageIdNotFound,
+                format!("ImageId {id} is not found"),
+            ),
+            CvmError::IncorrectState { id, state } => TcError::new(
+                Code::InvalidImageIdIncorrectState,
+                format!(
+                    "Image {id} is in state {}, which does not allow this operation.",
+                    state.as_wire()
+                ),
+            ),
+            CvmError::NameDuplicate(name) => TcError::new(
+                Code::InvalidImageNameDuplicate,
+                format!("An image named `{name}` already exists in this region."),
+            ),
+            CvmError::SharedImageModify(id) => TcError::new(
+                Code::UnsupportedOperationSharedImageModifyUnsupported,
+                format!("Image {id} is shared from another account and cannot be modified."),
+            ),
+            CvmError::SharedImageDelete(id) => TcError::new(
+                Code::InvalidParameterValueInvalidImageIdIsShared,
+                format!("Image {id} is shared from another account and cannot be deleted."),
+            ),
+            CvmError::PublicImage(id) => TcError::new(
+                Code::InvalidParameterValueInvalidImageId,
+                format!("Image {id} is a public image; it does not allow this operation."),
+            ),
+            CvmError::InShared(id) => TcError::new(
+                Code::InvalidImageIdInShared,
+                format!("Image {id} is shared to other accounts; cancel the sharing first."),
+            ),
+            CvmError::QuotaExceeded { quota } => TcError::new(
+                Code::ImageQuotaLimitExceeded,
+                format!("The custom image quota of this region ({quota}) is used up."),
+            ),
+            CvmError::Store(detail) => TcError::internal(&detail),
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! The single door: a request that passes [`verify`] carries the account that signed it.
+//! Handlers never see an unverified request.
+//!
+//! Order (cvm.md §2.1): parse the credential, check the timestamp window, find the SecretId,
+//! check the scope, recompute and compare in constant time. A rejected signature logs, at
+//! debug level, the canonical request and string to sign the server expected.
+
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, Method};
+
+use super::error::{Code, TcError};
+use super::router::SERVICE;
+use super::sign::{self, Tc3Authorization, V1Method};
+use crate::accounts::{Account, Accounts};
+
+/// How the request was signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// TC3-HMAC-SHA256 in the `Authorization` header.
+    Tc3,
+    /// v1 `Signature` parameter.
+    V1,
+}
+
+/// Header names of the TC3 style.
+pub mod headers {
+    /// Action name.
+    pub const ACTION: &str = "x-tc-action";
+    /// API version.
+    pub const VERSION: &str = "x-tc-version";
+    /// Region.
+    pub const REGION: &str = "x-tc-region";
+    /// Unix seconds.
+    pub const TIMESTAMP: &str = "x-tc-timestamp";
+    /// Payload hash override.
+    pub const CONTENT_SHA256: &str = "x-tc-content-sha256";
+}
+
+/// What a request gives the verifier.
+pub struct Signed<'a> {
+    /// HTTP method.
+    pub method: &'a Method,
+    /// Raw query string (without `?`).
+    pub raw_query: &'a str,
+    /// Request headers.
+    pub headers: &'a HeaderMap,
+    /// Raw body.
+    pub body: &'a [u8],
+    /// Every decoded parameter (v1 style).
+    pub pairs: &'a [(String, String)],
+}
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn param<'p>(pairs: &'p [(String, String)], name: &str) -> Option<&'p str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn parse_timestamp(name: &str, raw: Option<&str>) -> Result<(String, i64), TcError> {
+    let raw = raw.ok_or_else(|| TcError::missing(name))?;
+    let ts = raw
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| TcError::invalid(name, "Unix seconds are expected"))?;
+    Ok((raw.to_string(), ts))
+}
+
+fn check_window(ts: i64, max_skew: u64) -> Result<(), TcError> {
+    let now = crate::clock::now_secs();
+    if now.abs_diff(ts) > max_skew {
+        return Err(TcError::new(
+            Code::AuthFailureSignatureExpire,
+            format!("Signature expired: the request timestamp {ts} and the server time {now} differ by more than {max_skew} seconds."),
+        ));
+    }
+    Ok(())
+}
+
+fn unknown_secret_id(id: &str) -> TcError {
+    TcError::new(
+        Code::AuthFailureSecretIdNotFound,
+        format!("The SecretId `{id}` is not found; check the credentials in cloudtwin's config."),
+    )
+}
+
+fn signature_failure() -> TcError {
+    TcError::new(
+        Code::AuthFailureSignatureFailure,
+        "The provided credentials could not be validated. Please check your signature is correct.",
+    )
+}
+
+/// Verifies the signature of a request and returns the account that signed it.
+pub fn verify(
+    style: Style,
+    req: &Signed<'_>,
+    accounts: &Accounts,
+    max_skew: u64,
+) -> Result<Arc<Account>, TcError> {
+    match style {
+        Style::Tc3 => verify_tc3(req, accounts, max_skew),
+        Style::V1 => verify_v1(req, accounts, max_skew),
+    }
+}
+
+fn verify_tc3(
+    req: &Signed<'_>,
+    accounts: &Accounts,
+    max_skew: u64,
+) -> Result<Arc<Account>, TcError> {
+    let raw_auth = header(req.headers, "authorization").unwrap_or_default();
+    let auth: Tc3Authorization = sign::parse_tc3_authorization(raw_auth).ok_or_else(|| {
+        TcError::new(
+            Code::AuthFailureInvalidAuthorization,
+            "The Authorization header is not of the form `TC3-HMAC-SHA256 Credential=<SecretId>/<date>/cvm/tc3_request, SignedHeaders=..., Signature=...`.",
+        )
+    })?;
+    let (ts_raw, ts) = parse_timestamp("X-TC-Timestamp", header(req.headers, headers::TIMESTAMP))?;
+    check_window(ts, max_skew)?;
+    let account = accounts
+        .by_tencent_secret_id(&auth.secret_id)
+        .ok_or_else(|| unknown_secret_id(&auth.secret_id))?;
+    let secret_key = account
+        .tencent
+        .as_ref()
+        .map(|t| t.secret_key.as_str())
+        .unwrap_or_default();
+    if !auth.signed_headers.iter().any(|h| h == "content-type")
+        || !auth.signed_headers.iter().any(|h| h == "host")
+    {
+        return Err(TcError::new(
+            Code::AuthFailureInvalidAuthorization,
+            "SignedHeaders must include content-type and host.",
+        ));
+    }
+    if auth.service != SERVICE || auth.date != sign::utc_date(ts) {
+        tracing::debug!(
+            scope_date = %auth.date, expected_date = %sign::utc_date(ts), service = %auth.service,
+            "TC3 credential scope does not match the timestamp's UTC date or the cvm service"
+        );
+        return Err(signature_failure());
+    }
+    let payload_hash =
+        if header(req.headers, headers::CONTENT_SHA256) == Some(sign::UNSIGNED_PAYLOAD) {
+            sign::sha256_hex(sign::UNSIGNED_PAYLOAD.as_bytes())
+        } else {
+            sign::sha256_hex(req.body)
+        };
+    let query = if req.method == Method::GET {
+        req.raw_query
+    } else {
+        ""
+    };
+    let signed_names = auth.signed_headers.join(";");
+    // The doc lower-cases header values; the SDKs send them as they are. Try both.
+    let mut tried = Vec::new();
+    for lower in [true, false] {
+        let pairs: Vec<(String, String)> = auth
+            .signed_headers
+            .iter()
+            .map(|name| {
+                let v = header(req.headers, name).unwrap_or_default().trim();
+                (
+                    name.clone(),
+                    if lower {
+                        v.to_ascii_lowercase()
+                    } else {
+                        v.to_string()
+                    },
+                )
+            })
+            .collect();
+        let cr = sign::canonical_request(
+            req.method.as_str(),
+            query,
+            &sign::canonical_headers(&pairs),
+            &signed_names,
+            &payload_hash,
+        );
+        let sts = sign::string_to_sign(&ts_raw, &auth.date, &auth.service, &cr);
+        let expected = sign::tc3_signature(secret_key, &auth.date, &auth.service, &sts);
+        if sign::signatures_match(&expected, &auth.signature) {
+            return Ok(account);
+        }
+        tried.push((cr, sts));
+    }
+    for (cr, sts) in tried {
+        tracing::debug!(canonical_request = %cr, string_to_sign = %sts, "TC3 signature mismatch: the server expected these");
+    }
+    Err(signature_failure())
+}
+
+fn verify_v1(
+    req: &Signed<'_>,
+    accounts: &Accounts,
+    max_skew: u64,
+) -> Result<Arc<Account>, TcError> {
+    let secret_id = param(req.pairs, "SecretId").ok_or_else(|| TcError::missing("SecretId"))?;
+    let given = param(req.pairs, "Signature").ok_or_else(|| TcError::missing("Signature"))?;
+    let (_, ts) = parse_timestamp("Timestamp", param(req.pairs, "Timestamp"))?;
+    param(req.pairs, "Nonce").ok_or_else(|| TcError::missing("Nonce"))?;
+    let method = match param(req.pairs, "SignatureMethod") {
+        None => V1Method::HmacSha1,
+        Some(m) => V1Method::parse(m).ok_or_else(|| {
+            TcError::invalid_value(
+                "SignatureMethod",
+                &format!("`{m}` is not HmacSHA1 or HmacSHA256"),
+            )
+        })?,
+    };
+    check_window(ts, max_skew)?;
+    let account = accounts
+        .by_tencent_secret_id(secret_id)
+        .ok_or_else(|| unknown_secret_id(secret_id))?;
+    let secret_key = account
+        .tencent
+        .as_ref()
+        .map(|t| t.secret_key.as_str())
+        .unwrap_or_default();
+    let host = header(req.headers, "host").unwrap_or_default();
+    let sts = sign::v1_string_to_sign(req.method.as_str(), host, req.pairs);
+    let expected = sign::v1_signature(method, secret_key, &sts);
+    if sign::signatures_match(&expected, given) {
+        Ok(account)
+    } else {
+        tracing::debug!(string_to_sign = %sts, "v1 signature mismatch: the server expected this string to sign");
+        Err(signature_failure())
+    }
+}

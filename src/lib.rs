@@ -1,0 +1,16 @@
+//! cloudtwin: a persistent, self-hosted emulator of Tencent Cloud CVM images (and, next,
+//! Alibaba Cloud IMM face clusters) that the official SDKs and CLIs talk to unchanged.
+//!
+//! A request flows one way: [`server`] -> [`dialect`] (verify, decode, limit) -> [`cvm`]
+//! (rules) -> [`store`] (transaction, durability) and back out through the dialect's
+//! envelope. See ARCHITECTURE.md.
+
+pub mod accounts;
+pub mod admin;
+pub mod clock;
+pub mod config;
+pub mod cvm;
+pub mod dialect;
+pub mod ratelimit;
+pub mod server;
+pub mod store;

@@ -1,0 +1,223 @@
+//! The HTTP server: one listener for every dialect, the `/_cloudtwin/` routes, the request
+//! log line, and graceful shutdown (finish in-flight requests, flush, exit 0).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::accounts::Accounts;
+use crate::admin;
+use crate::config::Config;
+use crate::cvm::Cvm;
+use crate::dialect::{self, tencent, Dialect, RequestLog};
+use crate::ratelimit::RateLimits;
+use crate::store::Store;
+
+/// Prefix of the service's own routes.
+pub const ADMIN_PREFIX: &str = "/_cloudtwin/";
+
+/// Everything a request handler can reach.
+pub struct App {
+    /// The configuration in force (after CLI and environment overrides).
+    pub config: Config,
+    /// Accounts by credential.
+    pub accounts: Accounts,
+    /// The store.
+    pub store: Store,
+    /// The image service.
+    pub cvm: Cvm,
+    /// Request limits.
+    pub limits: RateLimits,
+    /// When the server started.
+    pub started: Instant,
+}
+
+impl App {
+    /// Builds the application over an open store.
+    pub fn new(config: Config, store: Store) -> App {
+        App {
+            accounts: Accounts::new(&config.accounts),
+            cvm: Cvm::new(
+                store.clone(),
+                config.cvm.image_ready_after_ms,
+                config.cvm.image_quota,
+            ),
+            limits: RateLimits::new(&config.rate_limit),
+            store,
+            config,
+            started: Instant::now(),
+        }
+    }
+}
+
+/// The axum router of the whole service.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/_cloudtwin/health", get(admin::health))
+        .route("/_cloudtwin/backup", post(admin::backup))
+        .fallback(dispatch)
+        .layer(DefaultBodyLimit::max(tencent::MAX_BODY_BYTES + 1))
+        .with_state(app)
+}
+
+fn form_pairs(data: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(data)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|ct| {
+            ct.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+        .unwrap_or(false)
+}
+
+/// Every request that is not a `/_cloudtwin/` route: find the dialect and let it answer.
+async fn dispatch(
+    State(app): State<Arc<App>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = Instant::now();
+    if uri.path() != "/" {
+        let what = if uri.path().starts_with(ADMIN_PREFIX) {
+            "no such cloudtwin route"
+        } else {
+            "cloud API requests are served on path /"
+        };
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": what, "path": uri.path() })),
+        )
+            .into_response();
+    }
+    let raw_query = uri.query().unwrap_or("");
+    let pairs = if method == Method::POST {
+        if is_form(&headers) {
+            form_pairs(&body)
+        } else {
+            Vec::new()
+        }
+    } else {
+        form_pairs(raw_query.as_bytes())
+    };
+    let mut log = RequestLog {
+        request_id: uuid::Uuid::new_v4().to_string(),
+        ..RequestLog::default()
+    };
+    let response = match dialect::classify(&headers, &pairs) {
+        Some(Dialect::Tencent) => {
+            log.dialect = Dialect::Tencent.name();
+            let incoming = tencent::Incoming {
+                method: &method,
+                raw_query,
+                headers: &headers,
+                body: &body,
+                pairs: &pairs,
+            };
+            tencent::handle(&app, incoming, &mut log).await
+        }
+        None => {
+            log.dialect = "none";
+            log.code = "Unrecognised".into();
+            (
+                StatusCode::BAD_REQUEST,
+                Json(json!({
+                    "error": "the request speaks no dialect cloudtwin knows: a Tencent Cloud API 3.0 request has an X-TC-Action header or Version=2017-03-12"
+                })),
+            )
+                .into_response()
+        }
+    };
+    tracing::info!(
+        request_id = %log.request_id,
+        dialect = log.dialect,
+        action = %log.action,
+        account = %log.account,
+        region = %log.region,
+        code = %log.code,
+        latency_us = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    response
+}
+
+/// Resolves when SIGINT or SIGTERM arrives.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}
+
+/// Opens the store, binds, prints the bound address, serves until a signal, then flushes.
+pub async fn serve(config: Config) -> Result<(), String> {
+    let addr: SocketAddr = config.listen_addr().map_err(|e| e.0)?;
+    let durability = config.durability_mode().map_err(|e| e.0)?;
+    let data_dir = config.data_dir.clone();
+    let store = tokio::task::spawn_blocking(move || Store::open(&data_dir, durability))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    let flusher = store.start_flusher();
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let app = Arc::new(App::new(config, store.clone()));
+    // The one line on stdout: scripts and tests read the bound address from it.
+    println!("cloudtwin listening on http://{bound}");
+    tracing::info!(
+        addr = %bound,
+        data_dir = %store.path().display(),
+        schema_version = store.schema_version().unwrap_or(0),
+        "cloudtwin started"
+    );
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
+    store.close().map_err(|e| e.to_string())?;
+    let _ = flusher.await;
+    tracing::info!("store flushed; bye");
+    Ok(())
+}

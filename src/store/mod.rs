@@ -1,0 +1,655 @@
+//! The store: named trees of versioned records, serializable multi-tree transactions, and
+//! durable acknowledgement. This is the only module that names sled.
+//!
+//! The interface is small on purpose (point reads, prefix scans, a transaction over every
+//! tree, a durability barrier, a consistent copy) so that a distributed transactional store
+//! could stand behind it later. Nothing of sled leaks out: callers see [`Tree`], [`Tx`],
+//! [`Scan`] and [`StoreError`].
+//!
+//! A data dir holds `LOCK` (an exclusive lock held while a process has the store open) and
+//! `store/` (sled's files). The `meta` tree holds the schema version; opening a data dir
+//! written by an older build runs the steps of the `cloudtwin-migrations` crate.
+
+mod commit;
+pub mod record;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+use sled::transaction::{
+    ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
+};
+use sled::Transactional;
+use tokio::sync::watch;
+
+pub use record::{decode, encode, Record};
+
+use commit::GroupCommit;
+
+/// Key in the `meta` tree holding the schema version (u32, big-endian).
+const SCHEMA_KEY: &[u8] = b"schema_version";
+/// Name of the lock file in a data dir.
+const LOCK_FILE: &str = "LOCK";
+/// Name of sled's folder in a data dir.
+const SLED_DIR: &str = "store";
+
+/// The trees of the store. Every transaction spans all of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tree {
+    /// Store bookkeeping: the schema version.
+    Meta,
+    /// `image id -> Image` for every custom image.
+    Images,
+    /// `owner \0 region \0 !created_ms image id -> ()`: an account's images, newest first.
+    ImagesByOwner,
+    /// `owner \0 region \0 name -> image id`: the duplicate-name index.
+    ImageNames,
+    /// `owner \0 region -> u64`: custom image count, for quota.
+    ImageCounts,
+}
+
+impl Tree {
+    /// Every tree, in the order of a transaction's views.
+    pub const ALL: [Tree; 5] = [
+        Tree::Meta,
+        Tree::Images,
+        Tree::ImagesByOwner,
+        Tree::ImageNames,
+        Tree::ImageCounts,
+    ];
+
+    /// The tree's name on disk.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tree::Meta => "meta",
+            Tree::Images => "cvm.images",
+            Tree::ImagesByOwner => "cvm.images_by_owner",
+            Tree::ImageNames => "cvm.image_names",
+            Tree::ImageCounts => "cvm.image_counts",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// When a write counts as acknowledged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// Only after the write is flushed to disk (group commit). The default.
+    Sync,
+    /// Immediately; a background flush runs every `ms` milliseconds.
+    Interval {
+        /// Flush period.
+        ms: u64,
+    },
+}
+
+/// Errors of the store. None of them is a client mistake.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another process holds the data dir.
+    #[error("data dir {0} is in use by another cloudtwin process (its LOCK file is held)")]
+    InUse(PathBuf),
+    /// The data dir cannot be brought to this build's schema.
+    #[error("cannot open data dir {path}: {detail}")]
+    Schema {
+        /// The data dir.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A record could not be read or written.
+    #[error("corrupt {kind} record: {detail}")]
+    Corrupt {
+        /// Record kind.
+        kind: &'static str,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A backup or restore target is not usable.
+    #[error("{0}")]
+    Target(String),
+    /// File-system error.
+    #[error("{0}")]
+    Io(String),
+    /// Error inside the storage engine.
+    #[error("storage engine: {0}")]
+    Backend(String),
+    /// The flush a writer waited for did not finish in time.
+    #[error("the store did not flush within the time limit")]
+    FlushTimeout,
+    /// The store is shutting down.
+    #[error("the store is closed")]
+    Closed,
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+impl From<std::io::Error> for StoreError {
+    fn from(e: std::io::Error) -> Self {
+        StoreError::Io(e.to_string())
+    }
+}
+
+/// A storage conflict inside a transaction; the transaction is retried by the store.
+/// Opaque on purpose: callers only pass it on with `?`.
+#[derive(Debug)]
+pub struct Conflict(UnabortableTransactionError);
+
+/// How a transaction body stops: a rule of the caller's (`Abort`) or a storage conflict.
+#[derive(Debug)]
+pub enum TxError<E> {
+    /// The caller's rule refused the change; nothing is written.
+    Abort(E),
+    /// A storage conflict; pass it on with `?`.
+    Conflict(Conflict),
+}
+
+impl<E> From<Conflict> for TxError<E> {
+    fn from(c: Conflict) -> Self {
+        TxError::Conflict(c)
+    }
+}
+
+/// Why a transaction did not commit.
+#[derive(Debug)]
+pub enum TxFailure<E> {
+    /// The caller's rule refused the change; nothing was written.
+    Abort(E),
+    /// The store failed.
+    Store(StoreError),
+}
+
+/// The view of every tree inside one transaction.
+pub struct Tx<'a> {
+    views: &'a [TransactionalTree],
+}
+
+impl Tx<'_> {
+    /// Reads a key as of this transaction.
+    pub fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, Conflict> {
+        self.views[tree.index()]
+            .get(key)
+            .map(|v| v.map(|v| v.to_vec()))
+            .map_err(Conflict)
+    }
+
+    /// Writes a key; visible to later reads of this transaction.
+    pub fn insert(&self, tree: Tree, key: &[u8], value: &[u8]) -> Result<(), Conflict> {
+        self.views[tree.index()]
+            .insert(key, value)
+            .map(|_| ())
+            .map_err(Conflict)
+    }
+
+    /// Removes a key.
+    pub fn remove(&self, tree: Tree, key: &[u8]) -> Result<(), Conflict> {
+        self.views[tree.index()]
+            .remove(key)
+            .map(|_| ())
+            .map_err(Conflict)
+    }
+}
+
+/// An ordered scan over keys with a prefix.
+pub struct Scan(sled::Iter);
+
+impl Iterator for Scan {
+    type Item = Result<(Vec<u8>, Vec<u8>), StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|r| {
+            r.map(|(k, v)| (k.to_vec(), v.to_vec()))
+                .map_err(StoreError::from)
+        })
+    }
+}
+
+struct Inner {
+    path: PathBuf,
+    db: sled::Db,
+    trees: Vec<sled::Tree>,
+    durability: Durability,
+    /// Transactions hold it shared; a backup holds it exclusively for a consistent copy.
+    gate: RwLock<()>,
+    commit: Arc<GroupCommit>,
+    flusher_running: AtomicBool,
+    stop: watch::Sender<bool>,
+    _lock: File,
+}
+
+/// An open data dir. Cheap to clone; every clone is the same store.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+/// What a consistent copy wrote.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CopyStats {
+    /// Records copied, over every tree.
+    pub records: u64,
+    /// The data dir written.
+    pub dir: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the data dir, takes its lock and brings it to the current
+    /// schema.
+    pub fn open(dir: &Path, durability: Durability) -> Result<Store, StoreError> {
+        Self::open_with_steps(
+            dir,
+            durability,
+            cloudtwin_migrations::steps(),
+            cloudtwin_migrations::CURRENT_SCHEMA,
+        )
+    }
+
+    fn open_with_steps(
+        dir: &Path,
+        durability: Durability,
+        steps: &[cloudtwin_migrations::Step],
+        target: u32,
+    ) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Io(format!("cannot create data dir {}: {e}", dir.display()))
+        })?;
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(LOCK_FILE))
+            .map_err(|e| {
+                StoreError::Io(format!("cannot open {}/{LOCK_FILE}: {e}", dir.display()))
+            })?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::InUse(dir.to_path_buf()))
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(StoreError::Io(format!(
+                    "cannot lock {}/{LOCK_FILE}: {e}",
+                    dir.display()
+                )))
+            }
+        }
+        let flush_every = match durability {
+            Durability::Sync => None,
+            Durability::Interval { ms } => Some(ms.max(1)),
+        };
+        let db = sled::Config::new()
+            .path(dir.join(SLED_DIR))
+            .flush_every_ms(flush_every)
+            .open()?;
+        let trees = Tree::ALL
+            .iter()
+            .map(|t| db.open_tree(t.name()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (stop, _) = watch::channel(false);
+        let store = Store {
+            inner: Arc::new(Inner {
+                path: dir.to_path_buf(),
+                db,
+                trees,
+                durability,
+                gate: RwLock::new(()),
+                commit: GroupCommit::new(),
+                flusher_running: AtomicBool::new(false),
+                stop,
+                _lock: lock,
+            }),
+        };
+        store.migrate(steps, target)?;
+        Ok(store)
+    }
+
+    /// The data dir.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The durability mode in force.
+    pub fn durability(&self) -> Durability {
+        self.inner.durability
+    }
+
+    fn tree(&self, tree: Tree) -> &sled::Tree {
+        &self.inner.trees[tree.index()]
+    }
+
+    /// Schema version of the open data dir.
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        read_schema(self.tree(Tree::Meta)).map(|v| v.unwrap_or(0))
+    }
+
+    fn migrate(&self, steps: &[cloudtwin_migrations::Step], target: u32) -> Result<(), StoreError> {
+        let meta = self.tree(Tree::Meta);
+        let found = match read_schema(meta)? {
+            Some(v) => v,
+            None => {
+                let has_data = Tree::ALL
+                    .iter()
+                    .filter(|t| **t != Tree::Meta)
+                    .any(|t| !self.tree(*t).is_empty());
+                if has_data {
+                    return Err(StoreError::Schema {
+                        path: self.inner.path.clone(),
+                        detail: "the meta tree has no schema version but other trees hold data"
+                            .into(),
+                    });
+                }
+                write_schema(meta, target)?;
+                self.inner.db.flush()?;
+                return Ok(());
+            }
+        };
+        let plan =
+            cloudtwin_migrations::plan(found, target, steps).map_err(|e| StoreError::Schema {
+                path: self.inner.path.clone(),
+                detail: e.to_string(),
+            })?;
+        for step in plan {
+            let tree = self.inner.db.open_tree(step.tree)?;
+            let total = tree.len();
+            tracing::info!(
+                step = step.name,
+                tree = step.tree,
+                records = total,
+                "migration step starts"
+            );
+            let mut rewritten = 0u64;
+            for (done, item) in tree.iter().enumerate() {
+                let (k, v) = item?;
+                if let Some(new) = (step.upgrade)(&v).map_err(|e| StoreError::Schema {
+                    path: self.inner.path.clone(),
+                    detail: format!("migration {} failed on a record: {e}", step.name),
+                })? {
+                    tree.insert(k, new)?;
+                    rewritten += 1;
+                }
+                if done > 0 && done % 100_000 == 0 {
+                    tracing::info!(step = step.name, done, total, "migration progress");
+                }
+            }
+            write_schema(meta, step.from + 1)?;
+            self.inner.db.flush()?;
+            tracing::info!(step = step.name, rewritten, "migration step done");
+        }
+        Ok(())
+    }
+
+    /// Reads one key.
+    pub fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.tree(tree).get(key)?.map(|v| v.to_vec()))
+    }
+
+    /// Scans the keys that start with `prefix`, in key order.
+    pub fn scan_prefix(&self, tree: Tree, prefix: &[u8]) -> Scan {
+        Scan(self.tree(tree).scan_prefix(prefix))
+    }
+
+    /// Number of keys in a tree (walks the tree).
+    pub fn len(&self, tree: Tree) -> usize {
+        self.tree(tree).len()
+    }
+
+    /// Bytes the data dir takes on disk, as the engine reports it.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.inner.db.size_on_disk()?)
+    }
+
+    /// Runs `body` as one serializable transaction over every tree. The body may run more than
+    /// once (on conflict), so it must not have side effects outside the transaction.
+    /// The write is in memory when this returns: call [`Store::durable`] before acknowledging.
+    pub fn transact<T, E>(
+        &self,
+        body: impl Fn(&Tx<'_>) -> Result<T, TxError<E>>,
+    ) -> Result<T, TxFailure<E>> {
+        let _shared = self.inner.gate.read().unwrap_or_else(|p| p.into_inner());
+        let result = self.inner.trees.as_slice().transaction(|views| {
+            let tx = Tx { views };
+            body(&tx).map_err(|e| match e {
+                TxError::Abort(e) => ConflictableTransactionError::Abort(e),
+                TxError::Conflict(Conflict(c)) => c.into(),
+            })
+        });
+        match result {
+            Ok(v) => Ok(v),
+            Err(TransactionError::Abort(e)) => Err(TxFailure::Abort(e)),
+            Err(TransactionError::Storage(e)) => Err(TxFailure::Store(e.into())),
+        }
+    }
+
+    /// Waits until every write committed before the call is on disk (in `sync` mode);
+    /// returns at once in `interval` mode.
+    pub async fn durable(&self) -> Result<(), StoreError> {
+        match self.inner.durability {
+            Durability::Interval { .. } => Ok(()),
+            Durability::Sync if self.inner.flusher_running.load(Ordering::Acquire) => {
+                self.inner.commit.wait().await
+            }
+            Durability::Sync => {
+                let db = self.inner.db.clone();
+                tokio::task::spawn_blocking(move || db.flush().map(|_| ()))
+                    .await
+                    .map_err(|e| StoreError::Backend(e.to_string()))?
+                    .map_err(StoreError::from)
+            }
+        }
+    }
+
+    /// Starts the group-commit flusher on the current tokio runtime.
+    pub fn start_flusher(&self) -> tokio::task::JoinHandle<()> {
+        let db = self.inner.db.clone();
+        let flush = move || db.flush().map(|_| ()).map_err(|e| e.to_string());
+        let handle = tokio::spawn(
+            self.inner
+                .commit
+                .clone()
+                .run(flush, self.inner.stop.subscribe()),
+        );
+        self.inner.flusher_running.store(true, Ordering::Release);
+        handle
+    }
+
+    /// Number of flushes the group commit ran, and the last one's duration in microseconds.
+    pub fn flush_stats(&self) -> (u64, u64) {
+        (
+            self.inner.commit.flushes.load(Ordering::Relaxed),
+            self.inner.commit.last_flush_micros.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Flushes everything and stops the flusher; used at shutdown.
+    pub fn close(&self) -> Result<(), StoreError> {
+        let _exclusive = self.inner.gate.write().unwrap_or_else(|p| p.into_inner());
+        self.inner.db.flush()?;
+        self.inner.stop.send_replace(true);
+        Ok(())
+    }
+
+    /// Writes a consistent copy of every tree into `dest`, a data dir that `serve --data-dir`
+    /// opens. Writers wait while the copy runs; readers do not. `dest` must not exist or be
+    /// an empty directory.
+    pub fn copy_to(&self, dest: &Path) -> Result<CopyStats, StoreError> {
+        prepare_empty_dir(dest)?;
+        let _exclusive = self.inner.gate.write().unwrap_or_else(|p| p.into_inner());
+        let target = sled::Config::new().path(dest.join(SLED_DIR)).open()?;
+        let mut records = 0u64;
+        for t in Tree::ALL {
+            let from = self.tree(t);
+            let to = target.open_tree(t.name())?;
+            for item in from.iter() {
+                let (k, v) = item?;
+                to.insert(k, v)?;
+                records += 1;
+            }
+        }
+        target.flush()?;
+        drop(target);
+        File::create(dest.join(LOCK_FILE))?;
+        Ok(CopyStats {
+            records,
+            dir: dest.to_path_buf(),
+        })
+    }
+
+    #[cfg(test)]
+    fn set_schema_for_test(&self, v: u32) {
+        write_schema(self.tree(Tree::Meta), v).expect("write schema");
+        self.inner.db.flush().expect("flush");
+    }
+}
+
+fn read_schema(meta: &sled::Tree) -> Result<Option<u32>, StoreError> {
+    match meta.get(SCHEMA_KEY)? {
+        None => Ok(None),
+        Some(v) => {
+            let bytes: [u8; 4] = v.as_ref().try_into().map_err(|_| StoreError::Corrupt {
+                kind: "meta.schema_version",
+                detail: format!("{} bytes, expected 4", v.len()),
+            })?;
+            Ok(Some(u32::from_be_bytes(bytes)))
+        }
+    }
+}
+
+fn write_schema(meta: &sled::Tree, v: u32) -> Result<(), StoreError> {
+    meta.insert(SCHEMA_KEY, &v.to_be_bytes())?;
+    Ok(())
+}
+
+fn prepare_empty_dir(dest: &Path) -> Result<(), StoreError> {
+    if dest.exists() {
+        let mut entries = std::fs::read_dir(dest)
+            .map_err(|e| StoreError::Target(format!("cannot read {}: {e}", dest.display())))?;
+        if entries.next().is_some() {
+            return Err(StoreError::Target(format!(
+                "{} is not empty: a backup or restore writes into a new or empty directory",
+                dest.display()
+            )));
+        }
+    }
+    std::fs::create_dir_all(dest)
+        .map_err(|e| StoreError::Target(format!("cannot create {}: {e}", dest.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upgrade_v1(bytes: &[u8]) -> Result<Option<Vec<u8>>, String> {
+        match bytes.first() {
+            Some(1) => Ok(Some([&[2u8][..], &bytes[1..], b"+m"].concat())),
+            Some(2) => Ok(None),
+            _ => Err("unknown".into()),
+        }
+    }
+
+    const STEPS: &[cloudtwin_migrations::Step] = &[cloudtwin_migrations::Step {
+        from: 1,
+        name: "test-step",
+        tree: "cvm.images",
+        upgrade: upgrade_v1,
+    }];
+
+    #[test]
+    fn a_fresh_data_dir_gets_the_current_schema() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Store::open(dir.path(), Durability::Sync).expect("open");
+        assert_eq!(
+            s.schema_version().expect("schema"),
+            cloudtwin_migrations::CURRENT_SCHEMA
+        );
+    }
+
+    #[test]
+    fn a_second_open_of_the_same_data_dir_is_refused_as_in_use() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let _first = Store::open(dir.path(), Durability::Sync).expect("open");
+        let err = Store::open(dir.path(), Durability::Sync)
+            .err()
+            .expect("second open must fail");
+        assert!(matches!(err, StoreError::InUse(_)), "{err}");
+        assert!(err.to_string().contains("in use"));
+    }
+
+    #[test]
+    fn a_data_dir_from_a_newer_build_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let s = Store::open(dir.path(), Durability::Sync).expect("open");
+            s.set_schema_for_test(cloudtwin_migrations::CURRENT_SCHEMA + 1);
+        }
+        let err = Store::open(dir.path(), Durability::Sync)
+            .err()
+            .expect("must refuse");
+        assert!(err.to_string().contains("newer cloudtwin"), "{err}");
+    }
+
+    #[test]
+    fn opening_an_older_data_dir_runs_the_steps_and_records_the_new_schema() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let s = Store::open_with_steps(dir.path(), Durability::Sync, &[], 1).expect("open v1");
+            s.transact(|tx| {
+                tx.insert(Tree::Images, b"a", &[1, 7, 7])?;
+                tx.insert(Tree::Images, b"b", &[2, 9])?;
+                Ok::<_, TxError<()>>(())
+            })
+            .expect("write");
+            s.close().expect("close");
+        }
+        let s = Store::open_with_steps(dir.path(), Durability::Sync, STEPS, 2).expect("open v2");
+        assert_eq!(s.schema_version().expect("schema"), 2);
+        assert_eq!(
+            s.get(Tree::Images, b"a").expect("get"),
+            Some(vec![2, 7, 7, b'+', b'm'])
+        );
+        assert_eq!(s.get(Tree::Images, b"b").expect("get"), Some(vec![2, 9]));
+    }
+
+    #[test]
+    fn an_aborted_transaction_writes_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Store::open(dir.path(), Durability::Sync).expect("open");
+        let r = s.transact(|tx| {
+            tx.insert(Tree::Images, b"k", b"v")?;
+            Err::<(), _>(TxError::Abort("no"))
+        });
+        assert!(matches!(r, Err(TxFailure::Abort("no"))));
+        assert_eq!(s.get(Tree::Images, b"k").expect("get"), None);
+    }
+
+    #[test]
+    fn a_copy_is_a_data_dir_that_opens_with_the_same_records() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = tempfile::tempdir().expect("tempdir");
+        let dest = out.path().join("copy");
+        {
+            let s = Store::open(dir.path(), Durability::Sync).expect("open");
+            s.transact(|tx| {
+                tx.insert(Tree::Images, b"k", b"v")?;
+                Ok::<_, TxError<()>>(())
+            })
+            .expect("write");
+            let stats = s.copy_to(&dest).expect("copy");
+            assert!(stats.records >= 2);
+            assert!(
+                s.copy_to(&dest).is_err(),
+                "copy into a non-empty dir must fail"
+            );
+        }
+        let c = Store::open(&dest, Durability::Sync).expect("open copy");
+        assert_eq!(c.get(Tree::Images, b"k").expect("get"), Some(b"v".to_vec()));
+    }
+}
