@@ -1,0 +1,364 @@
+//! Test support: run the real `cloudtwin` binary on a free port with a config of the test's
+//! own, and talk to it over HTTP with a TC3 signer written here, apart from the server's.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+pub const ACCOUNT_1: &str = "100000000001";
+pub const ACCOUNT_2: &str = "100000000002";
+pub const SECRET_ID_1: &str = "AKIDTEST0000000000000000000000000001";
+pub const SECRET_KEY_1: &str = "testSecretKey00000000000000000001";
+pub const SECRET_ID_2: &str = "AKIDTEST0000000000000000000000000002";
+pub const SECRET_KEY_2: &str = "testSecretKey00000000000000000002";
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub const REGION: &str = "ap-guangzhou";
+
+/// Options of a test server's config.
+#[derive(Clone)]
+pub struct Opts {
+    pub ready_after_ms: u64,
+    pub rate_limits: bool,
+    pub durability: &'static str,
+}
+
+impl Default for Opts {
+    fn default() -> Self {
+        Opts {
+            ready_after_ms: 0,
+            rate_limits: false,
+            durability: "sync",
+        }
+    }
+}
+
+pub fn config_text(data_dir: &Path, o: &Opts) -> String {
+    format!(
+        r#"listen = "127.0.0.1:0"
+data_dir = "{dir}"
+admin_token = "{ADMIN_TOKEN}"
+durability = "{dur}"
+[[accounts]]
+id = "{ACCOUNT_1}"
+name = "one"
+[accounts.tencent]
+app_id = 1300000001
+secret_id = "{SECRET_ID_1}"
+secret_key = "{SECRET_KEY_1}"
+[[accounts]]
+id = "{ACCOUNT_2}"
+name = "two"
+[accounts.tencent]
+app_id = 1300000002
+secret_id = "{SECRET_ID_2}"
+secret_key = "{SECRET_KEY_2}"
+[cvm]
+image_ready_after_ms = {ready}
+[rate_limit]
+enabled = {rl}
+default_per_second = 10
+"#,
+        dir = data_dir.display(),
+        dur = o.durability,
+        ready = o.ready_after_ms,
+        rl = o.rate_limits,
+    )
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_cloudtwin")
+}
+
+/// A running server.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub config: PathBuf,
+    pub data_dir: PathBuf,
+    pub _tmp: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    /// A server on a fresh temporary data dir.
+    pub fn start(o: Opts) -> Server {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data = tmp.path().join("data");
+        let mut s = Self::start_at(tmp.path(), &data, &o);
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// A server with its config in `dir` and its data in `data_dir`.
+    pub fn start_at(dir: &Path, data_dir: &Path, o: &Opts) -> Server {
+        let config = dir.join("config.toml");
+        std::fs::write(&config, config_text(data_dir, o)).expect("write config");
+        Self::spawn(&config, data_dir)
+    }
+
+    /// Starts the binary on an existing config.
+    pub fn spawn(config: &Path, data_dir: &Path) -> Server {
+        let mut child = Command::new(bin())
+            .args(["serve", "--config"])
+            .arg(config)
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env("CLOUDTWIN_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn cloudtwin");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read address line");
+        let base = line
+            .trim()
+            .strip_prefix("cloudtwin listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        Server {
+            child,
+            base,
+            config: config.to_path_buf(),
+            data_dir: data_dir.to_path_buf(),
+            _tmp: None,
+        }
+    }
+
+    pub fn host(&self) -> String {
+        self.base.trim_start_matches("http://").to_string()
+    }
+
+    pub fn client(&self) -> Client {
+        Client::new(&self.base, SECRET_ID_1, SECRET_KEY_1)
+    }
+
+    pub fn client2(&self) -> Client {
+        Client::new(&self.base, SECRET_ID_2, SECRET_KEY_2)
+    }
+
+    /// SIGKILL, no chance to flush.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM and wait; returns the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill -TERM");
+        self.child.wait().expect("wait")
+    }
+
+    /// Restarts on the same config and data dir, after the old process is gone.
+    pub fn restart(mut self) -> Server {
+        let mut next = Server::spawn(&self.config, &self.data_dir);
+        next._tmp = self._tmp.take();
+        next
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn hmac(key: &[u8], msg: &str) -> Vec<u8> {
+    let mut m = Hmac::<Sha256>::new_from_slice(key).expect("hmac key");
+    m.update(msg.as_bytes());
+    m.finalize().into_bytes().to_vec()
+}
+
+fn hexsha(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64
+}
+
+fn date_of(ts: i64) -> String {
+    // Days since epoch -> civil date (Howard Hinnant's algorithm), kept apart from the server's.
+    let z = ts.div_euclid(86400) + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// A TC3 POST JSON client.
+#[derive(Clone)]
+pub struct Client {
+    pub base: String,
+    pub host: String,
+    pub secret_id: String,
+    pub secret_key: String,
+    pub region: String,
+    agent: ureq::Agent,
+}
+
+/// A decoded answer: the `Response` object.
+pub struct Answer {
+    pub status: u16,
+    pub content_type: String,
+    pub response: Value,
+}
+
+impl Answer {
+    pub fn code(&self) -> Option<&str> {
+        self.response["Error"]["Code"].as_str()
+    }
+    pub fn ok(&self) -> bool {
+        self.response.get("Error").is_none()
+    }
+    pub fn expect_ok(self) -> Value {
+        assert!(self.ok(), "expected success, got {}", self.response);
+        self.response
+    }
+    pub fn expect_code(&self, code: &str) {
+        assert_eq!(self.code(), Some(code), "answer {}", self.response);
+    }
+}
+
+impl Client {
+    pub fn new(base: &str, id: &str, key: &str) -> Client {
+        Client {
+            base: base.to_string(),
+            host: base.trim_start_matches("http://").to_string(),
+            secret_id: id.to_string(),
+            secret_key: key.to_string(),
+            region: REGION.to_string(),
+            agent: ureq::AgentBuilder::new()
+                .timeout(Duration::from_secs(30))
+                .build(),
+        }
+    }
+
+    pub fn in_region(mut self, region: &str) -> Client {
+        self.region = region.to_string();
+        self
+    }
+
+    /// Signs and sends `action` with a JSON body, at timestamp `ts`.
+    pub fn call_at(&self, action: &str, body: &Value, ts: i64) -> Answer {
+        self.try_call_at(action, body, ts)
+            .unwrap_or_else(|e| panic!("transport error: {e}"))
+    }
+
+    /// Like [`Client::call`], but a transport failure (server gone) is an `Err`.
+    pub fn try_call(&self, action: &str, body: Value) -> Result<Answer, String> {
+        self.try_call_at(action, &body, now())
+    }
+
+    fn try_call_at(&self, action: &str, body: &Value, ts: i64) -> Result<Answer, String> {
+        let payload = body.to_string();
+        let date = date_of(ts);
+        let canonical = format!(
+            "POST\n/\n\ncontent-type:application/json\nhost:{}\n\ncontent-type;host\n{}",
+            self.host,
+            hexsha(payload.as_bytes())
+        );
+        let sts = format!(
+            "TC3-HMAC-SHA256\n{ts}\n{date}/cvm/tc3_request\n{}",
+            hexsha(canonical.as_bytes())
+        );
+        let k = hmac(format!("TC3{}", self.secret_key).as_bytes(), &date);
+        let k = hmac(&k, "cvm");
+        let k = hmac(&k, "tc3_request");
+        let sig = hex::encode(hmac(&k, &sts));
+        let auth = format!(
+            "TC3-HMAC-SHA256 Credential={}/{date}/cvm/tc3_request, SignedHeaders=content-type;host, Signature={sig}",
+            self.secret_id
+        );
+        let resp = self
+            .agent
+            .post(&format!("{}/", self.base))
+            .set("Content-Type", "application/json")
+            .set("X-TC-Action", action)
+            .set("X-TC-Version", "2017-03-12")
+            .set("X-TC-Region", &self.region)
+            .set("X-TC-Timestamp", &ts.to_string())
+            .set("Authorization", &auth)
+            .send_string(&payload);
+        let resp = match resp {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => return Err(e.to_string()),
+        };
+        let status = resp.status();
+        let content_type = resp.header("content-type").unwrap_or("").to_string();
+        let text = resp.into_string().map_err(|e| e.to_string())?;
+        let v: Value = serde_json::from_str(&text).map_err(|_| format!("not JSON: {text}"))?;
+        Ok(Answer {
+            status,
+            content_type,
+            response: v["Response"].clone(),
+        })
+    }
+
+    pub fn call(&self, action: &str, body: Value) -> Answer {
+        self.call_at(action, &body, now())
+    }
+
+    /// CreateImage from a made-up instance; returns the id.
+    pub fn create(&self, name: &str) -> String {
+        let r = self
+            .call(
+                "CreateImage",
+                serde_json::json!({"ImageName": name, "InstanceId": "ins-abcdefgh"}),
+            )
+            .expect_ok();
+        r["ImageId"].as_str().expect("ImageId").to_string()
+    }
+
+    pub fn describe_ids(&self, ids: &[&str]) -> Value {
+        self.call("DescribeImages", serde_json::json!({"ImageIds": ids}))
+            .expect_ok()
+    }
+
+    pub fn image(&self, id: &str) -> Option<Value> {
+        let r = self.describe_ids(&[id]);
+        r["ImageSet"].as_array().and_then(|a| a.first().cloned())
+    }
+}
+
+/// Plain HTTP for the admin routes.
+pub fn admin_post(base: &str, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+    let mut req = ureq::post(&format!("{base}{path}")).set("Content-Type", "application/json");
+    if let Some(t) = token {
+        req = req.set("Authorization", &format!("Bearer {t}"));
+    }
+    match req.send_string(&body.to_string()) {
+        Ok(r) => (r.status(), r.into_json().unwrap_or(Value::Null)),
+        Err(ureq::Error::Status(code, r)) => (code, r.into_json().unwrap_or(Value::Null)),
+        Err(e) => panic!("transport: {e}"),
+    }
+}
+
+pub fn get_json(url: &str) -> (u16, Value) {
+    match ureq::get(url).call() {
+        Ok(r) => (r.status(), r.into_json().unwrap_or(Value::Null)),
+        Err(ureq::Error::Status(code, r)) => (code, r.into_json().unwrap_or(Value::Null)),
+        Err(e) => panic!("transport: {e}"),
+    }
+}

@@ -1,0 +1,117 @@
+//! Nothing acknowledged is lost: the real binary under concurrent writes is SIGKILLed at
+//! random moments, restarted, and every acknowledged write is found. Ten rounds.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use common::*;
+use serde_json::json;
+
+const ROUNDS: usize = 10;
+const WRITERS: usize = 6;
+
+/// Per image: the highest description sequence number acknowledged.
+type Acked = Arc<Mutex<HashMap<String, u64>>>;
+
+fn jitter_ms(lo: u64, hi: u64) -> u64 {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(7);
+    lo + (nanos.wrapping_mul(2654435761) % (hi - lo))
+}
+
+fn seq_of(desc: &str) -> u64 {
+    desc.strip_prefix("seq-")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn acknowledged_writes_survive_kill_9_at_random_moments() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    let mut server = Server::start_at(tmp.path(), &data, &Opts::default());
+    let acked: Acked = Arc::new(Mutex::new(HashMap::new()));
+    let mut total_acked_writes = 0usize;
+
+    for round in 0..ROUNDS {
+        let stop = Arc::new(AtomicBool::new(false));
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                let c = server.client();
+                let acked = acked.clone();
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let mut n = 0usize;
+                    // Each writer creates its own image, then keeps rewriting its description.
+                    let name = format!("r{round}-w{w}");
+                    let id = match c.try_call(
+                        "CreateImage",
+                        json!({"ImageName": name, "InstanceId": "ins-abcdefgh"}),
+                    ) {
+                        Ok(a) if a.ok() => a.response["ImageId"].as_str().expect("id").to_string(),
+                        _ => return n,
+                    };
+                    acked.lock().expect("lock").insert(id.clone(), 0);
+                    n += 1;
+                    let mut seq = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        seq += 1;
+                        let r = c.try_call(
+                            "ModifyImageAttribute",
+                            json!({"ImageId": id, "ImageDescription": format!("seq-{seq}")}),
+                        );
+                        match r {
+                            Ok(a) if a.ok() => {
+                                acked.lock().expect("lock").insert(id.clone(), seq);
+                                n += 1;
+                            }
+                            Ok(a) => panic!("unexpected error answer {}", a.response),
+                            Err(_) => return n,
+                        }
+                    }
+                    n
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(jitter_ms(80, 500)));
+        server.kill9();
+        stop.store(true, Ordering::Relaxed);
+        for w in writers {
+            total_acked_writes += w.join().expect("writer");
+        }
+        server = server.restart();
+        let c = server.client();
+        let expected = acked.lock().expect("lock").clone();
+        for (id, seq) in &expected {
+            let img = c
+                .image(id)
+                .unwrap_or_else(|| panic!("round {round}: acknowledged image {id} is gone"));
+            let stored = seq_of(img["ImageDescription"].as_str().unwrap_or(""));
+            // The stored value is the last acknowledged one, or one write later that landed
+            // without its answer reaching the client before the kill.
+            assert!(
+                stored == *seq || stored == seq + 1,
+                "round {round}: image {id} acknowledged seq {seq}, found {stored}"
+            );
+            acked.lock().expect("lock").insert(id.clone(), stored);
+        }
+    }
+    assert!(
+        total_acked_writes > ROUNDS * WRITERS,
+        "too few writes to prove anything: {total_acked_writes}"
+    );
+    let listed = server
+        .client()
+        .call("DescribeImages", json!({"Limit": 100}))
+        .expect_ok();
+    assert_eq!(
+        listed["TotalCount"].as_u64().expect("count") as usize,
+        acked.lock().expect("lock").len()
+    );
+}
