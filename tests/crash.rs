@@ -108,7 +108,10 @@ fn acknowledged_writes_survive_kill_9_at_random_moments() {
     );
     let listed = server
         .client()
-        .call("DescribeImages", json!({"Limit": 100}))
+        .call(
+            "DescribeImages",
+            json!({"Filters": [{"Name": "image-type", "Values": ["PRIVATE_IMAGE"]}], "Limit": 100}),
+        )
         .expect_ok();
     assert_eq!(
         listed["TotalCount"].as_u64().expect("count") as usize,

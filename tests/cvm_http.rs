@@ -198,7 +198,7 @@ fn describe_images_pages_are_stable_and_cover_every_image_once() {
     let mut seen = Vec::new();
     for offset in (0..45).step_by(20) {
         let r = c
-            .call("DescribeImages", json!({"Offset": offset, "Limit": 20}))
+            .call("DescribeImages", json!({"Filters": [{"Name": "image-type", "Values": ["PRIVATE_IMAGE"]}], "Offset": offset, "Limit": 20}))
             .expect_ok();
         assert_eq!(r["TotalCount"], 45);
         for img in r["ImageSet"].as_array().expect("set") {
@@ -207,7 +207,12 @@ fn describe_images_pages_are_stable_and_cover_every_image_once() {
     }
     assert_eq!(seen.len(), 45);
     assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 45);
-    let again: Vec<String> = c.call("DescribeImages", json!({"Limit": 20})).expect_ok()["ImageSet"]
+    let again: Vec<String> = c
+        .call(
+            "DescribeImages",
+            json!({"Filters": [{"Name": "image-type", "Values": ["PRIVATE_IMAGE"]}], "Limit": 20}),
+        )
+        .expect_ok()["ImageSet"]
         .as_array()
         .expect("set")
         .iter()
@@ -216,7 +221,7 @@ fn describe_images_pages_are_stable_and_cover_every_image_once() {
     assert_eq!(again, seen[..20]);
     let default = c.call("DescribeImages", json!({})).expect_ok();
     assert_eq!(default["ImageSet"].as_array().expect("set").len(), 20);
-    let past = c.call("DescribeImages", json!({"Offset": 100})).expect_ok();
+    let past = c.call("DescribeImages", json!({"Filters": [{"Name": "image-type", "Values": ["PRIVATE_IMAGE"]}], "Offset": 100})).expect_ok();
     assert_eq!(past["TotalCount"], 45);
     assert!(past["ImageSet"].as_array().expect("set").is_empty());
 }
@@ -236,20 +241,26 @@ fn describe_images_filters_by_id_type_name_platform_tags_and_state() {
         .expect("id")
         .to_string();
     let other = c.create("db-server");
-    let count = |filters: serde_json::Value| {
+    let total = |filters: serde_json::Value| {
         c.call("DescribeImages", json!({"Filters": filters}))
             .expect_ok()["TotalCount"]
             .as_u64()
             .expect("count")
     };
+    // Counts among the caller's own images (the public catalogue is visible too).
+    let count = |filters: serde_json::Value| {
+        let mut f = filters.as_array().expect("list").clone();
+        f.push(json!({"Name": "image-type", "Values": ["PRIVATE_IMAGE"]}));
+        total(json!(f))
+    };
     assert_eq!(count(json!([{"Name": "image-id", "Values": [other]}])), 1);
     assert_eq!(
-        count(json!([{"Name": "image-type", "Values": ["PRIVATE_IMAGE"]}])),
+        total(json!([{"Name": "image-type", "Values": ["PRIVATE_IMAGE"]}])),
         2
     );
     assert_eq!(
-        count(json!([{"Name": "image-type", "Values": ["PUBLIC_IMAGE"]}])),
-        0
+        total(json!([{"Name": "image-type", "Values": ["PUBLIC_IMAGE"]}])),
+        11
     );
     assert_eq!(count(json!([{"Name": "image-name", "Values": ["web"]}])), 1);
     assert_eq!(

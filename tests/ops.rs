@@ -177,7 +177,7 @@ fn an_online_backup_under_write_load_is_consistent_and_opens_as_a_data_dir() {
     let mut total = 0;
     for offset in (0..300).step_by(100) {
         let page = cc
-            .call("DescribeImages", json!({"Offset": offset, "Limit": 100}))
+            .call("DescribeImages", json!({"Filters": [{"Name": "image-type", "Values": ["PRIVATE_IMAGE"]}], "Offset": offset, "Limit": 100}))
             .expect_ok();
         total = page["TotalCount"].as_u64().expect("total") as usize;
         listed.extend(page["ImageSet"].as_array().expect("set").iter().cloned());

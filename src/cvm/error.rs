@@ -2,15 +2,34 @@
 
 use super::model::ImageState;
 
+/// Why an export is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportBlock {
+    /// Public images cannot be exported.
+    Public,
+    /// Images shared from another account cannot be exported.
+    Shared,
+    /// Windows images cannot be exported.
+    Windows,
+}
+
 /// Why an image operation was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CvmError {
     /// No image with this id is visible to the caller in the region.
     #[error("image {0} not found")]
     NotFound(String),
-    /// The image's state does not allow the operation.
+    /// The image's state does not allow the operation (`InvalidImageId.IncorrectState`).
     #[error("image {id} is {state:?}")]
     IncorrectState {
+        /// Image id.
+        id: String,
+        /// Its state.
+        state: ImageState,
+    },
+    /// The image is busy (`InvalidParameterValue.InvalidImageState`, sharing and export).
+    #[error("image {id} is {state:?}")]
+    NotReady {
         /// Image id.
         id: String,
         /// Its state.
@@ -25,9 +44,12 @@ pub enum CvmError {
     /// The image is shared from another account; it cannot be deleted.
     #[error("image {0} is shared from another account")]
     SharedImageDelete(String),
-    /// The image is a public image.
+    /// The image is a public image; it does not allow the operation.
     #[error("image {0} is public")]
     PublicImage(String),
+    /// The caller does not own the image (sharing, export).
+    #[error("image {0} belongs to another account")]
+    NotOwner(String),
     /// The image is shared to other accounts.
     #[error("image {0} is shared out")]
     InShared(String),
@@ -37,6 +59,40 @@ pub enum CvmError {
         /// The quota.
         quota: u64,
     },
+    /// A destination region of SyncImages cannot take the image.
+    #[error("cannot sync to {region}: {why}")]
+    SyncRegion {
+        /// The region.
+        region: String,
+        /// Why.
+        why: &'static str,
+    },
+    /// Export refused for the kind of image.
+    #[error("image {id} cannot be exported: {why:?}")]
+    ExportUnsupported {
+        /// Image id.
+        id: String,
+        /// Why.
+        why: ExportBlock,
+    },
+    /// Sharing to an account that is not configured.
+    #[error("account {0} not found")]
+    AccountNotFound(String),
+    /// Sharing to oneself.
+    #[error("cannot share to yourself")]
+    ShareToSelf,
+    /// Sharing to an account that already has the image.
+    #[error("already shared with {0}")]
+    AlreadyShared(String),
+    /// More receivers than allowed.
+    #[error("more than {limit} accounts")]
+    ShareQuota {
+        /// The limit.
+        limit: usize,
+    },
+    /// BYOL images cannot be shared.
+    #[error("image {0} is BYOL")]
+    ByolShare(String),
     /// The store failed (not the caller's fault).
     #[error("store: {0}")]
     Store(String),

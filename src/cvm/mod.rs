@@ -1,19 +1,31 @@
-//! The image domain: custom images of each (account, region), their states, names and
-//! quota. Rules live here; the wire lives in `dialect::tencent`; bytes live in `store`.
+//! The image domain: custom images of each (account, region), the public catalogue, sharing,
+//! sync, import and export. Rules live here; the wire lives in `dialect::tencent`; bytes live
+//! in `store`.
 //!
 //! Invariants kept by every write (each a single store transaction):
 //! - `ImageNames` holds exactly one entry per stored image: `(owner, region, name) -> id`;
 //!   a name is never taken twice in one (owner, region).
 //! - `ImagesByOwner` holds exactly one entry per stored image, ordered newest first.
 //! - `ImageCounts[(owner, region)]` equals the number of the owner's images in the region.
+//! - `ImageShares[(receiver, region, id)]` exists exactly when the image's `shared_with`
+//!   names the receiver.
 
+pub mod catalogue;
+mod describe;
 mod error;
+mod export;
+mod images;
 pub mod model;
 pub mod regions;
 mod service;
+mod share;
+mod sync;
 
-pub use error::CvmError;
-pub use model::{Image, ImageSource, ImageState, ImageType, Tag};
-pub use service::{
-    Caller, Cvm, ImageChanges, ImageFilter, ImagePage, ImageQuery, ImageView, NewImage,
-};
+pub use describe::{ImageFilter, ImagePage, ImageQuery};
+pub use error::{CvmError, ExportBlock};
+pub use export::{ExportRequest, ExportTask};
+pub use images::{ImageChanges, ImportedImage, NewImage};
+pub use model::{Image, ImageSource, ImageState, ImageType, ShareGrant, Tag};
+pub use service::{Caller, Cvm, ImageView};
+pub use share::{SharePermission, MAX_SHARES};
+pub use sync::{SyncRequest, SyncedImage};

@@ -48,16 +48,22 @@ pub enum Tree {
     ImageNames,
     /// `owner \0 region -> u64`: custom image count, for quota.
     ImageCounts,
+    /// `receiver \0 region \0 image id -> ()`: images shared to an account.
+    ImageShares,
+    /// `task id -> ExportTask`: recorded ExportImages tasks.
+    ImageExports,
 }
 
 impl Tree {
     /// Every tree, in the order of a transaction's views.
-    pub const ALL: [Tree; 5] = [
+    pub const ALL: [Tree; 7] = [
         Tree::Meta,
         Tree::Images,
         Tree::ImagesByOwner,
         Tree::ImageNames,
         Tree::ImageCounts,
+        Tree::ImageShares,
+        Tree::ImageExports,
     ];
 
     /// The tree's name on disk.
@@ -68,6 +74,8 @@ impl Tree {
             Tree::ImagesByOwner => "cvm.images_by_owner",
             Tree::ImageNames => "cvm.image_names",
             Tree::ImageCounts => "cvm.image_counts",
+            Tree::ImageShares => "cvm.image_shares",
+            Tree::ImageExports => "cvm.image_exports",
         }
     }
 

@@ -103,13 +103,13 @@ def test_describe_images_filters_and_pages(fresh_server, style):
     c = s.client(style)
     ids = [create(c, f"page-{i}") for i in range(7)]
     tagged = create(c, "tagged-one", TagSpecification=[{"ResourceType": "image", "Tags": [{"Key": "env", "Value": "prod"}]}])
-    everything = describe(c, Limit=100)
+    everything = describe(c, Filters=[{"Name": "image-type", "Values": ["PRIVATE_IMAGE"]}], Limit=100)
     assert everything.TotalCount == 8
     newest_first = [i.ImageId for i in everything.ImageSet]
     assert set(newest_first) == set(ids + [tagged])
     pages = []
     for offset in range(0, 8, 3):
-        r = describe(c, Offset=offset, Limit=3)
+        r = describe(c, Filters=[{"Name": "image-type", "Values": ["PRIVATE_IMAGE"]}], Offset=offset, Limit=3)
         assert r.TotalCount == 8
         pages.extend(i.ImageId for i in r.ImageSet)
     assert pages == newest_first, "pages are stable and in the same order as one big page"
@@ -119,8 +119,8 @@ def test_describe_images_filters_and_pages(fresh_server, style):
     assert describe(c, Filters=[{"Name": "tag-key", "Values": ["env"]}]).TotalCount == 1
     assert describe(c, Filters=[{"Name": "tag-value", "Values": ["prod"]}]).TotalCount == 1
     assert describe(c, Filters=[{"Name": "tag:env", "Values": ["prod"]}]).TotalCount == 1
-    assert describe(c, Filters=[{"Name": "platform", "Values": ["TencentOS"]}]).TotalCount == 8
-    assert describe(c, Filters=[{"Name": "image-state", "Values": ["NORMAL"]}]).TotalCount == 8
+    assert describe(c, Filters=[{"Name": "platform", "Values": ["TencentOS"]}, {"Name": "image-type", "Values": ["PRIVATE_IMAGE"]}]).TotalCount == 8
+    assert describe(c, Filters=[{"Name": "image-state", "Values": ["NORMAL"]}, {"Name": "image-type", "Values": ["PRIVATE_IMAGE"]}]).TotalCount == 8
     r = describe(c, ImageIds=[ids[3], "img-00000000"])
     assert [i.ImageId for i in r.ImageSet] == [ids[3]] and r.TotalCount == 1
 

@@ -4,7 +4,7 @@
 //! Every API error travels as HTTP 200 with `{"Response":{"Error":{"Code","Message"},"RequestId"}}`
 //! (cvm.md §3.2): the SDKs drop the code of any non-200 answer.
 
-use crate::cvm::CvmError;
+use crate::cvm::{CvmError, ExportBlock};
 
 /// Wire error codes of CVM API 3.0 that cloudtwin answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,8 +14,12 @@ pub enum Code {
     AuthFailureSecretIdNotFound,
     AuthFailureSignatureExpire,
     AuthFailureSignatureFailure,
+    FailedOperationAccountAlreadyExists,
+    FailedOperationAccountIsYourSelf,
+    FailedOperationBYOLImageShareFailed,
     ImageQuotaLimitExceeded,
     InternalError,
+    InvalidAccountIdNotFound,
     InvalidAction,
     InvalidFilter,
     InvalidFilterValueLimitExceeded,
@@ -24,25 +28,44 @@ pub enum Code {
     InvalidImageIdMalformed,
     InvalidImageIdNotFound,
     InvalidImageNameDuplicate,
+    InvalidImageOsTypeUnsupported,
+    InvalidImageOsVersionUnsupported,
     InvalidInstanceIdMalformed,
     InvalidInstanceTypeMalformed,
     InvalidParameter,
     InvalidParameterCoexistImageIdsFilters,
     InvalidParameterConflict,
+    InvalidParameterImageIdsSnapshotIdsMustOne,
+    InvalidParameterInvalidParameterUrlError,
     InvalidParameterSpecifyOneParameter,
     InvalidParameterValueTooLarge,
     InvalidParameterValue,
+    InvalidParameterValueBucketNotFound,
+    InvalidParameterValueISOMustImportByForce,
+    InvalidParameterValueInstanceTypeNotFound,
+    InvalidParameterValueInvalidBootMode,
+    InvalidParameterValueInvalidFileNamePrefixList,
     InvalidParameterValueInvalidImageFamily,
     InvalidParameterValueInvalidImageId,
     InvalidParameterValueInvalidImageIdIsShared,
+    InvalidParameterValueInvalidImageState,
+    InvalidParameterValueInvalidLicenseType,
     InvalidParameterValueInvalidParameterValueLimit,
     InvalidParameterValueLimitExceeded,
+    InvalidRegionNotFound,
+    InvalidRegionUnavailable,
     MissingParameter,
     NoSuchVersion,
+    OverQuota,
     RequestLimitExceeded,
     RequestSizeLimitExceeded,
+    UnauthorizedOperationImageNotBelongToAccount,
     UnknownParameter,
+    UnsupportedOperationEncryptedImagesNotSupported,
+    UnsupportedOperationPublicImageExportUnsupported,
+    UnsupportedOperationSharedImageExportUnsupported,
     UnsupportedOperationSharedImageModifyUnsupported,
+    UnsupportedOperationWindowsImageExportUnsupported,
     UnsupportedProtocol,
 }
 
@@ -55,8 +78,12 @@ impl Code {
             AuthFailureSecretIdNotFound => "AuthFailure.SecretIdNotFound",
             AuthFailureSignatureExpire => "AuthFailure.SignatureExpire",
             AuthFailureSignatureFailure => "AuthFailure.SignatureFailure",
+            FailedOperationAccountAlreadyExists => "FailedOperation.AccountAlreadyExists",
+            FailedOperationAccountIsYourSelf => "FailedOperation.AccountIsYourSelf",
+            FailedOperationBYOLImageShareFailed => "FailedOperation.BYOLImageShareFailed",
             ImageQuotaLimitExceeded => "ImageQuotaLimitExceeded",
             InternalError => "InternalError",
+            InvalidAccountIdNotFound => "InvalidAccountId.NotFound",
             InvalidAction => "InvalidAction",
             InvalidFilter => "InvalidFilter",
             InvalidFilterValueLimitExceeded => "InvalidFilterValue.LimitExceeded",
@@ -65,6 +92,8 @@ impl Code {
             InvalidImageIdMalformed => "InvalidImageId.Malformed",
             InvalidImageIdNotFound => "InvalidImageId.NotFound",
             InvalidImageNameDuplicate => "InvalidImageName.Duplicate",
+            InvalidImageOsTypeUnsupported => "InvalidImageOsType.Unsupported",
+            InvalidImageOsVersionUnsupported => "InvalidImageOsVersion.Unsupported",
             InvalidInstanceIdMalformed => "InvalidInstanceId.Malformed",
             InvalidInstanceTypeMalformed => "InvalidInstanceType.Malformed",
             InvalidParameter => "InvalidParameter",
@@ -72,23 +101,58 @@ impl Code {
                 "InvalidParameter.InvalidParameterCoexistImageIdsFilters"
             }
             InvalidParameterConflict => "InvalidParameterConflict",
+            InvalidParameterImageIdsSnapshotIdsMustOne => {
+                "InvalidParameter.ImageIdsSnapshotIdsMustOne"
+            }
+            InvalidParameterInvalidParameterUrlError => "InvalidParameter.InvalidParameterUrlError",
             InvalidParameterSpecifyOneParameter => "InvalidParameter.SpecifyOneParameter",
             InvalidParameterValueTooLarge => "InvalidParameter.ValueTooLarge",
             InvalidParameterValue => "InvalidParameterValue",
+            InvalidParameterValueBucketNotFound => "InvalidParameterValue.BucketNotFound",
+            InvalidParameterValueISOMustImportByForce => {
+                "InvalidParameterValue.ISOMustImportByForce"
+            }
+            InvalidParameterValueInstanceTypeNotFound => {
+                "InvalidParameterValue.InstanceTypeNotFound"
+            }
+            InvalidParameterValueInvalidBootMode => "InvalidParameterValue.InvalidBootMode",
+            InvalidParameterValueInvalidFileNamePrefixList => {
+                "InvalidParameterValue.InvalidFileNamePrefixList"
+            }
             InvalidParameterValueInvalidImageFamily => "InvalidParameterValue.InvalidImageFamily",
             InvalidParameterValueInvalidImageId => "InvalidParameterValue.InvalidImageId",
             InvalidParameterValueInvalidImageIdIsShared => {
                 "InvalidParameterValue.InvalidImageIdIsShared"
             }
+            InvalidParameterValueInvalidImageState => "InvalidParameterValue.InvalidImageState",
+            InvalidParameterValueInvalidLicenseType => "InvalidParameterValue.InvalidLicenseType",
             InvalidParameterValueInvalidParameterValueLimit => {
                 "InvalidParameterValue.InvalidParameterValueLimit"
             }
             InvalidParameterValueLimitExceeded => "InvalidParameterValue.LimitExceeded",
+            InvalidRegionNotFound => "InvalidRegion.NotFound",
+            InvalidRegionUnavailable => "InvalidRegion.Unavailable",
             MissingParameter => "MissingParameter",
             NoSuchVersion => "NoSuchVersion",
+            OverQuota => "OverQuota",
             RequestLimitExceeded => "RequestLimitExceeded",
             RequestSizeLimitExceeded => "RequestSizeLimitExceeded",
+            UnauthorizedOperationImageNotBelongToAccount => {
+                "UnauthorizedOperation.ImageNotBelongToAccount"
+            }
             UnknownParameter => "UnknownParameter",
+            UnsupportedOperationEncryptedImagesNotSupported => {
+                "UnsupportedOperation.EncryptedImagesNotSupported"
+            }
+            UnsupportedOperationPublicImageExportUnsupported => {
+                "UnsupportedOperation.PublicImageExportUnsupported"
+            }
+            UnsupportedOperationSharedImageExportUnsupported => {
+                "UnsupportedOperation.SharedImageExportUnsupported"
+            }
+            UnsupportedOperationWindowsImageExportUnsupported => {
+                "UnsupportedOperation.WindowsImageExportUnsupported"
+            }
             UnsupportedOperationSharedImageModifyUnsupported => {
                 "UnsupportedOperation.SharedImageModifyUnsupported"
             }
@@ -201,6 +265,61 @@ impl From<CvmError> for TcError {
             CvmError::QuotaExceeded { quota } => TcError::new(
                 Code::ImageQuotaLimitExceeded,
                 format!("The custom image quota of this region ({quota}) is used up."),
+            ),
+            CvmError::NotReady { id, state } => TcError::new(
+                Code::InvalidParameterValueInvalidImageState,
+                format!(
+                    "Image {id} is in state {}; it must be NORMAL.",
+                    state.as_wire()
+                ),
+            ),
+            CvmError::NotOwner(id) => TcError::new(
+                Code::UnauthorizedOperationImageNotBelongToAccount,
+                format!("Image {id} does not belong to your account."),
+            ),
+            CvmError::SyncRegion { region, why } => TcError::new(
+                Code::InvalidRegionUnavailable,
+                format!("Region {region} cannot receive this image: {why}."),
+            ),
+            CvmError::ExportUnsupported { id, why } => {
+                let (code, what) = match why {
+                    ExportBlock::Public => (
+                        Code::UnsupportedOperationPublicImageExportUnsupported,
+                        "a public image",
+                    ),
+                    ExportBlock::Shared => (
+                        Code::UnsupportedOperationSharedImageExportUnsupported,
+                        "shared from another account",
+                    ),
+                    ExportBlock::Windows => (
+                        Code::UnsupportedOperationWindowsImageExportUnsupported,
+                        "a Windows image",
+                    ),
+                };
+                TcError::new(
+                    code,
+                    format!("Image {id} is {what} and cannot be exported."),
+                )
+            }
+            CvmError::AccountNotFound(a) => TcError::new(
+                Code::InvalidAccountIdNotFound,
+                format!("Account {a} does not exist."),
+            ),
+            CvmError::ShareToSelf => TcError::new(
+                Code::FailedOperationAccountIsYourSelf,
+                "An image cannot be shared with its own account.",
+            ),
+            CvmError::AlreadyShared(a) => TcError::new(
+                Code::FailedOperationAccountAlreadyExists,
+                format!("The image is already shared with account {a}."),
+            ),
+            CvmError::ShareQuota { limit } => TcError::new(
+                Code::OverQuota,
+                format!("An image can be shared with at most {limit} accounts."),
+            ),
+            CvmError::ByolShare(id) => TcError::new(
+                Code::FailedOperationBYOLImageShareFailed,
+                format!("Image {id} is a BYOL image and cannot be shared."),
             ),
             CvmError::Store(detail) => TcError::internal(&detail),
         }

@@ -221,6 +221,7 @@ async fn process(
     };
     let ctx = actions::Ctx {
         cvm: &app.cvm,
+        accounts: &app.accounts,
         caller: Caller {
             account: &account.id,
             region,

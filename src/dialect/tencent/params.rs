@@ -133,6 +133,28 @@ impl Params {
             .transpose()
     }
 
+    /// An optional list of objects, each with only `allowed` keys, as nested [`Params`].
+    pub fn opt_objects(
+        &self,
+        name: &str,
+        allowed: &[&str],
+    ) -> Result<Option<Vec<Params>>, TcError> {
+        let Some(v) = self.value(name) else {
+            return Ok(None);
+        };
+        as_array(name, v)?
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let here = format!("{name}.{i}");
+                let obj = as_object(&here, item)?;
+                reject_unknown_in(&here, obj, allowed)?;
+                Ok(Params { map: obj.clone() })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
     /// An optional list of `Filter`.
     pub fn opt_filters(&self, name: &str) -> Result<Option<Vec<Filter>>, TcError> {
         let Some(v) = self.value(name) else {

@@ -10,9 +10,9 @@ use serde_json::Value;
 
 use super::{
     check_description, check_disk_id, check_family, check_instance_id, check_name,
-    check_snapshot_id, Ctx, Output,
+    check_snapshot_id, tags_from_specs, Ctx, Output,
 };
-use crate::cvm::{NewImage, Tag};
+use crate::cvm::NewImage;
 use crate::dialect::tencent::error::{Code, TcError};
 use crate::dialect::tencent::params::Params;
 
@@ -94,28 +94,7 @@ impl CreateImage {
         for d in &data_disk_ids {
             check_disk_id("DataDiskIds", d)?;
         }
-        let mut tags: Vec<Tag> = Vec::new();
-        for (i, spec) in specs.iter().enumerate() {
-            if spec.resource_type != "image" {
-                return Err(TcError::invalid_value(
-                    &format!("TagSpecification.{i}.ResourceType"),
-                    "only `image` can be tagged by CreateImage",
-                ));
-            }
-            for (j, t) in spec.tags.iter().enumerate() {
-                if t.key.is_empty() {
-                    return Err(TcError::invalid_value(
-                        &format!("TagSpecification.{i}.Tags.{j}.Key"),
-                        "a tag key must not be empty",
-                    ));
-                }
-                tags.retain(|old| old.key != t.key);
-                tags.push(Tag {
-                    key: t.key.clone(),
-                    value: t.value.clone(),
-                });
-            }
-        }
+        let tags = tags_from_specs(&specs)?;
         Ok(CreateImage {
             req: NewImage {
                 name,

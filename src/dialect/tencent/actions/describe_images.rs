@@ -7,9 +7,8 @@
 
 use serde_json::{json, Value};
 
-use super::{check_image_ids, Ctx, Output};
-use crate::clock::iso8601_utc;
-use crate::cvm::{ImageFilter, ImageQuery, ImageState, ImageType, ImageView};
+use super::{check_image_ids, render_image, Ctx, Output};
+use crate::cvm::{catalogue, ImageFilter, ImageQuery, ImageState, ImageType};
 use crate::dialect::tencent::error::{Code, TcError};
 use crate::dialect::tencent::params::{Filter, Params};
 
@@ -152,8 +151,20 @@ impl DescribeImages {
                 format!("Limit {limit} is too large; it must be between 1 and {MAX_LIMIT}."),
             ));
         }
+        let mut filters = filters;
         if let Some(t) = &instance_type {
             check_instance_type(t)?;
+            let archs = catalogue::architectures_for(t).ok_or_else(|| {
+                TcError::new(
+                    Code::InvalidParameterValueInstanceTypeNotFound,
+                    format!(
+                        "InstanceType `{t}` is not an instance type cloudtwin knows (see README)."
+                    ),
+                )
+            })?;
+            filters.push(ImageFilter::Architecture(
+                archs.iter().map(|a| a.to_string()).collect(),
+            ));
         }
         Ok(DescribeImages {
             query: ImageQuery {
@@ -172,36 +183,8 @@ impl DescribeImages {
         out.insert("TotalCount".into(), json!(page.total));
         out.insert(
             "ImageSet".into(),
-            Value::Array(page.images.iter().map(render).collect()),
+            Value::Array(page.images.iter().map(render_image).collect()),
         );
         Ok(out)
     }
-}
-
-/// The wire `Image` model (cvm.md §5.1).
-fn render(v: &ImageView) -> Value {
-    let i = &v.image;
-    json!({
-        "ImageId": i.id,
-        "OsName": i.os_name,
-        "ImageType": v.image_type.as_wire(),
-        "CreatedTime": iso8601_utc(i.created_ms),
-        "ImageName": i.name,
-        "ImageDescription": i.description,
-        "ImageSize": i.size_gb,
-        "Architecture": i.architecture,
-        "ImageState": v.state.as_wire(),
-        "Platform": i.platform,
-        "ImageCreator": i.owner,
-        "ImageSource": i.source.as_wire(),
-        "SyncPercent": v.progress,
-        "IsSupportCloudinit": i.cloudinit,
-        "SnapshotSet": i.snapshots.iter().map(|s| json!({
-            "SnapshotId": s.id, "DiskUsage": s.disk_usage, "DiskSize": s.size_gb,
-        })).collect::<Vec<_>>(),
-        "Tags": i.tags.iter().map(|t| json!({"Key": t.key, "Value": t.value})).collect::<Vec<_>>(),
-        "LicenseType": i.license_type,
-        "ImageFamily": i.family,
-        "ImageDeprecated": i.deprecated,
-    })
 }

@@ -4,19 +4,29 @@
 mod create_image;
 mod delete_images;
 mod describe_images;
+mod export_images;
+mod families;
+mod import_image;
 mod modify_image_attribute;
+mod quota;
+mod sharing;
+mod sync_images;
 
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 use super::error::{Code, TcError};
 use super::params::Params;
 use super::router::Action;
-use crate::cvm::{Caller, Cvm};
+use crate::accounts::Accounts;
+use crate::clock::iso8601_utc;
+use crate::cvm::{Caller, Cvm, ImageView};
 
 /// What an action runs against.
 pub struct Ctx<'a> {
     /// The image service.
     pub cvm: &'a Cvm,
+    /// The configured accounts (sharing checks that a receiver exists).
+    pub accounts: &'a Accounts,
     /// The authenticated caller and the request's region.
     pub caller: Caller<'a>,
 }
@@ -35,7 +45,80 @@ pub async fn dispatch(action: Action, params: &Params, ctx: &Ctx<'_>) -> Result<
                 .run(ctx)
                 .await
         }
+        Action::DescribeImageFromFamily => {
+            families::DescribeImageFromFamily::parse(params)?.run(ctx)
+        }
+        Action::DescribeImageQuota => quota::DescribeImageQuota::parse(params)?.run(ctx),
+        Action::DescribeImageSharePermission => {
+            sharing::DescribeImageSharePermission::parse(params)?.run(ctx)
+        }
+        Action::DescribeImportImageOs => import_image::DescribeImportImageOs::parse(params)?.run(),
+        Action::ExportImages => export_images::ExportImages::parse(params)?.run(ctx).await,
+        Action::ImportImage => import_image::ImportImage::parse(params)?.run(ctx).await,
+        Action::ModifyImageSharePermission => {
+            sharing::ModifyImageSharePermission::parse(params)?
+                .run(ctx)
+                .await
+        }
+        Action::SyncImages => sync_images::SyncImages::parse(params)?.run(ctx).await,
     }
+}
+
+/// The wire `Image` model (cvm.md §5.1).
+pub fn render_image(v: &ImageView) -> Value {
+    let i = &v.image;
+    json!({
+        "ImageId": i.id,
+        "OsName": i.os_name,
+        "ImageType": v.image_type.as_wire(),
+        "CreatedTime": iso8601_utc(i.created_ms),
+        "ImageName": i.name,
+        "ImageDescription": i.description,
+        "ImageSize": i.size_gb,
+        "Architecture": i.architecture,
+        "ImageState": v.state.as_wire(),
+        "Platform": i.platform,
+        "ImageCreator": i.owner,
+        "ImageSource": i.source.as_wire(),
+        "SyncPercent": v.progress,
+        "IsSupportCloudinit": i.cloudinit,
+        "SnapshotSet": i.snapshots.iter().map(|s| json!({
+            "SnapshotId": s.id, "DiskUsage": s.disk_usage, "DiskSize": s.size_gb,
+        })).collect::<Vec<_>>(),
+        "Tags": i.tags.iter().map(|t| json!({"Key": t.key, "Value": t.value})).collect::<Vec<_>>(),
+        "LicenseType": i.license_type,
+        "ImageFamily": i.family,
+        "ImageDeprecated": i.deprecated,
+    })
+}
+
+/// Tags from `TagSpecification` (ResourceType `image`; a repeated key keeps the last value).
+pub fn tags_from_specs(
+    specs: &[super::params::TagSpecification],
+) -> Result<Vec<crate::cvm::Tag>, TcError> {
+    let mut tags: Vec<crate::cvm::Tag> = Vec::new();
+    for (i, spec) in specs.iter().enumerate() {
+        if spec.resource_type != "image" {
+            return Err(TcError::invalid_value(
+                &format!("TagSpecification.{i}.ResourceType"),
+                "only `image` can be tagged here",
+            ));
+        }
+        for (j, t) in spec.tags.iter().enumerate() {
+            if t.key.is_empty() {
+                return Err(TcError::invalid_value(
+                    &format!("TagSpecification.{i}.Tags.{j}.Key"),
+                    "a tag key must not be empty",
+                ));
+            }
+            tags.retain(|old| old.key != t.key);
+            tags.push(crate::cvm::Tag {
+                key: t.key.clone(),
+                value: t.value.clone(),
+            });
+        }
+    }
+    Ok(tags)
 }
 
 /// Longest `ImageName`, in characters.

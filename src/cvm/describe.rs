@@ -1,0 +1,199 @@
+//! DescribeImages: the images the caller can see in the region, in one stable order: the
+//! caller's own images (newest first), then images shared to the caller (by id), then the
+//! public catalogue (catalogue order).
+
+use crate::clock::now_ms;
+use crate::store::{decode, Tree};
+
+use super::catalogue;
+use super::error::CvmError;
+use super::model::{Image, ImageState, ImageType};
+use super::service::{scope_prefix, Caller, Cvm, ImageView};
+
+/// One DescribeImages filter (values OR-ed; filters AND-ed).
+#[derive(Debug, Clone)]
+pub enum ImageFilter {
+    /// `image-id`: exact ids.
+    Id(Vec<String>),
+    /// `image-type`.
+    Type(Vec<ImageType>),
+    /// `image-name`: case-insensitive substring.
+    NameContains(Vec<String>),
+    /// `platform`: case-insensitive substring.
+    PlatformContains(Vec<String>),
+    /// `tag-key`: has a tag with one of these keys.
+    TagKey(Vec<String>),
+    /// `tag-value`: has a tag with one of these values.
+    TagValue(Vec<String>),
+    /// `tag:<key>`: has tag `key` with one of these values.
+    Tag {
+        /// Tag key.
+        key: String,
+        /// Accepted values.
+        values: Vec<String>,
+    },
+    /// `image-state` (extension).
+    State(Vec<ImageState>),
+    /// From `InstanceType`: runs on one of these architectures.
+    Architecture(Vec<String>),
+}
+
+/// A validated DescribeImages request.
+#[derive(Debug, Clone)]
+pub struct ImageQuery {
+    /// `ImageIds`, when given.
+    pub ids: Option<Vec<String>>,
+    /// `Filters` (and the architecture filter of `InstanceType`).
+    pub filters: Vec<ImageFilter>,
+    /// `Offset`.
+    pub offset: u64,
+    /// `Limit` (1..=100).
+    pub limit: u64,
+}
+
+/// One page of DescribeImages.
+#[derive(Debug, Clone)]
+pub struct ImagePage {
+    /// All matches.
+    pub total: u64,
+    /// The Offset/Limit window.
+    pub images: Vec<ImageView>,
+}
+
+fn contains_ci(hay: &str, needle: &str) -> bool {
+    hay.to_lowercase().contains(&needle.to_lowercase())
+}
+
+fn matches(f: &ImageFilter, v: &ImageView) -> bool {
+    let img = &v.image;
+    match f {
+        ImageFilter::Id(ids) => ids.contains(&img.id),
+        ImageFilter::Type(types) => types.contains(&v.image_type),
+        ImageFilter::NameContains(names) => names.iter().any(|n| contains_ci(&img.name, n)),
+        ImageFilter::PlatformContains(ps) => ps.iter().any(|p| contains_ci(&img.platform, p)),
+        ImageFilter::TagKey(keys) => img.tags.iter().any(|t| keys.contains(&t.key)),
+        ImageFilter::TagValue(vals) => img.tags.iter().any(|t| vals.contains(&t.value)),
+        ImageFilter::Tag { key, values } => img
+            .tags
+            .iter()
+            .any(|t| t.key == *key && values.contains(&t.value)),
+        ImageFilter::State(states) => states.contains(&v.state),
+        ImageFilter::Architecture(archs) => archs.contains(&img.architecture),
+    }
+}
+
+/// Position of an image in the listing order.
+fn order_key(v: &ImageView, public_rank: usize) -> (u8, u64, String) {
+    match v.image_type {
+        ImageType::Private => (0, u64::MAX - v.image.created_ms, v.image.id.clone()),
+        ImageType::Shared => (1, 0, v.image.id.clone()),
+        ImageType::Public => (2, public_rank as u64, v.image.id.clone()),
+    }
+}
+
+impl Cvm {
+    fn stored(&self, id: &[u8]) -> Result<Option<Image>, CvmError> {
+        match self.store.get(Tree::Images, id)? {
+            None => Ok(None),
+            Some(bytes) => Ok(Some(decode::<Image>(&bytes)?)),
+        }
+    }
+
+    /// Every image the caller sees in the region, in listing order, fed to `each` until it
+    /// returns false.
+    fn for_each_visible(
+        &self,
+        caller: Caller<'_>,
+        now: u64,
+        mut each: impl FnMut(ImageView) -> bool,
+    ) -> Result<(), CvmError> {
+        let own = scope_prefix(caller.account, caller.region);
+        for item in self.store.scan_prefix(Tree::ImagesByOwner, &own) {
+            let (key, _) = item?;
+            let Some(img) = self.stored(&key[own.len() + 8..])? else {
+                continue;
+            };
+            if let Some(v) = self.view(caller, img, now) {
+                if !each(v) {
+                    return Ok(());
+                }
+            }
+        }
+        for item in self.store.scan_prefix(Tree::ImageShares, &own) {
+            let (key, _) = item?;
+            let Some(img) = self.stored(&key[own.len()..])? else {
+                continue;
+            };
+            if let Some(v) = self.view(caller, img, now) {
+                if !each(v) {
+                    return Ok(());
+                }
+            }
+        }
+        for img in catalogue::public_images(caller.region) {
+            if !each(Self::public_view(img)) {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Every image the caller sees in the region, in listing order.
+    pub(super) fn all_visible(
+        &self,
+        caller: Caller<'_>,
+        now: u64,
+    ) -> Result<Vec<ImageView>, CvmError> {
+        let mut out = Vec::new();
+        self.for_each_visible(caller, now, |v| {
+            out.push(v);
+            true
+        })?;
+        Ok(out)
+    }
+
+    /// DescribeImages: filtered, counted and paged.
+    pub fn describe_images(
+        &self,
+        caller: Caller<'_>,
+        q: &ImageQuery,
+    ) -> Result<ImagePage, CvmError> {
+        let now = now_ms();
+        let mut total = 0u64;
+        let mut images = Vec::new();
+        let mut keep = |v: ImageView| {
+            if q.filters.iter().all(|f| matches(f, &v)) {
+                if total >= q.offset && (images.len() as u64) < q.limit {
+                    images.push(v);
+                }
+                total += 1;
+            }
+            true
+        };
+        match &q.ids {
+            Some(ids) => {
+                let mut found: Vec<ImageView> = Vec::new();
+                for id in ids {
+                    if found.iter().any(|v| v.image.id == *id) {
+                        continue;
+                    }
+                    if let Some(v) = self.visible(caller, id, now)? {
+                        found.push(v);
+                    }
+                }
+                let ranks: Vec<String> = catalogue::public_images(caller.region)
+                    .into_iter()
+                    .map(|i| i.id)
+                    .collect();
+                found.sort_by_key(|v| {
+                    order_key(v, ranks.iter().position(|r| *r == v.image.id).unwrap_or(0))
+                });
+                for v in found {
+                    keep(v);
+                }
+            }
+            None => self.for_each_visible(caller, now, keep)?,
+        }
+        Ok(ImagePage { total, images })
+    }
+}
