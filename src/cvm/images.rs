@@ -197,7 +197,11 @@ impl Cvm {
         img.source = ImageSource::ExternalImport;
         img.architecture = req.architecture;
         img.os_name = format!("{} {}", req.os_type, req.os_version);
-        img.platform = req.os_type;
+        img.platform = if req.os_type.starts_with("Windows") {
+            "Windows".to_string()
+        } else {
+            req.os_type
+        };
         img.license_type = req.license_type;
         img.boot_mode = req.boot_mode;
         img.tags = req.tags;

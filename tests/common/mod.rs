@@ -26,6 +26,9 @@ pub struct Opts {
     pub ready_after_ms: u64,
     pub rate_limits: bool,
     pub durability: &'static str,
+    pub quota: u64,
+    /// Extra accounts (ids 200000000000 + i) without API keys, as sharing targets.
+    pub extra_accounts: usize,
 }
 
 impl Default for Opts {
@@ -34,12 +37,22 @@ impl Default for Opts {
             ready_after_ms: 0,
             rate_limits: false,
             durability: "sync",
+            quota: 500,
+            extra_accounts: 0,
         }
     }
 }
 
 pub fn config_text(data_dir: &Path, o: &Opts) -> String {
-    format!(
+    let extra: String = (0..o.extra_accounts)
+        .map(|i| {
+            format!(
+                "[[accounts]]\nid = \"{}\"\nname = \"extra-{i}\"\n",
+                200_000_000_000u64 + i as u64
+            )
+        })
+        .collect();
+    let main = format!(
         r#"listen = "127.0.0.1:0"
 data_dir = "{dir}"
 admin_token = "{ADMIN_TOKEN}"
@@ -60,6 +73,7 @@ secret_id = "{SECRET_ID_2}"
 secret_key = "{SECRET_KEY_2}"
 [cvm]
 image_ready_after_ms = {ready}
+image_quota = {quota}
 [rate_limit]
 enabled = {rl}
 default_per_second = 10
@@ -68,7 +82,10 @@ default_per_second = 10
         dur = o.durability,
         ready = o.ready_after_ms,
         rl = o.rate_limits,
-    )
+        quota = o.quota,
+    );
+    // Extra [[accounts]] go with the others, before the [cvm] table.
+    main.replacen("[cvm]\n", &format!("{extra}[cvm]\n"), 1)
 }
 
 pub fn bin() -> &'static str {
