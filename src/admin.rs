@@ -88,3 +88,84 @@ pub async fn backup(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(non_snake_case)]
+struct IngestRequest {
+    AccountId: String,
+    Region: Option<String>,
+    ProjectName: String,
+    DatasetName: String,
+    File: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `POST /_cloudtwin/imm/faces`: indexes a file with the faces real IMM would have detected
+/// (`Age`, `Gender`, `FaceQuality`, `Boundary`, `HeadPose`, ..., plus an optional `Embedding`
+/// and `IdentityHint`). The faces wait for the next clustering task.
+///
+/// # Format
+/// `{"AccountId": "100000000001", "Region": "cn-hangzhou", "ProjectName": "p", "DatasetName": "d",
+///   "File": {"URI": "oss://b/a.jpg", "Figures": [{"FigureId": "f1", "Age": 30, "Embedding": [..]}]}}`
+/// -> `{"URI": "oss://b/a.jpg", "FigureIds": ["f1"]}`
+pub async fn ingest_faces(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    use crate::dialect::aliyun::actions::{file_input, FaceMode};
+    if let Err(r) = authorized(&app, &headers) {
+        return *r;
+    }
+    let req: IngestRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("the body must be {{\"AccountId\", \"ProjectName\", \"DatasetName\", \"File\"}}: {e}")),
+    };
+    if app.accounts.by_id(&req.AccountId).is_none() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("AccountId {} is not a configured account", req.AccountId),
+        );
+    }
+    let region = req
+        .Region
+        .clone()
+        .unwrap_or_else(|| app.config.imm.default_region.clone());
+    let mut file = match file_input(&req.File, FaceMode::Ingest) {
+        Ok(f) => f,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e.message),
+    };
+    // Ingested faces need ids to be found again: give the missing ones an id here.
+    for f in file.faces.iter_mut().flatten() {
+        if f.figure_id.is_none() {
+            f.figure_id = Some(uuid::Uuid::new_v4().to_string());
+        }
+    }
+    let ids: Vec<String> = file
+        .faces
+        .iter()
+        .flatten()
+        .filter_map(|f| f.figure_id.clone())
+        .collect();
+    let caller = crate::imm::Caller {
+        account: &req.AccountId,
+        region: &region,
+    };
+    match app
+        .imm
+        .index_files(
+            caller,
+            &req.ProjectName,
+            &req.DatasetName,
+            std::slice::from_ref(&file),
+        )
+        .await
+    {
+        Ok(()) => Json(json!({"URI": file.uri, "FigureIds": ids})).into_response(),
+        Err(crate::imm::ImmError::NotFound { kind, name }) => {
+            error(StatusCode::NOT_FOUND, format!("{kind} {name} not found"))
+        }
+        Err(crate::imm::ImmError::Store(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+        Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
+    }
+}

@@ -37,6 +37,9 @@ pub struct Config {
     /// Per-(account, action) request limits.
     #[serde(default)]
     pub rate_limit: RateLimitConfig,
+    /// IMM face-cluster behaviour.
+    #[serde(default)]
+    pub imm: ImmConfig,
 }
 
 /// One account (a Tencent main account / an Alibaba Cloud account).
@@ -79,15 +82,52 @@ pub struct AliyunCredentials {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthConfig {
-    /// Largest accepted difference between a request's timestamp and the server clock.
+    /// Tencent: largest accepted difference between a request's timestamp and the server clock.
     #[serde(default = "default_skew")]
     pub max_skew_seconds: u64,
+    /// Alibaba Cloud: the same window (the gateway's is 15 minutes).
+    #[serde(default = "default_aliyun_skew")]
+    pub aliyun_max_skew_seconds: u64,
+    /// Alibaba Cloud: refuse a signature nonce seen within the window (`SignatureNonceUsed`).
+    #[serde(default = "default_true")]
+    pub reject_replayed_nonces: bool,
 }
 
 impl Default for AuthConfig {
     fn default() -> Self {
         AuthConfig {
             max_skew_seconds: default_skew(),
+            aliyun_max_skew_seconds: default_aliyun_skew(),
+            reject_replayed_nonces: true,
+        }
+    }
+}
+
+/// IMM face-cluster behaviour.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImmConfig {
+    /// Region of requests that name none (no `RegionId`, no `imm.<region>.` Host).
+    #[serde(default = "default_imm_region")]
+    pub default_region: String,
+    /// Cosine similarity at or above which a face with an embedding joins a cluster.
+    #[serde(default = "default_threshold")]
+    pub cluster_similarity_threshold: f32,
+    /// Shortest time a clustering or merging task stays Running.
+    #[serde(default = "default_task_ms")]
+    pub task_min_duration_ms: u64,
+    /// How long tasks stay visible to GetTask/ListTasks.
+    #[serde(default = "default_retention")]
+    pub task_retention_seconds: u64,
+}
+
+impl Default for ImmConfig {
+    fn default() -> Self {
+        ImmConfig {
+            default_region: default_imm_region(),
+            cluster_similarity_threshold: default_threshold(),
+            task_min_duration_ms: default_task_ms(),
+            task_retention_seconds: default_retention(),
         }
     }
 }
@@ -146,6 +186,21 @@ fn default_flush_interval() -> u64 {
 }
 fn default_skew() -> u64 {
     300
+}
+fn default_aliyun_skew() -> u64 {
+    900
+}
+fn default_imm_region() -> String {
+    "cn-hangzhou".into()
+}
+fn default_threshold() -> f32 {
+    0.6
+}
+fn default_task_ms() -> u64 {
+    500
+}
+fn default_retention() -> u64 {
+    7 * 24 * 3600
 }
 fn default_ready_after() -> u64 {
     2000
@@ -231,6 +286,17 @@ impl Config {
                     )));
                 }
             }
+        }
+        if !(-1.0..=1.0).contains(&self.imm.cluster_similarity_threshold) {
+            return Err(ConfigError(
+                "imm.cluster_similarity_threshold: must be between -1 and 1".into(),
+            ));
+        }
+        if !crate::dialect::aliyun::REGIONS.contains(&self.imm.default_region.as_str()) {
+            return Err(ConfigError(format!(
+                "imm.default_region: {:?} is not an IMM region",
+                self.imm.default_region
+            )));
         }
         if self.rate_limit.default_per_second == 0 {
             return Err(ConfigError(

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod cvm;
 pub mod dialect;
+pub mod imm;
 pub mod ratelimit;
 pub mod server;
 pub mod store;

@@ -17,7 +17,9 @@ use crate::accounts::Accounts;
 use crate::admin;
 use crate::config::Config;
 use crate::cvm::Cvm;
-use crate::dialect::{self, tencent, Dialect, RequestLog};
+use crate::dialect::aliyun::verify::NonceCache;
+use crate::dialect::{self, aliyun, tencent, Dialect, RequestLog};
+use crate::imm::{Imm, ImmSettings};
 use crate::ratelimit::RateLimits;
 use crate::store::Store;
 
@@ -34,6 +36,10 @@ pub struct App {
     pub store: Store,
     /// The image service.
     pub cvm: Cvm,
+    /// The face service.
+    pub imm: Arc<Imm>,
+    /// Alibaba Cloud signature nonces seen recently.
+    pub nonces: NonceCache,
     /// Request limits.
     pub limits: RateLimits,
     /// When the server started.
@@ -50,6 +56,15 @@ impl App {
                 config.cvm.image_ready_after_ms,
                 config.cvm.image_quota,
             ),
+            imm: Arc::new(Imm::new(
+                store.clone(),
+                ImmSettings {
+                    similarity_threshold: config.imm.cluster_similarity_threshold,
+                    task_retention_ms: config.imm.task_retention_seconds.saturating_mul(1000),
+                    task_min_duration_ms: config.imm.task_min_duration_ms,
+                },
+            )),
+            nonces: NonceCache::default(),
             limits: RateLimits::new(&config.rate_limit),
             store,
             config,
@@ -63,6 +78,7 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/_cloudtwin/health", get(admin::health))
         .route("/_cloudtwin/backup", post(admin::backup))
+        .route("/_cloudtwin/imm/faces", post(admin::ingest_faces))
         .fallback(dispatch)
         .layer(DefaultBodyLimit::max(tencent::MAX_BODY_BYTES + 1))
         .with_state(app)
@@ -110,30 +126,44 @@ async fn dispatch(
             .into_response();
     }
     let raw_query = uri.query().unwrap_or("");
-    let pairs = if method == Method::POST {
-        if is_form(&headers) {
-            form_pairs(&body)
-        } else {
-            Vec::new()
-        }
+    let query = form_pairs(raw_query.as_bytes());
+    let form = if method == Method::POST && is_form(&headers) {
+        form_pairs(&body)
     } else {
-        form_pairs(raw_query.as_bytes())
+        Vec::new()
     };
+    let all: Vec<(String, String)> = query.iter().chain(form.iter()).cloned().collect();
     let mut log = RequestLog {
         request_id: uuid::Uuid::new_v4().to_string(),
         ..RequestLog::default()
     };
-    let response = match dialect::classify(&headers, &pairs) {
+    let response = match dialect::classify(&headers, &all) {
         Some(Dialect::Tencent) => {
             log.dialect = Dialect::Tencent.name();
+            // Tencent reads only the query of a GET and only the body of a POST.
             let incoming = tencent::Incoming {
                 method: &method,
                 raw_query,
                 headers: &headers,
                 body: &body,
-                pairs: &pairs,
+                pairs: if method == Method::POST {
+                    &form
+                } else {
+                    &query
+                },
             };
             tencent::handle(&app, incoming, &mut log).await
+        }
+        Some(Dialect::Aliyun) => {
+            log.dialect = Dialect::Aliyun.name();
+            let incoming = aliyun::Incoming {
+                method: &method,
+                headers: &headers,
+                body: &body,
+                query: &query,
+                form: &form,
+            };
+            aliyun::handle(&app, incoming, &mut log).await
         }
         None => {
             log.dialect = "none";
@@ -141,7 +171,7 @@ async fn dispatch(
             (
                 StatusCode::BAD_REQUEST,
                 Json(json!({
-                    "error": "the request speaks no dialect cloudtwin knows: a Tencent Cloud API 3.0 request has an X-TC-Action header or Version=2017-03-12"
+                    "error": "the request speaks no dialect cloudtwin knows: a Tencent Cloud API 3.0 request has an X-TC-Action header or Version=2017-03-12; an Alibaba Cloud IMM request has an x-acs-action header or Version=2020-09-30"
                 })),
             )
                 .into_response()
@@ -204,6 +234,13 @@ pub async fn serve(config: Config) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     let app = Arc::new(App::new(config, store.clone()));
+    let resumed = app.imm.resume_tasks().map_err(|e| e.to_string())?;
+    if resumed > 0 {
+        tracing::info!(
+            tasks = resumed,
+            "resumed IMM tasks left running by the previous process"
+        );
+    }
     // The one line on stdout: scripts and tests read the bound address from it.
     println!("cloudtwin listening on http://{bound}");
     tracing::info!(

@@ -1,8 +1,8 @@
 //! The cloud dialects spoken on the one listener. Each dialect recognises its own requests,
 //! verifies them, decodes their parameters, rate-limits them and answers in its envelope.
-//! The Alibaba Cloud RPC dialect (IMM) will sit beside `tencent` behind the same seam:
-//! [`classify`] decides, the server dispatches.
+//! [`classify`] decides which dialect a request speaks; the server dispatches.
 
+pub mod aliyun;
 pub mod tencent;
 
 use axum::http::HeaderMap;
@@ -12,6 +12,8 @@ use axum::http::HeaderMap;
 pub enum Dialect {
     /// Tencent Cloud API 3.0 (CVM).
     Tencent,
+    /// Alibaba Cloud RPC (IMM).
+    Aliyun,
 }
 
 impl Dialect {
@@ -19,6 +21,7 @@ impl Dialect {
     pub fn name(self) -> &'static str {
         match self {
             Dialect::Tencent => "tencent",
+            Dialect::Aliyun => "aliyun",
         }
     }
 }
@@ -28,7 +31,16 @@ pub fn classify(headers: &HeaderMap, pairs: &[(String, String)]) -> Option<Diale
     if tencent::recognises(headers, pairs) {
         return Some(Dialect::Tencent);
     }
+    if aliyun::recognises(headers, pairs) {
+        return Some(Dialect::Aliyun);
+    }
     None
+}
+
+/// Constant-time equality of two signatures (both dialects).
+pub fn signatures_match(expected: &str, given: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    expected.as_bytes().ct_eq(given.as_bytes()).into()
 }
 
 /// The fields of the one log line written per request.

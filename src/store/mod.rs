@@ -52,11 +52,25 @@ pub enum Tree {
     ImageShares,
     /// `task id -> ExportTask`: recorded ExportImages tasks.
     ImageExports,
+    /// `account \0 region \0 project -> Project`.
+    ImmProjects,
+    /// `account \0 region \0 project \0 dataset -> Dataset`.
+    ImmDatasets,
+    /// `dataset scope + uri -> FileMeta`.
+    ImmFiles,
+    /// `dataset scope + cluster id -> Cluster`.
+    ImmClusters,
+    /// `dataset scope + uri \0 figure id -> ()`: faces waiting for clustering.
+    ImmPending,
+    /// `dataset scope + identity hint -> cluster id`.
+    ImmHints,
+    /// `account \0 region \0 project \0 task id -> Task`.
+    ImmTasks,
 }
 
 impl Tree {
     /// Every tree, in the order of a transaction's views.
-    pub const ALL: [Tree; 7] = [
+    pub const ALL: [Tree; 14] = [
         Tree::Meta,
         Tree::Images,
         Tree::ImagesByOwner,
@@ -64,6 +78,13 @@ impl Tree {
         Tree::ImageCounts,
         Tree::ImageShares,
         Tree::ImageExports,
+        Tree::ImmProjects,
+        Tree::ImmDatasets,
+        Tree::ImmFiles,
+        Tree::ImmClusters,
+        Tree::ImmPending,
+        Tree::ImmHints,
+        Tree::ImmTasks,
     ];
 
     /// The tree's name on disk.
@@ -76,6 +97,13 @@ impl Tree {
             Tree::ImageCounts => "cvm.image_counts",
             Tree::ImageShares => "cvm.image_shares",
             Tree::ImageExports => "cvm.image_exports",
+            Tree::ImmProjects => "imm.projects",
+            Tree::ImmDatasets => "imm.datasets",
+            Tree::ImmFiles => "imm.files",
+            Tree::ImmClusters => "imm.clusters",
+            Tree::ImmPending => "imm.pending",
+            Tree::ImmHints => "imm.hints",
+            Tree::ImmTasks => "imm.tasks",
         }
     }
 

@@ -23,6 +23,10 @@ SECRET_ID_1 = "AKIDSDKSUITE000000000000000000000001"
 SECRET_KEY_1 = "sdkSuiteSecretKey0000000000000001"
 SECRET_ID_2 = "AKIDSDKSUITE000000000000000000000002"
 SECRET_KEY_2 = "sdkSuiteSecretKey0000000000000002"
+AK_ID_1 = "LTAISDKSUITE00000000001"
+AK_SECRET_1 = "sdkSuiteAccessKeySecret000000001"
+AK_ID_2 = "LTAISDKSUITE00000000002"
+AK_SECRET_2 = "sdkSuiteAccessKeySecret000000002"
 ADMIN_TOKEN = "sdk-suite-admin"
 REGION = "ap-guangzhou"
 
@@ -35,7 +39,7 @@ STYLES = {
 }
 
 
-def config_text(data_dir, ready_after_ms=0, rate_limits=False):
+def config_text(data_dir, ready_after_ms=0, rate_limits=False, task_ms=300, retention_s=604800):
     return f"""listen = "127.0.0.1:0"
 data_dir = "{data_dir}"
 admin_token = "{ADMIN_TOKEN}"
@@ -46,6 +50,9 @@ name = "one"
 app_id = 1300000001
 secret_id = "{SECRET_ID_1}"
 secret_key = "{SECRET_KEY_1}"
+[accounts.aliyun]
+access_key_id = "{AK_ID_1}"
+access_key_secret = "{AK_SECRET_1}"
 [[accounts]]
 id = "{ACCOUNT_2}"
 name = "two"
@@ -53,10 +60,16 @@ name = "two"
 app_id = 1300000002
 secret_id = "{SECRET_ID_2}"
 secret_key = "{SECRET_KEY_2}"
+[accounts.aliyun]
+access_key_id = "{AK_ID_2}"
+access_key_secret = "{AK_SECRET_2}"
 [cvm]
 image_ready_after_ms = {ready_after_ms}
 [rate_limit]
 enabled = {"true" if rate_limits else "false"}
+[imm]
+task_min_duration_ms = {task_ms}
+task_retention_seconds = {retention_s}
 """
 
 
@@ -101,6 +114,26 @@ class Server:
             self.proc.kill()
             self.proc.wait()
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def imm(self, style="v3", ak=AK_ID_1, secret=AK_SECRET_1):
+        from imm_client import Imm
+        return Imm(self.endpoint, ak, secret, style)
+
+    def ingest(self, project, dataset, file, account=ACCOUNT_1, region=None, token=ADMIN_TOKEN):
+        """POST /_cloudtwin/imm/faces; returns (status, body)."""
+        import json
+        import urllib.request
+        body = {"AccountId": account, "ProjectName": project, "DatasetName": dataset, "File": file}
+        if region:
+            body["Region"] = region
+        req = urllib.request.Request(f"http://{self.endpoint}/_cloudtwin/imm/faces", data=json.dumps(body).encode(),
+                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+                                     method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
 
     def client(self, style="tc3-post", secret_id=SECRET_ID_1, secret_key=SECRET_KEY_1, region=REGION,
                language="en-US"):

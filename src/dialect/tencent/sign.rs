@@ -9,7 +9,6 @@
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 /// The TC3 algorithm name, as it starts the `Authorization` header and the string to sign.
 pub const TC3_ALGORITHM: &str = "TC3-HMAC-SHA256";
@@ -181,11 +180,6 @@ pub fn v1_signature(method: V1Method, secret_key: &str, string_to_sign: &str) ->
     base64::engine::general_purpose::STANDARD.encode(raw)
 }
 
-/// Constant-time equality of two signatures.
-pub fn signatures_match(expected: &str, given: &str) -> bool {
-    expected.as_bytes().ct_eq(given.as_bytes()).into()
-}
-
 /// `YYYY-MM-DD` of a Unix timestamp, in UTC.
 pub fn utc_date(timestamp: i64) -> String {
     let (y, m, d) = crate::clock::civil_from_days(timestamp.div_euclid(86_400));
@@ -352,6 +346,7 @@ mod tests {
 
     #[test]
     fn signature_comparison_rejects_any_difference() {
+        use crate::dialect::signatures_match;
         assert!(signatures_match("abc", "abc"));
         assert!(!signatures_match("abc", "abd"));
         assert!(!signatures_match("abc", "ab"));

@@ -185,7 +185,7 @@ fn verify_tc3(
         );
         let sts = sign::string_to_sign(&ts_raw, &auth.date, &auth.service, &cr);
         let expected = sign::tc3_signature(secret_key, &auth.date, &auth.service, &sts);
-        if sign::signatures_match(&expected, &auth.signature) {
+        if crate::dialect::signatures_match(&expected, &auth.signature) {
             return Ok(account);
         }
         tried.push((cr, sts));
@@ -226,7 +226,7 @@ fn verify_v1(
     let host = header(req.headers, "host").unwrap_or_default();
     let sts = sign::v1_string_to_sign(req.method.as_str(), host, req.pairs);
     let expected = sign::v1_signature(method, secret_key, &sts);
-    if sign::signatures_match(&expected, given) {
+    if crate::dialect::signatures_match(&expected, given) {
         Ok(account)
     } else {
         tracing::debug!(string_to_sign = %sts, "v1 signature mismatch: the server expected this string to sign");

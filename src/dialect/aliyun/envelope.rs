@@ -1,0 +1,48 @@
+//! The response envelope: a JSON object with `RequestId`; errors carry `HostId`, `Code`,
+//! `Message`, `Recommend` with the code's HTTP status, and `x-acs-retry-after` when throttled
+//! (so the Tea SDK raises its ThrottlingException).
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Map, Value};
+
+use super::error::AliError;
+
+/// Content type of every answer.
+pub const CONTENT_TYPE: &str = "application/json;charset=utf-8";
+
+fn respond(status: u16, request_id: &str, body: Value) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = (status, body.to_string()).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-acs-request-id", v);
+    }
+    resp
+}
+
+/// A success answer.
+pub fn success(request_id: &str, mut fields: Map<String, Value>) -> Response {
+    fields.insert("RequestId".into(), Value::String(request_id.to_string()));
+    respond(200, request_id, Value::Object(fields))
+}
+
+/// An error answer.
+pub fn error(request_id: &str, host: &str, e: &AliError) -> Response {
+    let code = e.code.as_str();
+    let body = json!({
+        "RequestId": request_id,
+        "HostId": host,
+        "Code": code,
+        "Message": e.message,
+        "Recommend": format!("https://api.aliyun.com/troubleshoot?q={code}&product=imm&requestId={request_id}"),
+    });
+    let mut resp = respond(e.code.status(), request_id, body);
+    if let Some(ms) = e.retry_after_ms {
+        if let Ok(v) = HeaderValue::from_str(&ms.max(1).to_string()) {
+            resp.headers_mut().insert("x-acs-retry-after", v);
+        }
+    }
+    resp
+}

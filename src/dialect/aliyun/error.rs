@@ -1,0 +1,139 @@
+//! The Alibaba dialect's errors: one enum of codes with their HTTP statuses (imm.md §3.4), and
+//! the translation of the face domain's errors. Handlers never spell a code.
+
+use std::borrow::Cow;
+
+use crate::imm::ImmError;
+
+/// Wire error codes cloudtwin answers with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Code {
+    /// `Missing{ParameterName}`.
+    Missing(String),
+    IncompleteSignature,
+    InternalError,
+    InvalidAccessKeyIdNotFound,
+    InvalidActionNotFound,
+    InvalidArgument,
+    InvalidRegionId,
+    InvalidSignatureMethod,
+    InvalidTimeStampExpired,
+    InvalidTimeStampFormat,
+    InvalidVersion,
+    LimitExceededError,
+    ResourceAlreadyExists,
+    ResourceNotFound,
+    SignatureDoesNotMatch,
+    SignatureNonceUsed,
+    StatusConflict,
+    ThrottlingUser,
+    UnsupportedHTTPMethod,
+}
+
+impl Code {
+    /// The code on the wire.
+    pub fn as_str(&self) -> Cow<'static, str> {
+        use Code::*;
+        Cow::Borrowed(match self {
+            Missing(p) => return Cow::Owned(format!("Missing{p}")),
+            IncompleteSignature => "IncompleteSignature",
+            InternalError => "InternalError",
+            InvalidAccessKeyIdNotFound => "InvalidAccessKeyId.NotFound",
+            InvalidActionNotFound => "InvalidAction.NotFound",
+            InvalidArgument => "InvalidArgument",
+            InvalidRegionId => "InvalidRegionId",
+            InvalidSignatureMethod => "InvalidSignatureMethod",
+            InvalidTimeStampExpired => "InvalidTimeStamp.Expired",
+            InvalidTimeStampFormat => "InvalidTimeStamp.Format",
+            InvalidVersion => "InvalidVersion",
+            LimitExceededError => "LimitExceededError",
+            ResourceAlreadyExists => "ResourceAlreadyExists",
+            ResourceNotFound => "ResourceNotFound",
+            SignatureDoesNotMatch => "SignatureDoesNotMatch",
+            SignatureNonceUsed => "SignatureNonceUsed",
+            StatusConflict => "StatusConflict",
+            ThrottlingUser => "Throttling.User",
+            UnsupportedHTTPMethod => "UnsupportedHTTPMethod",
+        })
+    }
+
+    /// The HTTP status of the code.
+    pub fn status(&self) -> u16 {
+        match self {
+            Code::InvalidAccessKeyIdNotFound
+            | Code::InvalidActionNotFound
+            | Code::ResourceNotFound => 404,
+            Code::InternalError => 500,
+            _ => 400,
+        }
+    }
+}
+
+/// An error answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AliError {
+    /// The code.
+    pub code: Code,
+    /// The message.
+    pub message: String,
+    /// For throttling: `x-acs-retry-after` in milliseconds.
+    pub retry_after_ms: Option<u64>,
+}
+
+impl AliError {
+    /// An error with a message.
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        AliError {
+            code,
+            message: message.into(),
+            retry_after_ms: None,
+        }
+    }
+
+    /// `Missing{Name}`: a required parameter is absent.
+    pub fn missing(name: &str) -> Self {
+        Self::new(
+            Code::Missing(name.to_string()),
+            format!("{name} is mandatory for this action."),
+        )
+    }
+
+    /// `InvalidArgument` with a precise message.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(Code::InvalidArgument, message)
+    }
+
+    /// `InternalError`.
+    pub fn internal(detail: &str) -> Self {
+        Self::new(
+            Code::InternalError,
+            format!("The request processing has failed due to some unknown error: {detail}"),
+        )
+    }
+}
+
+impl From<ImmError> for AliError {
+    fn from(e: ImmError) -> Self {
+        match e {
+            ImmError::NotFound { kind, name } => AliError::new(
+                Code::ResourceNotFound,
+                format!("The specified resource {kind} is not found: {name}."),
+            ),
+            ImmError::AlreadyExists { kind, name } => AliError::new(
+                Code::ResourceAlreadyExists,
+                format!("The specified resource {kind} already exists: {name}."),
+            ),
+            ImmError::NotEmpty { kind, name } => AliError::new(
+                Code::StatusConflict,
+                format!("Message: cannot delete when sub resoures exist ({kind} {name})"),
+            ),
+            ImmError::LimitExceeded(m) => AliError::new(Code::LimitExceededError, m),
+            ImmError::LockMismatch { given, current } => AliError::invalid(format!(
+                "MetaLockVersion {given} does not match the figure cluster's current MetaLockVersion {current}: read the cluster again and retry."
+            )),
+            ImmError::Invalid(m) => AliError::invalid(m),
+            ImmError::Store(d) => AliError::internal(&d),
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! The wire models of IMM (imm.md §5): Project, Dataset, File (with Figures), FigureCluster,
+//! TaskInfo, rendered from the stored records.
+
+use serde_json::{json, Map, Value};
+
+use crate::clock::rfc3339_nano_utc;
+use crate::imm::model::{Cluster, Dataset, Face, FaceCluster, FileMeta, Project, Task};
+use crate::imm::projects::Statistics;
+
+/// Reserved `FigureClusterId` of a face waiting for clustering.
+pub const UNAVAILABLE: &str = "figure-cluster-id-unavailable";
+/// Reserved `FigureClusterId` of a face in no cluster.
+pub const INDEPENDENT: &str = "figure-cluster-id-independent";
+
+fn tags(list: &[(String, String)]) -> Value {
+    Value::Array(
+        list.iter()
+            .map(|(k, v)| json!({"TagKey": k, "TagValue": v}))
+            .collect(),
+    )
+}
+
+/// `Project`.
+pub fn project(p: &Project, stats: Option<Statistics>) -> Value {
+    let s = stats.unwrap_or_default();
+    json!({
+        "ProjectName": p.name,
+        "Description": p.description,
+        "ServiceRole": p.service_role,
+        "TemplateId": p.template_id,
+        "Tags": tags(&p.tags),
+        "DatasetMaxBindCount": p.limits.max_bind_count,
+        "DatasetMaxEntityCount": p.limits.max_entity_count,
+        "DatasetMaxFileCount": p.limits.max_file_count,
+        "DatasetMaxRelationCount": p.limits.max_relation_count,
+        "DatasetMaxTotalFileSize": p.limits.max_total_file_size,
+        "ProjectMaxDatasetCount": p.max_dataset_count,
+        "DatasetCount": p.dataset_count,
+        "FileCount": s.file_count,
+        "TotalFileSize": s.total_file_size,
+        "ProjectQueriesPerSecond": 100,
+        "EngineConcurrency": 100,
+        "CreateTime": rfc3339_nano_utc(p.created_ms),
+        "UpdateTime": rfc3339_nano_utc(p.updated_ms),
+    })
+}
+
+/// `Dataset`.
+pub fn dataset(d: &Dataset) -> Value {
+    json!({
+        "ProjectName": d.project,
+        "DatasetName": d.name,
+        "Description": d.description,
+        "TemplateId": d.template_id,
+        "WorkflowParameters": d.workflow_parameters.iter().map(|(n, v)| json!({"Name": n, "Value": v})).collect::<Vec<_>>(),
+        "DatasetMaxBindCount": d.limits.max_bind_count,
+        "DatasetMaxEntityCount": d.limits.max_entity_count,
+        "DatasetMaxFileCount": d.limits.max_file_count,
+        "DatasetMaxRelationCount": d.limits.max_relation_count,
+        "DatasetMaxTotalFileSize": d.limits.max_total_file_size,
+        "BindCount": 0,
+        "FileCount": d.file_count,
+        "TotalFileSize": d.total_file_size,
+        "CreateTime": rfc3339_nano_utc(d.created_ms),
+        "UpdateTime": rfc3339_nano_utc(d.updated_ms),
+    })
+}
+
+/// `Figure`.
+pub fn figure(f: &Face) -> Value {
+    let mut m: Map<String, Value> = serde_json::from_str(&f.attributes).unwrap_or_default();
+    m.insert("FigureId".into(), json!(f.figure_id));
+    m.insert("FigureType".into(), json!("face"));
+    m.insert(
+        "FigureClusterId".into(),
+        json!(match &f.cluster {
+            FaceCluster::Assigned(id) => id.as_str(),
+            FaceCluster::Pending { .. } => UNAVAILABLE,
+            FaceCluster::Independent => INDEPENDENT,
+        }),
+    );
+    if let Some(a) = f.age {
+        m.insert("Age".into(), json!(a));
+    }
+    if let Some(g) = &f.gender {
+        m.insert("Gender".into(), json!(g));
+    }
+    if let Some(q) = f.quality {
+        m.insert("FaceQuality".into(), json!(q));
+    }
+    Value::Object(m)
+}
+
+/// `File`, restricted to `with_fields` when given.
+pub fn file(
+    f: &FileMeta,
+    owner: &str,
+    project: &str,
+    dataset: &str,
+    with_fields: Option<&[String]>,
+) -> Value {
+    let mut m: Map<String, Value> = serde_json::from_str(&f.fields).unwrap_or_default();
+    let filename = f.uri.rsplit('/').next().unwrap_or_default().to_string();
+    for (k, v) in [
+        ("URI", json!(f.uri)),
+        ("ObjectId", json!(f.object_id)),
+        ("ObjectType", json!("file")),
+        ("ObjectStatus", json!("Indexed")),
+        ("OwnerId", json!(owner)),
+        ("ProjectName", json!(project)),
+        ("DatasetName", json!(dataset)),
+        ("MediaType", json!(f.media_type)),
+        ("Size", json!(f.size)),
+        ("Filename", json!(filename)),
+        ("FigureCount", json!(f.faces.len())),
+        (
+            "Figures",
+            Value::Array(f.faces.iter().map(figure).collect()),
+        ),
+        ("CreateTime", json!(rfc3339_nano_utc(f.created_ms))),
+        ("UpdateTime", json!(rfc3339_nano_utc(f.updated_ms))),
+    ] {
+        m.insert(k.into(), v);
+    }
+    if let Some(fields) = with_fields.filter(|w| !w.is_empty()) {
+        m.retain(|k, _| fields.iter().any(|f| f == k));
+    }
+    Value::Object(m)
+}
+
+/// `FigureCluster`, with its cover file.
+pub fn cluster(c: &Cluster, cover: Option<&FileMeta>) -> Value {
+    let s = c.stats();
+    let labels: Map<String, Value> = c
+        .labels
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                serde_json::from_str(v).unwrap_or(Value::String(v.clone())),
+            )
+        })
+        .collect();
+    let mut m = json!({
+        "ObjectId": c.object_id,
+        "ObjectType": "figure-cluster",
+        "OwnerId": c.account,
+        "ProjectName": c.project,
+        "DatasetName": c.dataset,
+        "Name": c.name,
+        "CustomId": c.custom_id,
+        "CustomLabels": labels,
+        "MetaLockVersion": c.meta_lock_version,
+        "FaceCount": s.face_count,
+        "ImageCount": s.image_count,
+        "VideoCount": s.video_count,
+        "CreateTime": rfc3339_nano_utc(c.created_ms),
+        "UpdateTime": rfc3339_nano_utc(c.updated_ms),
+    });
+    if let Some(o) = m.as_object_mut() {
+        if let Some(g) = &s.gender {
+            o.insert("Gender".into(), json!(g));
+        }
+        if let Some(a) = s.average_age {
+            o.insert("AverageAge".into(), json!(a));
+        }
+        if let Some(a) = s.min_age {
+            o.insert("MinAge".into(), json!(a));
+        }
+        if let Some(a) = s.max_age {
+            o.insert("MaxAge".into(), json!(a));
+        }
+        if let (Some(f), Some((_, fid))) = (cover, &s.cover) {
+            let mut cov = file(f, &c.account, &c.project, &c.dataset, None);
+            if let Some(figs) = cov.get_mut("Figures").and_then(|x| x.as_array_mut()) {
+                figs.retain(|x| x["FigureId"] == json!(fid));
+            }
+            o.insert("Cover".into(), cov);
+        }
+    }
+    m
+}
+
+/// The fields of a task (GetTask's body, ListTasks' `TaskInfo`).
+pub fn task(t: &Task, with_definition: bool) -> Map<String, Value> {
+    let tags: Map<String, Value> = t.tags.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    let mut m = Map::new();
+    m.insert("TaskId".into(), json!(t.task_id));
+    m.insert("TaskType".into(), json!(t.task_type));
+    m.insert("ProjectName".into(), json!(t.project));
+    m.insert("Status".into(), json!(t.status.as_wire()));
+    m.insert("Code".into(), json!(t.code));
+    m.insert("Message".into(), json!(t.message));
+    m.insert("StartTime".into(), json!(rfc3339_nano_utc(t.start_ms)));
+    if let Some(e) = t.end_ms {
+        m.insert("EndTime".into(), json!(rfc3339_nano_utc(e)));
+    }
+    m.insert(
+        "Progress".into(),
+        json!(if t.end_ms.is_some() { 100 } else { 0 }),
+    );
+    m.insert("Tags".into(), Value::Object(tags));
+    m.insert("UserData".into(), json!(t.user_data));
+    m.insert("EventId".into(), json!(t.event_id));
+    if with_definition {
+        m.insert("TaskRequestDefinition".into(), json!(t.request_definition));
+    }
+    m
+}

@@ -1,0 +1,319 @@
+//! Figure clusters: Get, BatchGet, QueryFigureClusters (filters, every sort key, a stable
+//! keyset cursor) and UpdateFigureCluster (name, labels, cover; optimistic lock).
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::now_ms;
+use crate::store::{decode, Tree};
+
+use super::error::{not_found, ImmError};
+use super::model::Cluster;
+use super::service::{
+    abort, dataset_of, dataset_scope, finish, get, scoped, tx_cluster, tx_dataset, tx_put, Caller,
+    Imm,
+};
+
+/// A validated UpdateFigureCluster request.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterUpdate {
+    /// `ObjectId`.
+    pub object_id: String,
+    /// New `Name`.
+    pub name: Option<String>,
+    /// New `CustomId`.
+    pub custom_id: Option<String>,
+    /// New `CustomLabels` (replace the stored ones): (key, JSON text of the value).
+    pub labels: Option<Vec<(String, String)>>,
+    /// `Cover.Figures[0].FigureId`.
+    pub cover_figure: Option<String>,
+    /// `MetaLockVersion`, when the client wants the optimistic lock.
+    pub meta_lock_version: Option<i64>,
+}
+
+/// `Sort` keys of QueryFigureClusters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SortKey {
+    /// Default: by ObjectId.
+    ObjectId,
+    /// `ImageCount`.
+    ImageCount,
+    /// `VideoCount`.
+    VideoCount,
+    /// `ProjectName`.
+    ProjectName,
+    /// `DatasetName`.
+    DatasetName,
+    /// `CreateTime`.
+    CreateTime,
+    /// `UpdateTime`.
+    UpdateTime,
+    /// `Gender`.
+    Gender,
+    /// `FaceCount`.
+    FaceCount,
+    /// `Name`.
+    Name,
+}
+
+impl SortKey {
+    /// Parses the wire spelling (empty = ObjectId).
+    pub fn from_wire(s: &str) -> Option<SortKey> {
+        Some(match s {
+            "" | "ObjectId" => SortKey::ObjectId,
+            "ImageCount" => SortKey::ImageCount,
+            "VideoCount" => SortKey::VideoCount,
+            "ProjectName" => SortKey::ProjectName,
+            "DatasetName" => SortKey::DatasetName,
+            "CreateTime" => SortKey::CreateTime,
+            "UpdateTime" => SortKey::UpdateTime,
+            "Gender" => SortKey::Gender,
+            "FaceCount" => SortKey::FaceCount,
+            "Name" => SortKey::Name,
+            _ => return None,
+        })
+    }
+}
+
+/// A sort value: numbers before strings never mix within one key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum SortVal {
+    /// Counts and times.
+    Int(i64),
+    /// Names and genders.
+    Str(String),
+}
+
+/// Where a page ends: the last item's sort value and id, with the sort it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// Sort key of the query that made it.
+    pub sort: SortKey,
+    /// Descending order.
+    pub desc: bool,
+    /// Sort value of the last item.
+    pub value: SortVal,
+    /// ObjectId of the last item.
+    pub id: String,
+}
+
+/// A validated QueryFigureClusters request.
+#[derive(Debug, Clone)]
+pub struct ClusterQuery {
+    /// `CustomLabels` conditions, ANDed: (key, value).
+    pub labels: Vec<(String, String)>,
+    /// `CreateTimeRange` (inclusive, ms).
+    pub created: (Option<i64>, Option<i64>),
+    /// `UpdateTimeRange` (inclusive, ms).
+    pub updated: (Option<i64>, Option<i64>),
+    /// `Sort`.
+    pub sort: SortKey,
+    /// `Order=desc`.
+    pub desc: bool,
+    /// `MaxResults` (1..=100).
+    pub max_results: usize,
+    /// Continue after this cursor.
+    pub after: Option<Cursor>,
+}
+
+/// One page of QueryFigureClusters.
+#[derive(Debug, Clone)]
+pub struct ClusterPage {
+    /// The clusters.
+    pub clusters: Vec<Cluster>,
+    /// Present when more remain.
+    pub next: Option<Cursor>,
+    /// All matches.
+    pub total: u64,
+}
+
+fn sort_value(c: &Cluster, key: SortKey) -> SortVal {
+    let s = || c.stats();
+    match key {
+        SortKey::ObjectId => SortVal::Str(c.object_id.clone()),
+        SortKey::ImageCount => SortVal::Int(s().image_count as i64),
+        SortKey::VideoCount => SortVal::Int(s().video_count as i64),
+        SortKey::FaceCount => SortVal::Int(s().face_count as i64),
+        SortKey::ProjectName => SortVal::Str(c.project.clone()),
+        SortKey::DatasetName => SortVal::Str(c.dataset.clone()),
+        SortKey::CreateTime => SortVal::Int(c.created_ms as i64),
+        SortKey::UpdateTime => SortVal::Int(c.updated_ms as i64),
+        SortKey::Gender => SortVal::Str(s().gender.unwrap_or_default()),
+        SortKey::Name => SortVal::Str(c.name.clone()),
+    }
+}
+
+/// The text a label value is matched as: a JSON string's content, else the JSON text.
+pub fn label_text(json: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(json) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => json.to_string(),
+    }
+}
+
+fn in_range(t: u64, r: &(Option<i64>, Option<i64>)) -> bool {
+    r.0.is_none_or(|s| t as i64 >= s) && r.1.is_none_or(|e| t as i64 <= e)
+}
+
+impl Imm {
+    /// GetFigureCluster.
+    pub fn get_cluster(
+        &self,
+        c: Caller<'_>,
+        project: &str,
+        dataset: &str,
+        id: &str,
+    ) -> Result<Cluster, ImmError> {
+        dataset_of(&self.store, c, project, dataset)?;
+        let scope = dataset_scope(c, project, dataset);
+        get::<Cluster>(&self.store, Tree::ImmClusters, &scoped(&scope, id))?
+            .ok_or_else(|| not_found("figure-cluster", id))
+    }
+
+    /// BatchGetFigureCluster: the clusters found, in request order.
+    pub fn get_clusters(
+        &self,
+        c: Caller<'_>,
+        project: &str,
+        dataset: &str,
+        ids: &[String],
+    ) -> Result<Vec<Cluster>, ImmError> {
+        dataset_of(&self.store, c, project, dataset)?;
+        let scope = dataset_scope(c, project, dataset);
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(cl) = get::<Cluster>(&self.store, Tree::ImmClusters, &scoped(&scope, id))? {
+                out.push(cl);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The file a cluster's cover face is in.
+    pub fn cover_file(
+        &self,
+        c: Caller<'_>,
+        cl: &Cluster,
+    ) -> Result<Option<super::model::FileMeta>, ImmError> {
+        let Some((uri, _)) = cl.stats().cover else {
+            return Ok(None);
+        };
+        let scope = dataset_scope(c, &cl.project, &cl.dataset);
+        get(&self.store, Tree::ImmFiles, &scoped(&scope, &uri))
+    }
+
+    /// QueryFigureClusters.
+    pub fn query_clusters(
+        &self,
+        c: Caller<'_>,
+        project: &str,
+        dataset: &str,
+        q: &ClusterQuery,
+    ) -> Result<ClusterPage, ImmError> {
+        dataset_of(&self.store, c, project, dataset)?;
+        let scope = dataset_scope(c, project, dataset);
+        let mut hits: Vec<(SortVal, Cluster)> = Vec::new();
+        for item in self.store.scan_prefix(Tree::ImmClusters, &scope) {
+            let (_, v) = item?;
+            let cl = decode::<Cluster>(&v)?;
+            let labels_ok = q.labels.iter().all(|(k, want)| {
+                cl.labels
+                    .iter()
+                    .any(|(lk, lv)| lk == k && label_text(lv) == *want)
+            });
+            if labels_ok
+                && in_range(cl.created_ms, &q.created)
+                && in_range(cl.updated_ms, &q.updated)
+            {
+                hits.push((sort_value(&cl, q.sort), cl));
+            }
+        }
+        hits.sort_by(|a, b| {
+            let ord =
+                a.0.cmp(&b.0)
+                    .then_with(|| a.1.object_id.cmp(&b.1.object_id));
+            if q.desc {
+                ord.reverse()
+            } else {
+                ord
+            }
+        });
+        let total = hits.len() as u64;
+        let start = match &q.after {
+            None => 0,
+            Some(cur) => hits
+                .iter()
+                .position(|(v, cl)| {
+                    let ord = v.cmp(&cur.value).then_with(|| cl.object_id.cmp(&cur.id));
+                    if q.desc {
+                        ord == std::cmp::Ordering::Less
+                    } else {
+                        ord == std::cmp::Ordering::Greater
+                    }
+                })
+                .unwrap_or(hits.len()),
+        };
+        let end = (start + q.max_results).min(hits.len());
+        let next = (end < hits.len() && end > start).then(|| Cursor {
+            sort: q.sort,
+            desc: q.desc,
+            value: hits[end - 1].0.clone(),
+            id: hits[end - 1].1.object_id.clone(),
+        });
+        let clusters = hits.drain(start..end).map(|(_, c)| c).collect();
+        Ok(ClusterPage {
+            clusters,
+            next,
+            total,
+        })
+    }
+
+    /// UpdateFigureCluster: the lock check and the write are one transaction.
+    pub async fn update_cluster(
+        &self,
+        c: Caller<'_>,
+        project: &str,
+        dataset: &str,
+        u: &ClusterUpdate,
+    ) -> Result<(), ImmError> {
+        let now = now_ms();
+        let scope = dataset_scope(c, project, dataset);
+        finish(self.store.transact(|tx| {
+            tx_dataset(tx, c, project, dataset)?;
+            let Some(mut cl) = tx_cluster(tx, &scope, &u.object_id)? else {
+                return abort(not_found("figure-cluster", &u.object_id));
+            };
+            if let Some(v) = u.meta_lock_version {
+                if v != cl.meta_lock_version {
+                    return abort(ImmError::LockMismatch {
+                        given: v,
+                        current: cl.meta_lock_version,
+                    });
+                }
+            }
+            if let Some(fid) = &u.cover_figure {
+                match cl.members.iter().find(|m| m.figure_id == *fid) {
+                    Some(m) => cl.cover = Some((m.uri.clone(), m.figure_id.clone())),
+                    None => {
+                        return abort(ImmError::Invalid(format!(
+                            "Cover.Figures[0].FigureId {fid} is not a face of figure cluster {}.",
+                            u.object_id
+                        )))
+                    }
+                }
+            }
+            if let Some(n) = &u.name {
+                cl.name = n.clone();
+            }
+            if let Some(id) = &u.custom_id {
+                cl.custom_id = id.clone();
+            }
+            if let Some(l) = &u.labels {
+                cl.labels = l.clone();
+            }
+            cl.meta_lock_version += 1;
+            cl.updated_ms = now.max(cl.updated_ms + 1);
+            tx_put(tx, Tree::ImmClusters, &scoped(&scope, &u.object_id), &cl)
+        }))?;
+        self.durable().await
+    }
+}

@@ -1,0 +1,61 @@
+//! The face domain's errors. The Alibaba dialect translates them into codes and statuses.
+
+/// Why an IMM operation was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImmError {
+    /// A named resource does not exist (`kind`: project, dataset, file, figure-cluster, task).
+    #[error("the specified resource {kind} is not found: {name}")]
+    NotFound {
+        /// Lower-case resource noun.
+        kind: &'static str,
+        /// Its name or id.
+        name: String,
+    },
+    /// A resource with that name exists already.
+    #[error("the specified resource {kind} already exists: {name}")]
+    AlreadyExists {
+        /// Lower-case resource noun.
+        kind: &'static str,
+        /// Its name.
+        name: String,
+    },
+    /// A parent still has children.
+    #[error("cannot delete {kind} {name}: sub resources exist")]
+    NotEmpty {
+        /// Lower-case resource noun.
+        kind: &'static str,
+        /// Its name.
+        name: String,
+    },
+    /// A configured limit would be exceeded.
+    #[error("{0}")]
+    LimitExceeded(String),
+    /// `MetaLockVersion` does not match.
+    #[error("MetaLockVersion {given} does not match the current version {current}")]
+    LockMismatch {
+        /// The client's version.
+        given: i64,
+        /// The stored version.
+        current: i64,
+    },
+    /// A value the domain refuses (a cover face that is not in the cluster, ...).
+    #[error("{0}")]
+    Invalid(String),
+    /// The store failed (not the caller's fault).
+    #[error("store: {0}")]
+    Store(String),
+}
+
+impl From<crate::store::StoreError> for ImmError {
+    fn from(e: crate::store::StoreError) -> Self {
+        ImmError::Store(e.to_string())
+    }
+}
+
+/// Shorthand for a not-found error.
+pub fn not_found(kind: &'static str, name: &str) -> ImmError {
+    ImmError::NotFound {
+        kind,
+        name: name.to_string(),
+    }
+}

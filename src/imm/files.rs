@@ -1,0 +1,445 @@
+//! File metadata with faces: IndexFileMeta (synchronous here), UpdateFileMeta, Get, Delete and
+//! their batch forms. Every file write is one transaction over the file, its dataset's counters,
+//! the clusters its faces join or leave, and the pending-face index.
+//!
+//! A face's `FigureClusterId` on input decides its standing: an existing cluster of the dataset
+//! puts it there; `figure-cluster-id-independent` detaches it; `figure-cluster-id-unavailable`
+//! leaves it for clustering; empty keeps an existing face as it is (a new one waits for
+//! clustering); any other value is an identity hint that the next clustering task resolves.
+
+use serde_json::{Map, Value};
+
+use crate::clock::now_ms;
+use crate::store::Tree;
+
+use super::error::{not_found, ImmError};
+use super::model::{Face, FaceCluster, FileMeta};
+use super::service::{
+    abort, dataset_key, detach, finish, get, join, mark_pending, scoped, tx_cluster, tx_dataset,
+    tx_get, tx_put, Caller, Imm,
+};
+
+/// What an input face says about its cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterRef {
+    /// Empty: keep an existing face's standing; a new face waits for clustering.
+    Absent,
+    /// `figure-cluster-id-unavailable`: wait for clustering.
+    Unavailable,
+    /// `figure-cluster-id-independent`: no cluster.
+    Independent,
+    /// A cluster id of the dataset, or else an identity hint.
+    Named(String),
+}
+
+/// A face on input (from `File.Figures[]` or the admin ingestion route).
+#[derive(Debug, Clone)]
+pub struct FaceInput {
+    /// `FigureId` (generated when absent).
+    pub figure_id: Option<String>,
+    /// Cluster standing.
+    pub cluster: ClusterRef,
+    /// `Age`.
+    pub age: Option<f64>,
+    /// `Gender`.
+    pub gender: Option<String>,
+    /// `FaceQuality`.
+    pub quality: Option<f64>,
+    /// Other detected attributes (Boundary, HeadPose, ...).
+    pub attributes: Map<String, Value>,
+    /// Embedding.
+    pub embedding: Option<Vec<f32>>,
+}
+
+/// A file on input.
+#[derive(Debug, Clone)]
+pub struct FileInput {
+    /// `URI`.
+    pub uri: String,
+    /// `MediaType`, when given.
+    pub media_type: Option<String>,
+    /// `Size`, when given (admin ingestion).
+    pub size: Option<u64>,
+    /// Other user fields (CustomLabels, CustomId, Title, ...); empty lists already dropped.
+    pub fields: Map<String, Value>,
+    /// Faces; `None` when absent or an empty list.
+    pub faces: Option<Vec<FaceInput>>,
+}
+
+/// Media type from a URI's extension.
+pub fn media_type_of(uri: &str) -> &'static str {
+    let ext = uri.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    match ext.as_str() {
+        "mp4" | "mov" | "avi" | "mkv" | "flv" | "webm" | "m4v" | "ts" | "wmv" => "video",
+        "mp3" | "wav" | "aac" | "flac" | "ogg" | "m4a" => "audio",
+        "pdf" | "doc" | "docx" | "xls" | "xlsx" | "ppt" | "pptx" | "txt" => "document",
+        _ => "image",
+    }
+}
+
+fn object_id(c: Caller<'_>, project: &str, dataset: &str, uri: &str) -> String {
+    crate::dialect::aliyun::sign::sha256_hex(
+        format!("{}/{}/{}/{}/{}", c.account, c.region, project, dataset, uri).as_bytes(),
+    )
+}
+
+/// Where a file write lands.
+struct Place<'a> {
+    c: Caller<'a>,
+    project: &'a str,
+    dataset: &'a str,
+    scope: Vec<u8>,
+    now: u64,
+}
+
+impl Place<'_> {
+    /// Applies the input faces to `file`; with `replace`, faces not listed are removed.
+    fn apply_faces(
+        &self,
+        tx: &crate::store::Tx<'_>,
+        file: &mut FileMeta,
+        inputs: &[FaceInput],
+        replace: bool,
+    ) -> Result<(), crate::store::TxError<ImmError>> {
+        if replace {
+            let keep: Vec<&str> = inputs
+                .iter()
+                .filter_map(|f| f.figure_id.as_deref())
+                .collect();
+            let mut i = 0;
+            while i < file.faces.len() {
+                if keep.contains(&file.faces[i].figure_id.as_str()) {
+                    i += 1;
+                } else {
+                    detach(tx, &self.scope, file, i, self.now)?;
+                    file.faces.remove(i);
+                }
+            }
+        }
+        for input in inputs {
+            let existing = input
+                .figure_id
+                .as_ref()
+                .and_then(|id| file.faces.iter().position(|f| f.figure_id == *id));
+            let idx = match existing {
+                Some(i) => {
+                    let f = &mut file.faces[i];
+                    if input.age.is_some() {
+                        f.age = input.age;
+                    }
+                    if input.gender.is_some() {
+                        f.gender = input.gender.clone();
+                    }
+                    if input.quality.is_some() {
+                        f.quality = input.quality;
+                    }
+                    if input.embedding.is_some() {
+                        f.embedding = input.embedding.clone();
+                    }
+                    if !input.attributes.is_empty() {
+                        let mut attrs: Map<String, Value> =
+                            serde_json::from_str(&f.attributes).unwrap_or_default();
+                        attrs.extend(input.attributes.clone());
+                        f.attributes = Value::Object(attrs).to_string();
+                    }
+                    i
+                }
+                None => {
+                    file.faces.push(Face {
+                        figure_id: input
+                            .figure_id
+                            .clone()
+                            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+                        cluster: FaceCluster::Independent,
+                        age: input.age,
+                        gender: input.gender.clone(),
+                        quality: input.quality,
+                        attributes: Value::Object(input.attributes.clone()).to_string(),
+                        embedding: input.embedding.clone(),
+                    });
+                    let i = file.faces.len() - 1;
+                    mark_pending(tx, &self.scope, file, i, None)?;
+                    if input.cluster == ClusterRef::Absent {
+                        continue;
+                    }
+                    i
+                }
+            };
+            match &input.cluster {
+                ClusterRef::Absent => {}
+                ClusterRef::Unavailable => {
+                    if !matches!(file.faces[idx].cluster, FaceCluster::Pending { .. }) {
+                        detach(tx, &self.scope, file, idx, self.now)?;
+                        mark_pending(tx, &self.scope, file, idx, None)?;
+                    }
+                }
+                ClusterRef::Independent => {
+                    detach(tx, &self.scope, file, idx, self.now)?;
+                    file.faces[idx].cluster = FaceCluster::Independent;
+                }
+                ClusterRef::Named(id) => {
+                    if file.faces[idx].cluster == FaceCluster::Assigned(id.clone()) {
+                        continue;
+                    }
+                    detach(tx, &self.scope, file, idx, self.now)?;
+                    match tx_cluster(tx, &self.scope, id)? {
+                        Some(mut cl) => {
+                            join(&mut cl, file, idx, self.now);
+                            tx_put(tx, Tree::ImmClusters, &scoped(&self.scope, id), &cl)?;
+                        }
+                        None => mark_pending(tx, &self.scope, file, idx, Some(id.clone()))?,
+                    }
+                }
+            }
+        }
+        self.refresh_members(tx, file)
+    }
+
+    /// Rewrites the cluster members of `file`'s assigned faces from the file as it is now.
+    fn refresh_members(
+        &self,
+        tx: &crate::store::Tx<'_>,
+        file: &FileMeta,
+    ) -> Result<(), crate::store::TxError<ImmError>> {
+        for f in &file.faces {
+            if let FaceCluster::Assigned(id) = &f.cluster {
+                if let Some(mut cl) = tx_cluster(tx, &self.scope, id)? {
+                    if let Some(m) = cl
+                        .members
+                        .iter_mut()
+                        .find(|m| m.uri == file.uri && m.figure_id == f.figure_id)
+                    {
+                        m.age = f.age;
+                        m.gender = f.gender.clone();
+                        m.quality = f.quality.unwrap_or(0.0);
+                        m.video = file.is_video();
+                        tx_put(tx, Tree::ImmClusters, &scoped(&self.scope, id), &cl)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// IndexFileMeta of one file: creates it or re-indexes it (user fields replaced; faces
+    /// replaced when the input lists any).
+    fn index_one(
+        &self,
+        tx: &crate::store::Tx<'_>,
+        input: &FileInput,
+    ) -> Result<(), crate::store::TxError<ImmError>> {
+        let dkey = dataset_key(self.c, self.project, self.dataset);
+        let mut d = tx_dataset(tx, self.c, self.project, self.dataset)?;
+        let key = scoped(&self.scope, &input.uri);
+        let media = input
+            .media_type
+            .clone()
+            .unwrap_or_else(|| media_type_of(&input.uri).to_string());
+        let mut file = match tx_get::<FileMeta>(tx, Tree::ImmFiles, &key)? {
+            Some(mut f) => {
+                d.total_file_size = d.total_file_size.saturating_sub(f.size);
+                f.fields = Value::Object(input.fields.clone()).to_string();
+                f.media_type = media;
+                f.size = input.size.unwrap_or(f.size);
+                f.updated_ms = self.now;
+                f
+            }
+            None => {
+                if d.file_count as i64 >= d.limits.max_file_count {
+                    return abort(ImmError::LimitExceeded(format!(
+                        "Message: resource count exceeds the limit: dataset {} allows {} files",
+                        d.name, d.limits.max_file_count
+                    )));
+                }
+                d.file_count += 1;
+                FileMeta {
+                    uri: input.uri.clone(),
+                    object_id: object_id(self.c, self.project, self.dataset, &input.uri),
+                    media_type: media,
+                    size: input.size.unwrap_or(0),
+                    fields: Value::Object(input.fields.clone()).to_string(),
+                    faces: Vec::new(),
+                    created_ms: self.now,
+                    updated_ms: self.now,
+                }
+            }
+        };
+        d.total_file_size += file.size;
+        if d.total_file_size as i64 > d.limits.max_total_file_size {
+            return abort(ImmError::LimitExceeded(format!(
+                "Message: input quota exceed the max value: dataset {} allows {} bytes",
+                d.name, d.limits.max_total_file_size
+            )));
+        }
+        if let Some(faces) = &input.faces {
+            self.apply_faces(tx, &mut file, faces, true)?;
+        } else {
+            self.refresh_members(tx, &file)?;
+        }
+        d.updated_ms = self.now;
+        tx_put(tx, Tree::ImmDatasets, &dkey, &d)?;
+        tx_put(tx, Tree::ImmFiles, &key, &file)
+    }
+
+    /// UpdateFileMeta of one file: given fields replace stored ones; listed faces change.
+    fn update_one(
+        &self,
+        tx: &crate::store::Tx<'_>,
+        input: &FileInput,
+    ) -> Result<(), crate::store::TxError<ImmError>> {
+        tx_dataset(tx, self.c, self.project, self.dataset)?;
+        let key = scoped(&self.scope, &input.uri);
+        let Some(mut file) = tx_get::<FileMeta>(tx, Tree::ImmFiles, &key)? else {
+            return abort(not_found("file", &input.uri));
+        };
+        let mut fields: Map<String, Value> = serde_json::from_str(&file.fields).unwrap_or_default();
+        fields.extend(input.fields.clone());
+        file.fields = Value::Object(fields).to_string();
+        if let Some(m) = &input.media_type {
+            file.media_type = m.clone();
+        }
+        file.updated_ms = self.now;
+        match &input.faces {
+            Some(faces) => self.apply_faces(tx, &mut file, faces, false)?,
+            None => self.refresh_members(tx, &file)?,
+        }
+        tx_put(tx, Tree::ImmFiles, &key, &file)
+    }
+
+    /// DeleteFileMeta of one file; `Ok(false)` when it does not exist.
+    fn delete_one(
+        &self,
+        tx: &crate::store::Tx<'_>,
+        uri: &str,
+    ) -> Result<bool, crate::store::TxError<ImmError>> {
+        let dkey = dataset_key(self.c, self.project, self.dataset);
+        let mut d = tx_dataset(tx, self.c, self.project, self.dataset)?;
+        let key = scoped(&self.scope, uri);
+        let Some(file) = tx_get::<FileMeta>(tx, Tree::ImmFiles, &key)? else {
+            return Ok(false);
+        };
+        for i in 0..file.faces.len() {
+            detach(tx, &self.scope, &file, i, self.now)?;
+        }
+        tx.remove(Tree::ImmFiles, &key)?;
+        d.file_count = d.file_count.saturating_sub(1);
+        d.total_file_size = d.total_file_size.saturating_sub(file.size);
+        d.updated_ms = self.now;
+        tx_put(tx, Tree::ImmDatasets, &dkey, &d)?;
+        Ok(true)
+    }
+}
+
+impl Imm {
+    fn place<'a>(&self, c: Caller<'a>, project: &'a str, dataset: &'a str) -> Place<'a> {
+        Place {
+            c,
+            project,
+            dataset,
+            scope: super::service::dataset_scope(c, project, dataset),
+            now: now_ms(),
+        }
+    }
+
+    /// IndexFileMeta / BatchIndexFileMeta: all files in one transaction.
+    pub async fn index_files(
+        &self,
+        c: Caller<'_>,
+        project: &str,
+        dataset: &str,
+        files: &[FileInput],
+    ) -> Result<(), ImmError> {
+        let place = self.place(c, project, dataset);
+        finish(
+            self.store
+                .transact(|tx| files.iter().try_for_each(|f| place.index_one(tx, f))),
+        )?;
+        self.durable().await
+    }
+
+    /// UpdateFileMeta.
+    pub async fn update_file(
+        &self,
+        c: Caller<'_>,
+        project: &str,
+        dataset: &str,
+        file: &FileInput,
+    ) -> Result<(), ImmError> {
+        let place = self.place(c, project, dataset);
+        finish(self.store.transact(|tx| place.update_one(tx, file)))?;
+        self.durable().await
+    }
+
+    /// BatchUpdateFileMeta: each file on its own; the result per file (`Err` message).
+    pub async fn update_files(
+        &self,
+        c: Caller<'_>,
+        project: &str,
+        dataset: &str,
+        files: &[FileInput],
+    ) -> Result<Vec<Result<(), ImmError>>, ImmError> {
+        super::service::dataset_of(&self.store, c, project, dataset)?;
+        let place = self.place(c, project, dataset);
+        let results = files
+            .iter()
+            .map(|f| finish(self.store.transact(|tx| place.update_one(tx, f))))
+            .collect();
+        self.durable().await?;
+        Ok(results)
+    }
+
+    /// GetFileMeta.
+    pub fn get_file(
+        &self,
+        c: Caller<'_>,
+        project: &str,
+        dataset: &str,
+        uri: &str,
+    ) -> Result<FileMeta, ImmError> {
+        super::service::dataset_of(&self.store, c, project, dataset)?;
+        let scope = super::service::dataset_scope(c, project, dataset);
+        get::<FileMeta>(&self.store, Tree::ImmFiles, &scoped(&scope, uri))?
+            .ok_or_else(|| not_found("file", uri))
+    }
+
+    /// BatchGetFileMeta: the files found, in request order.
+    pub fn get_files(
+        &self,
+        c: Caller<'_>,
+        project: &str,
+        dataset: &str,
+        uris: &[String],
+    ) -> Result<Vec<FileMeta>, ImmError> {
+        super::service::dataset_of(&self.store, c, project, dataset)?;
+        let scope = super::service::dataset_scope(c, project, dataset);
+        let mut out = Vec::new();
+        for u in uris {
+            if let Some(f) = get::<FileMeta>(&self.store, Tree::ImmFiles, &scoped(&scope, u))? {
+                out.push(f);
+            }
+        }
+        Ok(out)
+    }
+
+    /// DeleteFileMeta (`must_exist`: a missing file is `ResourceNotFound`) and
+    /// BatchDeleteFileMeta (missing files are skipped). Clusters left without faces go too.
+    pub async fn delete_files(
+        &self,
+        c: Caller<'_>,
+        project: &str,
+        dataset: &str,
+        uris: &[String],
+        must_exist: bool,
+    ) -> Result<(), ImmError> {
+        let place = self.place(c, project, dataset);
+        finish(self.store.transact(|tx| {
+            for u in uris {
+                if !place.delete_one(tx, u)? && must_exist {
+                    return abort(not_found("file", u));
+                }
+            }
+            Ok(())
+        }))?;
+        self.durable().await
+    }
+}

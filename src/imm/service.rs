@@ -1,0 +1,278 @@
+//! The face service: keys of the IMM trees, typed reads and writes inside transactions, and
+//! the face <-> cluster bookkeeping that every write shares. Operations live in `projects.rs`,
+//! `files.rs`, `clusters.rs` and `tasks.rs`.
+
+use std::sync::Arc;
+
+use crate::store::{decode, encode, Record, Store, Tree, Tx, TxError, TxFailure};
+
+use super::error::{not_found, ImmError};
+use super::model::{Cluster, Dataset, FaceCluster, FileMeta, Member, Project};
+
+/// Who is asking, and where.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller<'a> {
+    /// Account id.
+    pub account: &'a str,
+    /// Region id.
+    pub region: &'a str,
+}
+
+/// Behaviour settings of the face service.
+#[derive(Debug, Clone)]
+pub struct ImmSettings {
+    /// Cosine similarity at or above which a face joins a cluster.
+    pub similarity_threshold: f32,
+    /// How long tasks are kept.
+    pub task_retention_ms: u64,
+    /// Shortest time a task stays Running.
+    pub task_min_duration_ms: u64,
+}
+
+/// The face service.
+pub struct Imm {
+    pub(super) store: Store,
+    pub(super) settings: ImmSettings,
+    pub(super) runner: Arc<super::tasks::Runner>,
+}
+
+/// Key of a project: `account \0 region \0 project`.
+pub(super) fn project_key(c: Caller<'_>, project: &str) -> Vec<u8> {
+    format!("{}\0{}\0{}", c.account, c.region, project).into_bytes()
+}
+
+/// Key of a dataset: `account \0 region \0 project \0 dataset`.
+pub(super) fn dataset_key(c: Caller<'_>, project: &str, dataset: &str) -> Vec<u8> {
+    format!("{}\0{}\0{}\0{}", c.account, c.region, project, dataset).into_bytes()
+}
+
+/// Prefix of everything inside a dataset (files, clusters, pending faces, hints).
+pub(super) fn dataset_scope(c: Caller<'_>, project: &str, dataset: &str) -> Vec<u8> {
+    let mut k = dataset_key(c, project, dataset);
+    k.push(0);
+    k
+}
+
+/// `scope + suffix`.
+pub(super) fn scoped(scope: &[u8], suffix: &str) -> Vec<u8> {
+    let mut k = scope.to_vec();
+    k.extend_from_slice(suffix.as_bytes());
+    k
+}
+
+/// Key of a pending face: `scope + uri \0 figure id`.
+pub(super) fn pending_key(scope: &[u8], uri: &str, figure_id: &str) -> Vec<u8> {
+    let mut k = scoped(scope, uri);
+    k.push(0);
+    k.extend_from_slice(figure_id.as_bytes());
+    k
+}
+
+/// Maps a failed transaction to the domain error.
+pub(super) fn finish<T>(r: Result<T, TxFailure<ImmError>>) -> Result<T, ImmError> {
+    r.map_err(|f| match f {
+        TxFailure::Abort(e) => e,
+        TxFailure::Store(e) => e.into(),
+    })
+}
+
+/// Aborts the transaction with a domain error.
+pub(super) fn abort<T>(e: ImmError) -> Result<T, TxError<ImmError>> {
+    Err(TxError::Abort(e))
+}
+
+/// A record inside a transaction.
+pub(super) fn tx_get<R: Record>(
+    tx: &Tx<'_>,
+    tree: Tree,
+    key: &[u8],
+) -> Result<Option<R>, TxError<ImmError>> {
+    match tx.get(tree, key)? {
+        None => Ok(None),
+        Some(b) => decode::<R>(&b)
+            .map(Some)
+            .map_err(|e| TxError::Abort(e.into())),
+    }
+}
+
+/// Writes a record inside a transaction.
+pub(super) fn tx_put<R: Record>(
+    tx: &Tx<'_>,
+    tree: Tree,
+    key: &[u8],
+    r: &R,
+) -> Result<(), TxError<ImmError>> {
+    let bytes = encode(r).map_err(|e| TxError::Abort(e.into()))?;
+    tx.insert(tree, key, &bytes)?;
+    Ok(())
+}
+
+/// A record outside a transaction.
+pub(super) fn get<R: Record>(store: &Store, tree: Tree, key: &[u8]) -> Result<Option<R>, ImmError> {
+    match store.get(tree, key)? {
+        None => Ok(None),
+        Some(b) => Ok(Some(decode::<R>(&b)?)),
+    }
+}
+
+/// The project, or `ResourceNotFound` (project).
+pub(super) fn tx_project(
+    tx: &Tx<'_>,
+    c: Caller<'_>,
+    project: &str,
+) -> Result<Project, TxError<ImmError>> {
+    match tx_get::<Project>(tx, Tree::ImmProjects, &project_key(c, project))? {
+        Some(p) => Ok(p),
+        None => abort(not_found("project", project)),
+    }
+}
+
+/// The dataset (its project checked first), or `ResourceNotFound`.
+pub(super) fn tx_dataset(
+    tx: &Tx<'_>,
+    c: Caller<'_>,
+    project: &str,
+    dataset: &str,
+) -> Result<Dataset, TxError<ImmError>> {
+    tx_project(tx, c, project)?;
+    match tx_get::<Dataset>(tx, Tree::ImmDatasets, &dataset_key(c, project, dataset))? {
+        Some(d) => Ok(d),
+        None => abort(not_found("dataset", dataset)),
+    }
+}
+
+/// The dataset outside a transaction (project checked first).
+pub(super) fn dataset_of(
+    store: &Store,
+    c: Caller<'_>,
+    project: &str,
+    dataset: &str,
+) -> Result<Dataset, ImmError> {
+    get::<Project>(store, Tree::ImmProjects, &project_key(c, project))?
+        .ok_or_else(|| not_found("project", project))?;
+    get::<Dataset>(store, Tree::ImmDatasets, &dataset_key(c, project, dataset))?
+        .ok_or_else(|| not_found("dataset", dataset))
+}
+
+/// A cluster of the dataset inside a transaction.
+pub(super) fn tx_cluster(
+    tx: &Tx<'_>,
+    scope: &[u8],
+    id: &str,
+) -> Result<Option<Cluster>, TxError<ImmError>> {
+    tx_get::<Cluster>(tx, Tree::ImmClusters, &scoped(scope, id))
+}
+
+fn member_of(file: &FileMeta, idx: usize) -> Member {
+    let f = &file.faces[idx];
+    Member {
+        uri: file.uri.clone(),
+        figure_id: f.figure_id.clone(),
+        age: f.age,
+        gender: f.gender.clone(),
+        quality: f.quality.unwrap_or(0.0),
+        video: file.is_video(),
+    }
+}
+
+/// Takes face `idx` of `file` out of its cluster (removing an emptied cluster and its hint) or
+/// out of the pending set. The face's own standing is left for the caller to set.
+pub(super) fn detach(
+    tx: &Tx<'_>,
+    scope: &[u8],
+    file: &FileMeta,
+    idx: usize,
+    now: u64,
+) -> Result<(), TxError<ImmError>> {
+    let face = &file.faces[idx];
+    match &face.cluster {
+        FaceCluster::Assigned(id) => {
+            if let Some(mut c) = tx_cluster(tx, scope, id)? {
+                c.members
+                    .retain(|m| !(m.uri == file.uri && m.figure_id == face.figure_id));
+                if c.members.is_empty() {
+                    tx.remove(Tree::ImmClusters, &scoped(scope, id))?;
+                    if let Some(h) = &c.hint {
+                        tx.remove(Tree::ImmHints, &scoped(scope, h))?;
+                    }
+                } else {
+                    c.updated_ms = now;
+                    tx_put(tx, Tree::ImmClusters, &scoped(scope, id), &c)?;
+                }
+            }
+        }
+        FaceCluster::Pending { .. } => {
+            tx.remove(
+                Tree::ImmPending,
+                &pending_key(scope, &file.uri, &face.figure_id),
+            )?;
+        }
+        FaceCluster::Independent => {}
+    }
+    Ok(())
+}
+
+/// Puts face `idx` of `file` into cluster `c` (in memory; the caller writes `c`).
+pub(super) fn join(c: &mut Cluster, file: &mut FileMeta, idx: usize, now: u64) {
+    c.members.push(member_of(file, idx));
+    if let Some(e) = &file.faces[idx].embedding {
+        super::clustering::absorb(c, e);
+    }
+    c.updated_ms = now;
+    file.faces[idx].cluster = FaceCluster::Assigned(c.object_id.clone());
+}
+
+/// Marks face `idx` of `file` pending clustering.
+pub(super) fn mark_pending(
+    tx: &Tx<'_>,
+    scope: &[u8],
+    file: &mut FileMeta,
+    idx: usize,
+    hint: Option<String>,
+) -> Result<(), TxError<ImmError>> {
+    tx.insert(
+        Tree::ImmPending,
+        &pending_key(scope, &file.uri, &file.faces[idx].figure_id),
+        &[],
+    )?;
+    file.faces[idx].cluster = FaceCluster::Pending { hint };
+    Ok(())
+}
+
+/// A fresh cluster of the dataset.
+pub(super) fn new_cluster(c: Caller<'_>, project: &str, dataset: &str, now: u64) -> Cluster {
+    Cluster {
+        object_id: format!("Cluster-{}", uuid::Uuid::new_v4()),
+        account: c.account.to_string(),
+        region: c.region.to_string(),
+        project: project.to_string(),
+        dataset: dataset.to_string(),
+        name: String::new(),
+        custom_id: String::new(),
+        labels: Vec::new(),
+        meta_lock_version: 0,
+        created_ms: now,
+        updated_ms: now,
+        cover: None,
+        members: Vec::new(),
+        centroid: None,
+        centroid_weight: 0,
+        hint: None,
+    }
+}
+
+impl Imm {
+    /// A service over `store`.
+    pub fn new(store: Store, settings: ImmSettings) -> Imm {
+        Imm {
+            store,
+            settings,
+            runner: Arc::new(super::tasks::Runner::default()),
+        }
+    }
+
+    /// Waits until the writes so far are durable.
+    pub(super) async fn durable(&self) -> Result<(), ImmError> {
+        Ok(self.store.durable().await?)
+    }
+}
