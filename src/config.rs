@@ -194,7 +194,7 @@ fn default_imm_region() -> String {
     "cn-hangzhou".into()
 }
 fn default_threshold() -> f32 {
-    0.6
+    0.5
 }
 fn default_task_ms() -> u64 {
     500

@@ -367,12 +367,7 @@ impl Imm {
             let (_, v) = item?;
             let cl = decode::<Cluster>(&v)?;
             if let Some(centroid) = cl.centroid {
-                groups.push(Group {
-                    existing: Some(cl.object_id),
-                    centroid,
-                    weight: cl.centroid_weight,
-                    faces: Vec::new(),
-                });
+                groups.push(Group::stored(cl.object_id, centroid, cl.centroid_weight));
             }
         }
         let embeddings: Vec<Vec<f32>> = by_embedding

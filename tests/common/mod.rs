@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+pub mod imm;
+
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -18,6 +20,8 @@ pub const SECRET_KEY_1: &str = "testSecretKey00000000000000000001";
 pub const SECRET_ID_2: &str = "AKIDTEST0000000000000000000000000002";
 pub const SECRET_KEY_2: &str = "testSecretKey00000000000000000002";
 pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub const AK_ID_1: &str = "LTAITEST000000000000001";
+pub const AK_SECRET_1: &str = "testAccessKeySecret0000000000001";
 pub const REGION: &str = "ap-guangzhou";
 
 /// Options of a test server's config.
@@ -29,6 +33,8 @@ pub struct Opts {
     pub quota: u64,
     /// Extra accounts (ids 200000000000 + i) without API keys, as sharing targets.
     pub extra_accounts: usize,
+    /// `imm.task_min_duration_ms`.
+    pub imm_task_ms: u64,
 }
 
 impl Default for Opts {
@@ -39,6 +45,7 @@ impl Default for Opts {
             durability: "sync",
             quota: 500,
             extra_accounts: 0,
+            imm_task_ms: 0,
         }
     }
 }
@@ -64,6 +71,9 @@ name = "one"
 app_id = 1300000001
 secret_id = "{SECRET_ID_1}"
 secret_key = "{SECRET_KEY_1}"
+[accounts.aliyun]
+access_key_id = "{AK_ID_1}"
+access_key_secret = "{AK_SECRET_1}"
 [[accounts]]
 id = "{ACCOUNT_2}"
 name = "two"
@@ -77,12 +87,15 @@ image_quota = {quota}
 [rate_limit]
 enabled = {rl}
 default_per_second = 10
+[imm]
+task_min_duration_ms = {imm_task}
 "#,
         dir = data_dir.display(),
         dur = o.durability,
         ready = o.ready_after_ms,
         rl = o.rate_limits,
         quota = o.quota,
+        imm_task = o.imm_task_ms,
     );
     // Extra [[accounts]] go with the others, before the [cvm] table.
     main.replacen("[cvm]\n", &format!("{extra}[cvm]\n"), 1)
@@ -155,6 +168,10 @@ impl Server {
 
     pub fn client(&self) -> Client {
         Client::new(&self.base, SECRET_ID_1, SECRET_KEY_1)
+    }
+
+    pub fn imm(&self) -> imm::ImmClient {
+        imm::ImmClient::new(&self.base, AK_ID_1, AK_SECRET_1)
     }
 
     pub fn client2(&self) -> Client {

@@ -201,3 +201,23 @@ async fn process(
     };
     actions::dispatch(action, &ctx).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_region_comes_from_region_id_then_the_host_then_the_default() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "host",
+            "imm.cn-beijing.aliyuncs.com".parse().expect("header"),
+        );
+        let with_id = vec![("RegionId".to_string(), "cn-shanghai".to_string())];
+        assert_eq!(region_of(&with_id, &h, "cn-hangzhou"), "cn-shanghai");
+        assert_eq!(region_of(&[], &h, "cn-hangzhou"), "cn-beijing");
+        let mut local = HeaderMap::new();
+        local.insert("host", "127.0.0.1:9400".parse().expect("header"));
+        assert_eq!(region_of(&[], &local, "cn-hangzhou"), "cn-hangzhou");
+    }
+}

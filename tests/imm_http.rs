@@ -1,0 +1,545 @@
+//! IMM over real HTTP against the real binary: signature freshness and tampering, the
+//! clustering algorithm on synthetic identities (through the admin ingestion route), tasks
+//! that survive kill -9, the optimistic lock under concurrency, and a crash test for cluster
+//! updates.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Barrier, Mutex};
+use std::time::Duration;
+
+use common::imm::Tweak;
+use common::*;
+use serde_json::{json, Value};
+
+const P: &str = "proj";
+const D: &str = "faces";
+
+fn ingest(s: &Server, uri: &str, figures: Value) {
+    let (code, body) = admin_post(
+        &s.base,
+        "/_cloudtwin/imm/faces",
+        Some(ADMIN_TOKEN),
+        &json!({"AccountId": ACCOUNT_1, "ProjectName": P, "DatasetName": D, "File": {"URI": uri, "Figures": figures}}),
+    );
+    assert_eq!(code, 200, "{body}");
+}
+
+/// Deterministic Gaussian noise (xorshift + Box-Muller), kept apart from the server's tests.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64 + 1e-12
+    }
+    fn gauss(&mut self) -> f64 {
+        let (a, b) = (self.next(), self.next());
+        (-2.0 * a.ln()).sqrt() * (2.0 * std::f64::consts::PI * b).cos()
+    }
+}
+
+fn unit(rng: &mut Rng, dim: usize) -> Vec<f64> {
+    let v: Vec<f64> = (0..dim).map(|_| rng.gauss()).collect();
+    let n = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+    v.into_iter().map(|x| x / n).collect()
+}
+
+fn pair_scores(truth: &[usize], got: &[String]) -> (f64, f64) {
+    let (mut tp, mut fp, mut fneg) = (0f64, 0f64, 0f64);
+    for i in 0..truth.len() {
+        for j in i + 1..truth.len() {
+            match (truth[i] == truth[j], got[i] == got[j]) {
+                (true, true) => tp += 1.0,
+                (false, true) => fp += 1.0,
+                (true, false) => fneg += 1.0,
+                _ => {}
+            }
+        }
+    }
+    (tp / (tp + fp).max(1.0), tp / (tp + fneg).max(1.0))
+}
+
+#[test]
+fn clustering_recovers_synthetic_identities_with_high_precision_and_recall() {
+    let s = Server::start(Opts::default());
+    let c = s.imm();
+    c.dataset(P, D);
+    let (identities, per, dim, noise) = (30usize, 8usize, 128usize, 0.8f64);
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let centroids: Vec<Vec<f64>> = (0..identities).map(|_| unit(&mut rng, dim)).collect();
+    let sigma = noise / (dim as f64).sqrt();
+    let mut truth = Vec::new();
+    let mut faces = Vec::new();
+    for round in 0..per {
+        for (id, cen) in centroids.iter().enumerate() {
+            let e: Vec<f64> = cen.iter().map(|x| x + sigma * rng.gauss()).collect();
+            let uri = format!("oss://b/{id}-{round}.jpg");
+            ingest(
+                &s,
+                &uri,
+                json!([{"FigureId": "f", "Embedding": e, "Age": 20 + id, "FaceQuality": 0.5}]),
+            );
+            truth.push(id);
+            faces.push(uri);
+        }
+        if round == per / 2 - 1 {
+            // Half the faces first: the second half must join the clusters already formed.
+            c.cluster(P, D);
+        }
+    }
+    let before = c
+        .call(
+            "QueryFigureClusters",
+            &[
+                ("ProjectName", P.into()),
+                ("DatasetName", D.into()),
+                ("WithTotalCount", "true".into()),
+            ],
+        )
+        .expect_ok()["TotalCount"]
+        .as_u64()
+        .expect("total");
+    c.cluster(P, D);
+    let got: Vec<String> = faces.iter().map(|u| c.cluster_of(P, D, u, "f")).collect();
+    assert!(
+        got.iter().all(|g| g.starts_with("Cluster-")),
+        "every face is clustered"
+    );
+    let (precision, recall) = pair_scores(&truth, &got);
+    let clusters = got.iter().collect::<std::collections::HashSet<_>>().len();
+    println!(
+        "clustering quality: {identities} identities x {per} faces, dim {dim}, noise {noise}: {clusters} clusters (before the second run {before}), pairwise precision {precision:.4}, recall {recall:.4}"
+    );
+    assert!(precision >= 0.98, "precision {precision}");
+    assert!(recall >= 0.95, "recall {recall}");
+    assert!(
+        clusters as u64 <= before + 2,
+        "the second run joined existing clusters instead of making new ones"
+    );
+}
+
+#[test]
+fn a_replayed_nonce_an_old_date_and_a_tampered_query_are_refused() {
+    let s = Server::start(Opts::default());
+    let c = s.imm();
+    let t = Tweak {
+        nonce: Some("fixed-nonce-1".into()),
+        ..Tweak::default()
+    };
+    assert_eq!(
+        c.try_call("ListProjects", &[], &t).expect("first").status,
+        200
+    );
+    c.try_call("ListProjects", &[], &t)
+        .expect("second")
+        .expect(400, "SignatureNonceUsed");
+    c.try_call(
+        "ListProjects",
+        &[],
+        &Tweak {
+            date_offset_secs: -901,
+            ..Tweak::default()
+        },
+    )
+    .expect("old")
+    .expect(400, "InvalidTimeStamp.Expired");
+    c.try_call(
+        "ListProjects",
+        &[],
+        &Tweak {
+            date_offset_secs: 600,
+            ..Tweak::default()
+        },
+    )
+    .expect("skew ok")
+    .expect_ok();
+    let r = c
+        .try_call(
+            "ListProjects",
+            &[("Prefix", "a".into())],
+            &Tweak {
+                tamper_query: Some("&MaxResults=1".into()),
+                ..Tweak::default()
+            },
+        )
+        .expect("tampered");
+    r.expect(400, "SignatureDoesNotMatch");
+    assert!(r.body["Message"]
+        .as_str()
+        .expect("msg")
+        .contains("server string to sign is:ACS3-HMAC-SHA256\n"));
+    assert!(r.body["RequestId"]
+        .as_str()
+        .expect("id")
+        .chars()
+        .all(|c| !c.is_ascii_lowercase()));
+    assert_eq!(r.body["HostId"], s.host());
+    let (code, _) = admin_post(&s.base, "/_cloudtwin/imm/faces", None, &json!({}));
+    assert_eq!(code, 401);
+}
+
+#[test]
+fn unknown_action_wrong_version_and_missing_parameters() {
+    let s = Server::start(Opts::default());
+    let c = s.imm();
+    c.call("NoSuchApi", &[])
+        .expect(404, "InvalidAction.NotFound");
+    c.call("GetProject", &[]).expect(400, "MissingProjectName");
+    c.call("GetProject", &[("ProjectName", "p".into())])
+        .expect(404, "ResourceNotFound");
+    c.call(
+        "GetProject",
+        &[("ProjectName", "p".into()), ("RegionId", "mars-1".into())],
+    )
+    .expect(400, "InvalidRegionId");
+}
+
+#[test]
+fn a_clustering_task_interrupted_by_kill_9_finishes_after_the_restart() {
+    let s = Server::start(Opts {
+        imm_task_ms: 1500,
+        ..Opts::default()
+    });
+    let c = s.imm();
+    c.dataset(P, D);
+    ingest(
+        &s,
+        "oss://b/1.jpg",
+        json!([{"FigureId": "a", "IdentityHint": "ann"}]),
+    );
+    ingest(
+        &s,
+        "oss://b/2.jpg",
+        json!([{"FigureId": "b", "IdentityHint": "ann"}]),
+    );
+    let t = c
+        .call(
+            "CreateFigureClusteringTask",
+            &[("ProjectName", P.into()), ("DatasetName", D.into())],
+        )
+        .expect_ok();
+    let id = t["TaskId"].as_str().expect("id").to_string();
+    let mut s = s;
+    s.kill9();
+    let s = s.restart();
+    let c = s.imm();
+    let get = || {
+        c.call(
+            "GetTask",
+            &[
+                ("ProjectName", P.into()),
+                ("TaskId", id.clone()),
+                ("TaskType", "FaceClustering".into()),
+            ],
+        )
+        .expect_ok()
+    };
+    assert_eq!(
+        get()["Status"],
+        "Running",
+        "an acknowledged task survives the crash"
+    );
+    let mut status = Value::Null;
+    for _ in 0..200 {
+        status = get()["Status"].clone();
+        if status != "Running" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(status, "Succeeded");
+    assert_eq!(
+        c.cluster_of(P, D, "oss://b/1.jpg", "a"),
+        c.cluster_of(P, D, "oss://b/2.jpg", "b")
+    );
+}
+
+fn setup_clusters(s: &Server, n: usize) -> Vec<String> {
+    let c = s.imm();
+    c.dataset(P, D);
+    for i in 0..n {
+        ingest(
+            s,
+            &format!("oss://b/{i}.jpg"),
+            json!([{"FigureId": "f", "IdentityHint": format!("who-{i}")}]),
+        );
+    }
+    c.cluster(P, D);
+    (0..n)
+        .map(|i| c.cluster_of(P, D, &format!("oss://b/{i}.jpg"), "f"))
+        .collect()
+}
+
+fn update(
+    c: &common::imm::ImmClient,
+    id: &str,
+    name: &str,
+    lock: Option<i64>,
+) -> Result<common::imm::Reply, String> {
+    let mut fc = json!({"ObjectId": id, "Name": name});
+    if let Some(v) = lock {
+        fc["MetaLockVersion"] = json!(v);
+    }
+    c.try_call(
+        "UpdateFigureCluster",
+        &[
+            ("ProjectName", P.into()),
+            ("DatasetName", D.into()),
+            ("FigureCluster", fc.to_string()),
+        ],
+        &Tweak::default(),
+    )
+}
+
+fn get_cluster(c: &common::imm::ImmClient, id: &str) -> Value {
+    c.call(
+        "GetFigureCluster",
+        &[
+            ("ProjectName", P.into()),
+            ("DatasetName", D.into()),
+            ("ObjectId", id.into()),
+        ],
+    )
+    .expect_ok()["FigureCluster"]
+        .clone()
+}
+
+#[test]
+fn concurrent_updates_with_one_meta_lock_version_let_exactly_one_win() {
+    let s = Server::start(Opts::default());
+    let id = setup_clusters(&s, 1).remove(0);
+    let c = s.imm();
+    let barrier = Arc::new(Barrier::new(16));
+    let handles: Vec<_> = (0..16)
+        .map(|i| {
+            let (c, id, b) = (c.clone(), id.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                b.wait();
+                update(&c, &id, &format!("n{i}"), Some(0))
+                    .expect("transport")
+                    .status
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = handles
+        .into_iter()
+        .map(|h| h.join().expect("thread"))
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 400));
+    assert_eq!(get_cluster(&c, &id)["MetaLockVersion"], 1);
+}
+
+#[test]
+fn acknowledged_cluster_updates_survive_kill_9_with_a_consistent_meta_lock_version() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    let mut server = Server::start_at(tmp.path(), &data, &Opts::default());
+    let ids = setup_clusters(&server, 4);
+    // Per cluster: (acknowledged MetaLockVersion after the update, the name it set).
+    let acked: Arc<Mutex<HashMap<String, (i64, String)>>> = Arc::new(Mutex::new(
+        ids.iter()
+            .map(|i| (i.clone(), (0, String::new())))
+            .collect(),
+    ));
+    let mut acknowledged = 0usize;
+    for round in 0..10 {
+        let stop = Arc::new(AtomicBool::new(false));
+        let writers: Vec<_> = ids
+            .iter()
+            .cloned()
+            .map(|id| {
+                let (c, acked, stop) = (server.imm(), acked.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    let mut n = 0usize;
+                    let mut k = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        let version = acked.lock().expect("lock")[&id].0;
+                        let name = format!("r{round}-{k}");
+                        k += 1;
+                        match update(&c, &id, &name, Some(version)) {
+                            Ok(r) if r.status == 200 => {
+                                acked
+                                    .lock()
+                                    .expect("lock")
+                                    .insert(id.clone(), (version + 1, name));
+                                n += 1;
+                            }
+                            Ok(r) => panic!("unexpected answer {}", r.body),
+                            Err(_) => return n,
+                        }
+                    }
+                    n
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(100 + (round as u64 * 37) % 300));
+        server.kill9();
+        stop.store(true, Ordering::Relaxed);
+        for w in writers {
+            acknowledged += w.join().expect("writer");
+        }
+        server = server.restart();
+        let c = server.imm();
+        for id in &ids {
+            let (version, name) = acked.lock().expect("lock")[id].clone();
+            let got = get_cluster(&c, id);
+            let v = got["MetaLockVersion"].as_i64().expect("version");
+            // Every acknowledged update is there; at most one more landed unacknowledged.
+            assert!(
+                v == version || v == version + 1,
+                "round {round}: {id} acknowledged v{version}, found v{v}"
+            );
+            if v == version {
+                assert_eq!(
+                    got["Name"],
+                    json!(name),
+                    "round {round}: the acknowledged name"
+                );
+            }
+            acked.lock().expect("lock").insert(
+                id.clone(),
+                (v, got["Name"].as_str().unwrap_or("").to_string()),
+            );
+        }
+    }
+    println!(
+        "cluster-update crash test: {acknowledged} acknowledged updates over 10 kill -9 rounds"
+    );
+    assert!(
+        acknowledged > 40,
+        "too few updates to prove anything: {acknowledged}"
+    );
+}
+
+/// RPC HMAC-SHA1 signing, written here: `METHOD&%2F&pct(sorted k=v&...)`, key `secret&`.
+fn rpc_signed(method: &str, params: &[(&str, &str)]) -> Vec<(String, String)> {
+    use hmac::{Hmac, Mac};
+    let pct = |s: &str| -> String {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let ts = {
+        // Reuse the server-independent civil-date code of the V3 client through a round trip.
+        let secs = now as i64;
+        let z = secs.div_euclid(86400) + 719468;
+        let era = z.div_euclid(146097);
+        let doe = z - era * 146097;
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = doy - (153 * mp + 2) / 5 + 1;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 };
+        let y = yoe + era * 400 + i64::from(m <= 2);
+        let r = secs.rem_euclid(86400);
+        format!(
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+            r / 3600,
+            r % 3600 / 60,
+            r % 60
+        )
+    };
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let mut all: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    for (k, v) in [
+        ("Version", "2020-09-30"),
+        ("Format", "JSON"),
+        ("SignatureMethod", "HMAC-SHA1"),
+        ("SignatureVersion", "1.0"),
+        ("SignatureType", ""),
+        ("AccessKeyId", AK_ID_1),
+    ] {
+        all.push((k.into(), v.into()));
+    }
+    all.push(("Timestamp".into(), ts));
+    all.push(("SignatureNonce".into(), nonce));
+    all.sort();
+    let canon = all
+        .iter()
+        .map(|(k, v)| format!("{}={}", pct(k), pct(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let sts = format!("{method}&%2F&{}", pct(&canon));
+    let mut mac =
+        Hmac::<sha1::Sha1>::new_from_slice(format!("{AK_SECRET_1}&").as_bytes()).expect("key");
+    mac.update(sts.as_bytes());
+    use base64::Engine;
+    all.push((
+        "Signature".into(),
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()),
+    ));
+    all
+}
+
+fn form(all: &[(String, String)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(all)
+        .finish()
+}
+
+#[test]
+fn rpc_signatures_over_get_and_a_form_post_are_accepted_and_regions_come_from_region_id() {
+    let s = Server::start(Opts::default());
+    let get = rpc_signed(
+        "GET",
+        &[
+            ("Action", "CreateProject"),
+            ("ProjectName", "viaget"),
+            ("RegionId", "cn-shanghai"),
+        ],
+    );
+    let r = ureq::get(&format!("{}/?{}", s.base, form(&get)))
+        .call()
+        .expect("get");
+    assert_eq!(r.status(), 200);
+    let post = rpc_signed(
+        "POST",
+        &[
+            ("Action", "GetProject"),
+            ("ProjectName", "viaget"),
+            ("RegionId", "cn-shanghai"),
+        ],
+    );
+    let r = ureq::post(&format!("{}/", s.base))
+        .set("Content-Type", "application/x-www-form-urlencoded")
+        .send_string(&form(&post))
+        .expect("form post");
+    let body: Value = r.into_json().expect("json");
+    assert_eq!(body["Project"]["ProjectName"], "viaget");
+    // Projects are per region: the default region (cn-hangzhou) does not have it.
+    s.imm()
+        .call("GetProject", &[("ProjectName", "viaget".into())])
+        .expect(404, "ResourceNotFound");
+    let mut bad = rpc_signed("GET", &[("Action", "ListProjects")]);
+    bad.retain(|(k, _)| k != "SignatureMethod");
+    bad.push(("SignatureMethod".into(), "HMAC-MD5".into()));
+    match ureq::get(&format!("{}/?{}", s.base, form(&bad))).call() {
+        Err(ureq::Error::Status(400, r)) => {
+            let v: Value = r.into_json().expect("json");
+            assert_eq!(v["Code"], "InvalidSignatureMethod");
+        }
+        other => panic!("expected 400, got {:?}", other.map(|r| r.status())),
+    }
+}
