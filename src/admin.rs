@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -167,5 +167,392 @@ pub async fn ingest_faces(
         }
         Err(crate::imm::ImmError::Store(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
         Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
+    }
+}
+
+fn state_error(e: crate::fixture::StateError) -> Response {
+    match e {
+        crate::fixture::StateError::Invalid(m) => error(StatusCode::BAD_REQUEST, m.0),
+        crate::fixture::StateError::Store(e) => {
+            error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+        }
+    }
+}
+
+fn json_body(body: &Bytes) -> Result<serde_json::Value, Box<Response>> {
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok(json!({}));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        Box::new(error(
+            StatusCode::BAD_REQUEST,
+            format!("the body is not valid JSON: {e}"),
+        ))
+    })
+}
+
+/// The body as `T`; an empty body counts as `{}`. `shape` says what is expected.
+fn parse_body<T: serde::de::DeserializeOwned>(
+    body: &Bytes,
+    shape: &str,
+) -> Result<T, Box<Response>> {
+    let v = json_body(body)?;
+    serde_json::from_value(v).map_err(|e| {
+        Box::new(error(
+            StatusCode::BAD_REQUEST,
+            format!("the body must be {shape}: {e}"),
+        ))
+    })
+}
+
+/// `GET /_cloudtwin/state`: the whole state as a portable document.
+pub async fn get_state(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if let Err(r) = authorized(&app, &headers) {
+        return *r;
+    }
+    let store = app.store.clone();
+    match tokio::task::spawn_blocking(move || crate::fixture::export(&store)).await {
+        Ok(Ok(doc)) => Json(doc).into_response(),
+        Ok(Err(e)) => state_error(e),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+async fn load_state(app: Arc<App>, headers: HeaderMap, body: Bytes, merge: bool) -> Response {
+    if let Err(r) = authorized(&app, &headers) {
+        return *r;
+    }
+    let doc = match json_body(&body) {
+        Ok(d) => d,
+        Err(r) => return *r,
+    };
+    let store = app.store.clone();
+    let started = Instant::now();
+    let app2 = app.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        if merge {
+            crate::fixture::seed(&store, &doc, &app2.accounts)
+        } else {
+            crate::fixture::replace(&store, &doc, &app2.accounts)
+        }
+    })
+    .await;
+    match result {
+        Ok(Ok(summary)) => Json(json!({"added": summary.added, "skipped": summary.skipped, "seconds": started.elapsed().as_secs_f64()})).into_response(),
+        Ok(Err(e)) => state_error(e),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+/// `PUT /_cloudtwin/state`: replaces the whole state with a document (all or nothing).
+pub async fn put_state(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    load_state(app, headers, body, false).await
+}
+
+/// `POST /_cloudtwin/seed`: loads a fixture document, skipping what exists (idempotent).
+pub async fn post_seed(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    load_state(app, headers, body, true).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetRequest {
+    account: Option<String>,
+    dialect: Option<String>,
+}
+
+/// `POST /_cloudtwin/reset` with `{}`, `{"account": "..."}`, `{"dialect": "tencent"|"aliyun"}`
+/// or both: removes that state in one transaction.
+pub async fn reset(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(r) = authorized(&app, &headers) {
+        return *r;
+    }
+    let req: ResetRequest = match parse_body(&body, "{\"account\"?, \"dialect\"?}") {
+        Ok(r) => r,
+        Err(r) => return *r,
+    };
+    let part = match req.dialect.as_deref() {
+        None => None,
+        Some("tencent") | Some("cvm") => Some(crate::fixture::Part::Cvm),
+        Some("aliyun") | Some("imm") => Some(crate::fixture::Part::Imm),
+        Some(other) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("dialect {other:?} is not \"tencent\" or \"aliyun\""),
+            )
+        }
+    };
+    if let Some(a) = &req.account {
+        if app.accounts.by_id(a).is_none() {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("account {a} is not an account of the config"),
+            );
+        }
+    }
+    let store = app.store.clone();
+    let started = Instant::now();
+    match tokio::task::spawn_blocking(move || {
+        crate::fixture::reset(&store, req.account.as_deref(), part)
+    })
+    .await
+    {
+        Ok(Ok(n)) => Json(json!({"changed_keys": n, "seconds": started.elapsed().as_secs_f64()}))
+            .into_response(),
+        Ok(Err(e)) => state_error(e),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImageStateRequest {
+    state: String,
+    then: Option<String>,
+    after_ms: Option<u64>,
+}
+
+/// `POST /_cloudtwin/cvm/images/{id}/state` with `{"state": "CREATEFAILED"}` or
+/// `{"state": "CREATING", "then": "NORMAL", "after_ms": 5000}`: sets an image's state now.
+pub async fn set_image_state(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    use crate::cvm::ImageState;
+    if let Err(r) = authorized(&app, &headers) {
+        return *r;
+    }
+    let req: ImageStateRequest = match parse_body(&body, "{\"state\", \"then\"?, \"after_ms\"?}") {
+        Ok(r) => r,
+        Err(r) => return *r,
+    };
+    let parse = |s: &str| {
+        ImageState::from_wire(s).ok_or_else(|| format!("{s:?} is not one of CREATING, NORMAL, CREATEFAILED, SYNCING, IMPORTING, IMPORTFAILED"))
+    };
+    let state = match parse(&req.state) {
+        Ok(s) => s,
+        Err(m) => return error(StatusCode::BAD_REQUEST, m),
+    };
+    let then = match (req.then.as_deref(), req.after_ms) {
+        (None, None) => None,
+        (Some(t), after) => match parse(t) {
+            Ok(t) => Some((t, after.unwrap_or(0))),
+            Err(m) => return error(StatusCode::BAD_REQUEST, m),
+        },
+        (None, Some(_)) => return error(StatusCode::BAD_REQUEST, "after_ms goes with then"),
+    };
+    match app.cvm.force_state(&id, state, then).await {
+        Ok(()) => Json(json!({"ImageId": id, "ImageState": state.as_wire()})).into_response(),
+        Err(crate::cvm::CvmError::NotFound(_)) => {
+            error(StatusCode::NOT_FOUND, format!("image {id} not found"))
+        }
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FinishRequest {
+    status: String,
+    code: Option<String>,
+    message: Option<String>,
+}
+
+/// `POST /_cloudtwin/imm/tasks/{task_id}/finish` with `{"status": "Succeeded"}` (do the work
+/// now) or `{"status": "Failed", "code": "...", "message": "..."}`.
+pub async fn finish_task(
+    State(app): State<Arc<App>>,
+    Path(task_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = authorized(&app, &headers) {
+        return *r;
+    }
+    let req: FinishRequest = match parse_body(&body, "{\"status\", \"code\"?, \"message\"?}") {
+        Ok(r) => r,
+        Err(r) => return *r,
+    };
+    let fail = match req.status.as_str() {
+        "Succeeded" => None,
+        "Failed" => Some((
+            req.code.unwrap_or_else(|| "InternalError".into()),
+            req.message
+                .unwrap_or_else(|| "failed by cloudtwin state control".into()),
+        )),
+        other => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("status {other:?} is not Succeeded or Failed"),
+            )
+        }
+    };
+    match app.imm.finish_task_now(&task_id, fail).await {
+        Ok(true) => Json(json!({"TaskId": task_id, "Status": req.status})).into_response(),
+        Ok(false) => error(StatusCode::NOT_FOUND, format!("no running task {task_id}")),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+fn settings_body(app: &App) -> serde_json::Value {
+    json!({
+        "cvm": {"image_ready_after_ms": app.cvm.ready_after_ms()},
+        "imm": {"task_min_duration_ms": app.imm.task_min_duration_ms()},
+    })
+}
+
+/// `GET /_cloudtwin/settings`: the delays in force.
+pub async fn get_settings(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if let Err(r) = authorized(&app, &headers) {
+        return *r;
+    }
+    Json(settings_body(&app)).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CvmSettings {
+    image_ready_after_ms: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImmSettingsBody {
+    task_min_duration_ms: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsRequest {
+    cvm: Option<CvmSettings>,
+    imm: Option<ImmSettingsBody>,
+}
+
+/// `PUT /_cloudtwin/settings` with `{"cvm": {"image_ready_after_ms": 0}, "imm":
+/// {"task_min_duration_ms": 0}}`: changes the delays at run time (not saved in the config).
+pub async fn put_settings(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = authorized(&app, &headers) {
+        return *r;
+    }
+    let req: SettingsRequest = match parse_body(
+        &body,
+        "{\"cvm\"?: {\"image_ready_after_ms\"}, \"imm\"?: {\"task_min_duration_ms\"}}",
+    ) {
+        Ok(r) => r,
+        Err(r) => return *r,
+    };
+    if let Some(ms) = req.cvm.and_then(|c| c.image_ready_after_ms) {
+        app.cvm.set_ready_after_ms(ms);
+    }
+    if let Some(ms) = req.imm.and_then(|c| c.task_min_duration_ms) {
+        app.imm.set_task_min_duration_ms(ms);
+    }
+    Json(settings_body(&app)).into_response()
+}
+
+/// `POST /_cloudtwin/faults` with a rule (`dialect`, `action`, `account`, `probability`,
+/// `count`, `error: {code, message, status}`, `latency_ms`): returns its id.
+pub async fn add_fault(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(r) = authorized(&app, &headers) {
+        return *r;
+    }
+    let spec: crate::faults::FaultSpec = match parse_body(&body, "a fault rule") {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    match app.faults.add(spec) {
+        Ok(id) => Json(json!({"id": id})).into_response(),
+        Err(m) => error(StatusCode::BAD_REQUEST, m),
+    }
+}
+
+/// `GET /_cloudtwin/faults`: the rules in force, with how often each fired.
+pub async fn list_faults(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if let Err(r) = authorized(&app, &headers) {
+        return *r;
+    }
+    Json(json!({"rules": app.faults.list()})).into_response()
+}
+
+/// `DELETE /_cloudtwin/faults`: removes every rule.
+pub async fn clear_faults(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if let Err(r) = authorized(&app, &headers) {
+        return *r;
+    }
+    Json(json!({"removed": app.faults.clear()})).into_response()
+}
+
+/// `DELETE /_cloudtwin/faults/{id}`: removes one rule.
+pub async fn delete_fault(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = authorized(&app, &headers) {
+        return *r;
+    }
+    if app.faults.remove(&id) {
+        Json(json!({"removed": 1})).into_response()
+    } else {
+        error(StatusCode::NOT_FOUND, format!("no fault rule {id}"))
+    }
+}
+
+/// `GET /_cloudtwin/metrics`: Prometheus text format.
+pub async fn metrics(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if let Err(r) = authorized(&app, &headers) {
+        return *r;
+    }
+    let (flushes, last) = app.store.flush_stats();
+    let text = app.metrics.render(&crate::metrics::Gauges {
+        store_bytes: app.store.size_on_disk().unwrap_or(0),
+        flushes,
+        last_flush_micros: last,
+        rate_limited: app.limits.rejected(),
+        faults: app.faults.fired(),
+    });
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        text,
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JournalRequest {
+    path: Option<PathBuf>,
+}
+
+/// `GET /_cloudtwin/request-log`: where requests are journalled (`null` when off).
+pub async fn get_journal(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if let Err(r) = authorized(&app, &headers) {
+        return *r;
+    }
+    Json(json!({"path": app.journal.path()})).into_response()
+}
+
+/// `PUT /_cloudtwin/request-log` with `{"path": "/tmp/requests.jsonl"}` (on) or
+/// `{"path": null}` (off).
+pub async fn put_journal(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(r) = authorized(&app, &headers) {
+        return *r;
+    }
+    let req: JournalRequest = match parse_body(&body, "{\"path\": \"...\" | null}") {
+        Ok(r) => r,
+        Err(r) => return *r,
+    };
+    match app.journal.set(req.path.as_deref()) {
+        Ok(()) => Json(json!({"path": app.journal.path()})).into_response(),
+        Err(m) => error(StatusCode::BAD_REQUEST, m),
     }
 }

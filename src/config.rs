@@ -40,6 +40,12 @@ pub struct Config {
     /// IMM face-cluster behaviour.
     #[serde(default)]
     pub imm: ImmConfig,
+    /// A fixture file (JSON or TOML) loaded at start, idempotently.
+    #[serde(default)]
+    pub seed: Option<PathBuf>,
+    /// A file to append every cloud API request and response to (secrets redacted).
+    #[serde(default)]
+    pub request_log: Option<PathBuf>,
 }
 
 /// One account (a Tencent main account / an Alibaba Cloud account).

@@ -38,6 +38,33 @@ enum Command {
         /// Address to listen on (overrides `listen` of the config); port 0 picks one.
         #[arg(long, env = "CLOUDTWIN_LISTEN")]
         listen: Option<String>,
+        /// A fixture file (JSON or TOML) to load at start; entries that exist are skipped.
+        #[arg(long)]
+        seed: Option<PathBuf>,
+    },
+    /// Write the state of a stopped server as a portable document (JSON).
+    Export {
+        #[command(flatten)]
+        common: Common,
+        /// Output file (`-` for standard output).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Replace the state of a stopped server with a portable document (all or nothing).
+    Import {
+        #[command(flatten)]
+        common: Common,
+        /// The document (JSON, or TOML when it ends in .toml).
+        file: PathBuf,
+    },
+    /// Wait until a server answers its health check.
+    Wait {
+        /// Base URL of the server, e.g. http://127.0.0.1:9400.
+        #[arg(long)]
+        url: String,
+        /// Seconds to wait at most.
+        #[arg(long, default_value_t = 30.0)]
+        timeout: f64,
     },
     /// Copy the data dir of a stopped server into a new directory.
     Backup {
@@ -67,10 +94,17 @@ fn load(common: &Common) -> Result<Config, String> {
 
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Serve { common, listen } => {
+        Command::Serve {
+            common,
+            listen,
+            seed,
+        } => {
             let mut cfg = load(&common)?;
             if let Some(l) = listen {
                 cfg.listen = l;
+            }
+            if seed.is_some() {
+                cfg.seed = seed;
             }
             cfg.check().map_err(|e| e.to_string())?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -92,6 +126,50 @@ fn run(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
+        Command::Export { common, to } => {
+            let cfg = load(&common)?;
+            let store = Store::open(
+                &cfg.data_dir,
+                cfg.durability_mode().map_err(|e| e.to_string())?,
+            )
+            .map_err(|e| e.to_string())?;
+            let doc = cloudtwin::fixture::export(&store).map_err(|e| e.to_string())?;
+            let text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())? + "\n";
+            if to.as_os_str() == "-" {
+                print!("{text}");
+            } else {
+                std::fs::write(&to, text)
+                    .map_err(|e| format!("cannot write {}: {e}", to.display()))?;
+                eprintln!(
+                    "exported the state of {} to {}",
+                    cfg.data_dir.display(),
+                    to.display()
+                );
+            }
+            Ok(())
+        }
+        Command::Import { common, file } => {
+            let cfg = load(&common)?;
+            let store = Store::open(
+                &cfg.data_dir,
+                cfg.durability_mode().map_err(|e| e.to_string())?,
+            )
+            .map_err(|e| e.to_string())?;
+            let accounts = cloudtwin::accounts::Accounts::new(&cfg.accounts);
+            let summary = cloudtwin::fixture::load_file(&store, &file, &accounts, false)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            eprintln!(
+                "imported {} into {}: {:?}",
+                file.display(),
+                cfg.data_dir.display(),
+                summary.added
+            );
+            Ok(())
+        }
+        Command::Wait { url, timeout } => cloudtwin::wait::until_healthy(
+            &url,
+            std::time::Duration::from_secs_f64(timeout.max(0.0)),
+        ),
         Command::Restore { common, from } => {
             let cfg = load(&common)?;
             let durability = cfg.durability_mode().map_err(|e| e.to_string())?;

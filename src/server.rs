@@ -42,6 +42,12 @@ pub struct App {
     pub nonces: NonceCache,
     /// Request limits.
     pub limits: RateLimits,
+    /// Fault-injection rules.
+    pub faults: crate::faults::Faults,
+    /// Request counters and latencies.
+    pub metrics: crate::metrics::Metrics,
+    /// The request journal.
+    pub journal: crate::journal::Journal,
     /// When the server started.
     pub started: Instant,
 }
@@ -66,6 +72,9 @@ impl App {
             )),
             nonces: NonceCache::default(),
             limits: RateLimits::new(&config.rate_limit),
+            faults: crate::faults::Faults::default(),
+            metrics: crate::metrics::Metrics::default(),
+            journal: crate::journal::Journal::default(),
             store,
             config,
             started: Instant::now(),
@@ -79,6 +88,39 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/_cloudtwin/health", get(admin::health))
         .route("/_cloudtwin/backup", post(admin::backup))
         .route("/_cloudtwin/imm/faces", post(admin::ingest_faces))
+        .route(
+            "/_cloudtwin/state",
+            get(admin::get_state).put(admin::put_state),
+        )
+        .route("/_cloudtwin/seed", post(admin::post_seed))
+        .route("/_cloudtwin/reset", post(admin::reset))
+        .route(
+            "/_cloudtwin/cvm/images/{id}/state",
+            post(admin::set_image_state),
+        )
+        .route(
+            "/_cloudtwin/imm/tasks/{task_id}/finish",
+            post(admin::finish_task),
+        )
+        .route(
+            "/_cloudtwin/settings",
+            get(admin::get_settings).put(admin::put_settings),
+        )
+        .route(
+            "/_cloudtwin/faults",
+            get(admin::list_faults)
+                .post(admin::add_fault)
+                .delete(admin::clear_faults),
+        )
+        .route(
+            "/_cloudtwin/faults/{id}",
+            axum::routing::delete(admin::delete_fault),
+        )
+        .route("/_cloudtwin/metrics", get(admin::metrics))
+        .route(
+            "/_cloudtwin/request-log",
+            get(admin::get_journal).put(admin::put_journal),
+        )
         .fallback(dispatch)
         .layer(DefaultBodyLimit::max(tencent::MAX_BODY_BYTES + 1))
         .with_state(app)
@@ -177,6 +219,18 @@ async fn dispatch(
                 .into_response()
         }
     };
+    let elapsed = started.elapsed();
+    let known = match log.dialect {
+        "tencent" => tencent::router::Action::from_name(&log.action).is_some(),
+        "aliyun" => aliyun::router::Action::from_name(&log.action).is_some(),
+        _ => false,
+    };
+    app.metrics.observe(
+        log.dialect,
+        if known { &log.action } else { "unknown" },
+        &log.code,
+        elapsed,
+    );
     tracing::info!(
         request_id = %log.request_id,
         dialect = log.dialect,
@@ -184,9 +238,28 @@ async fn dispatch(
         account = %log.account,
         region = %log.region,
         code = %log.code,
-        latency_us = started.elapsed().as_micros() as u64,
+        latency_us = elapsed.as_micros() as u64,
         "request"
     );
+    if app.journal.enabled() {
+        let (parts, body_out) = response.into_parts();
+        let bytes = axum::body::to_bytes(body_out, usize::MAX)
+            .await
+            .unwrap_or_default();
+        app.journal.record(&crate::journal::Exchange {
+            request_id: &log.request_id,
+            dialect: log.dialect,
+            method: method.as_str(),
+            path: uri.path(),
+            query: raw_query,
+            headers: &headers,
+            body: &body,
+            form: method == Method::POST && is_form(&headers),
+            status: parts.status.as_u16(),
+            response: &bytes,
+        });
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    }
     response
 }
 
@@ -233,7 +306,17 @@ pub async fn serve(config: Config) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let seed = config.seed.clone();
+    let journal_path = config.request_log.clone();
     let app = Arc::new(App::new(config, store.clone()));
+    if let Some(p) = journal_path {
+        app.journal.set(Some(&p))?;
+    }
+    if let Some(path) = seed {
+        let summary = crate::fixture::load_file(&app.store, &path, &app.accounts, true)
+            .map_err(|e| format!("seed {}: {e}", path.display()))?;
+        tracing::info!(seed = %path.display(), added = ?summary.added, skipped = summary.skipped, "seed loaded");
+    }
     let resumed = app.imm.resume_tasks().map_err(|e| e.to_string())?;
     if resumed > 0 {
         tracing::info!(

@@ -10,8 +10,7 @@ use super::error::{CvmError, ExportBlock};
 use super::model::{ImageState, ImageType};
 use super::service::{abort, finish, Caller, Cvm};
 
-/// Key in the `meta` tree of the last export task id.
-const TASK_SEQ_KEY: &[u8] = b"cvm.export_task_seq";
+use super::portable::TASK_SEQ_KEY;
 
 /// A recorded export.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,6 +16,7 @@ mod error;
 mod export;
 mod images;
 pub mod model;
+pub mod portable;
 pub mod regions;
 mod service;
 mod share;

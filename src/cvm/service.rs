@@ -201,6 +201,36 @@ impl Cvm {
         self.ready_after_ms.load(Ordering::Relaxed)
     }
 
+    /// Changes how long CREATING, IMPORTING and SYNCING last, for images made from now on.
+    pub fn set_ready_after_ms(&self, ms: u64) {
+        self.ready_after_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// State control for tests: sets a stored image's state now, and optionally a timed
+    /// transition from it (`then` after `after_ms`). Any owner; no precondition.
+    pub async fn force_state(
+        &self,
+        id: &str,
+        state: ImageState,
+        then: Option<(ImageState, u64)>,
+    ) -> Result<(), CvmError> {
+        let now = crate::clock::now_ms();
+        finish(self.store.transact(|tx| {
+            let Some(mut img) = tx_image(tx, id)? else {
+                return abort(CvmError::NotFound(id.to_string()));
+            };
+            img.state = state;
+            img.pending = then.map(|(to, after)| super::model::Pending {
+                started_ms: now,
+                until_ms: now + after,
+                then: to,
+            });
+            img.updated_ms = now;
+            put_image(tx, &img)
+        }))?;
+        self.durable().await
+    }
+
     /// The custom image quota per account per region.
     pub fn quota(&self) -> u64 {
         self.quota

@@ -14,6 +14,7 @@ pub mod clusters;
 mod error;
 pub mod files;
 pub mod model;
+pub mod portable;
 pub mod projects;
 mod service;
 pub mod tasks;

@@ -33,6 +33,7 @@ pub struct ImmSettings {
 pub struct Imm {
     pub(super) store: Store,
     pub(super) settings: ImmSettings,
+    pub(super) task_min_ms: std::sync::atomic::AtomicU64,
     pub(super) runner: Arc<super::tasks::Runner>,
 }
 
@@ -266,9 +267,21 @@ impl Imm {
     pub fn new(store: Store, settings: ImmSettings) -> Imm {
         Imm {
             store,
+            task_min_ms: std::sync::atomic::AtomicU64::new(settings.task_min_duration_ms),
             settings,
             runner: Arc::new(super::tasks::Runner::default()),
         }
+    }
+
+    /// The shortest time a new task stays Running.
+    pub fn task_min_duration_ms(&self) -> u64 {
+        self.task_min_ms.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Changes the shortest time a new task stays Running.
+    pub fn set_task_min_duration_ms(&self, ms: u64) {
+        self.task_min_ms
+            .store(ms, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Waits until the writes so far are durable.

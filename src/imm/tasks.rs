@@ -140,7 +140,7 @@ impl Imm {
             message: String::new(),
             start_ms: now,
             end_ms: None,
-            not_before_ms: now + self.settings.task_min_duration_ms,
+            not_before_ms: now + self.task_min_duration_ms(),
             tags: input.tags,
             user_data: input.user_data,
             event_id: event_id(),
@@ -210,6 +210,53 @@ impl Imm {
             input,
         )
         .await
+    }
+
+    /// State control for tests: ends a Running task now. `Succeeded` does its work at once;
+    /// `Failed` records the given code and message and does nothing else (the faces stay
+    /// pending). Returns `false` when no Running task has that id.
+    pub async fn finish_task_now(
+        self: &Arc<Self>,
+        task_id: &str,
+        fail: Option<(String, String)>,
+    ) -> Result<bool, ImmError> {
+        let suffix = format!("\0{task_id}").into_bytes();
+        let mut key = None;
+        for item in self.store.scan_prefix(Tree::ImmTasks, b"") {
+            let (k, v) = item?;
+            if k.ends_with(&suffix) && decode::<Task>(&v)?.status == TaskStatus::Running {
+                key = Some(k);
+                break;
+            }
+        }
+        let Some(key) = key else { return Ok(false) };
+        match fail {
+            None => {
+                let worker = self.clone();
+                let k = key.clone();
+                tokio::task::spawn_blocking(move || worker.run_task(&k))
+                    .await
+                    .map_err(|e| ImmError::Store(e.to_string()))?;
+            }
+            Some((code, message)) => {
+                let end = now_ms();
+                finish(self.store.transact(|tx| {
+                    let Some(mut t) = tx_get::<Task>(tx, Tree::ImmTasks, &key)? else {
+                        return Ok(());
+                    };
+                    if t.status == TaskStatus::Running {
+                        t.status = TaskStatus::Failed;
+                        t.code = code.clone();
+                        t.message = message.clone();
+                        t.end_ms = Some(end.max(t.start_ms));
+                        tx_put(tx, Tree::ImmTasks, &key, &t)?;
+                    }
+                    Ok(())
+                }))?;
+            }
+        }
+        self.durable().await?;
+        Ok(true)
     }
 
     /// Runs every task left Running by a previous process.

@@ -235,6 +235,43 @@ impl Tx<'_> {
     }
 }
 
+/// One write of a [`Store::rewrite`]: a value to put, or `None` to remove the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// The tree.
+    pub tree: Tree,
+    /// The key.
+    pub key: Vec<u8>,
+    /// The new value, or `None` to remove.
+    pub value: Option<Vec<u8>>,
+}
+
+/// Why a [`Store::rewrite`] did not apply.
+#[derive(Debug)]
+pub enum RewriteError<E> {
+    /// The plan refused (nothing written).
+    Plan(E),
+    /// The store failed (nothing written).
+    Store(StoreError),
+}
+
+/// Reads inside [`Store::rewrite`].
+pub struct ReadView<'a> {
+    store: &'a Store,
+}
+
+impl ReadView<'_> {
+    /// Reads one key.
+    pub fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store.get(tree, key)
+    }
+
+    /// Scans the keys that start with `prefix`.
+    pub fn scan_prefix(&self, tree: Tree, prefix: &[u8]) -> Scan {
+        self.store.scan_prefix(tree, prefix)
+    }
+}
+
 /// An ordered scan over keys with a prefix.
 pub struct Scan(sled::Iter);
 
@@ -403,7 +440,9 @@ impl Store {
                 "migration step starts"
             );
             let mut rewritten = 0u64;
-            for (done, item) in tree.iter().enumerate() {
+            let mut progress = crate::progress::Progress::new("migrating records", total as u64);
+            for item in tree.iter() {
+                progress.inc(1);
                 let (k, v) = item?;
                 if let Some(new) = (step.upgrade)(&v).map_err(|e| StoreError::Schema {
                     path: self.inner.path.clone(),
@@ -412,10 +451,8 @@ impl Store {
                     tree.insert(k, new)?;
                     rewritten += 1;
                 }
-                if done > 0 && done % 100_000 == 0 {
-                    tracing::info!(step = step.name, done, total, "migration progress");
-                }
             }
+            progress.finish();
             write_schema(meta, step.from + 1)?;
             self.inner.db.flush()?;
             tracing::info!(step = step.name, rewritten, "migration step done");
@@ -521,6 +558,8 @@ impl Store {
         let _exclusive = self.inner.gate.write().unwrap_or_else(|p| p.into_inner());
         let target = sled::Config::new().path(dest.join(SLED_DIR)).open()?;
         let mut records = 0u64;
+        let total: usize = Tree::ALL.iter().map(|t| self.tree(*t).len()).sum();
+        let mut progress = crate::progress::Progress::new("copying the store", total as u64);
         for t in Tree::ALL {
             let from = self.tree(t);
             let to = target.open_tree(t.name())?;
@@ -528,8 +567,10 @@ impl Store {
                 let (k, v) = item?;
                 to.insert(k, v)?;
                 records += 1;
+                progress.inc(1);
             }
         }
+        progress.finish();
         target.flush()?;
         drop(target);
         File::create(dest.join(LOCK_FILE))?;
@@ -537,6 +578,52 @@ impl Store {
             records,
             dir: dest.to_path_buf(),
         })
+    }
+
+    /// Reads under the exclusive gate (no transaction runs meanwhile), lets `plan` turn what it
+    /// read into a change set, then applies the whole set in one transaction and flushes. Used
+    /// by reset, import and seeding: all or nothing, and consistent with what was read.
+    pub fn rewrite<E>(
+        &self,
+        plan: impl FnOnce(&ReadView<'_>) -> Result<Vec<Change>, E>,
+    ) -> Result<usize, RewriteError<E>> {
+        let _exclusive = self.inner.gate.write().unwrap_or_else(|p| p.into_inner());
+        let changes = plan(&ReadView { store: self }).map_err(RewriteError::Plan)?;
+        let n = changes.len();
+        let progress =
+            std::cell::RefCell::new(crate::progress::Progress::new("applying changes", n as u64));
+        let result = self.inner.trees.as_slice().transaction(|views| {
+            for c in &changes {
+                if n > 10_000 {
+                    progress.borrow_mut().inc(1);
+                }
+                let view = &views[c.tree.index()];
+                match &c.value {
+                    Some(v) => {
+                        view.insert(c.key.as_slice(), v.as_slice())?;
+                    }
+                    None => {
+                        view.remove(c.key.as_slice())?;
+                    }
+                }
+            }
+            Ok::<(), ConflictableTransactionError<()>>(())
+        });
+        progress.into_inner().finish();
+        match result {
+            Ok(()) => {}
+            Err(TransactionError::Abort(())) => {
+                return Err(RewriteError::Store(StoreError::Backend(
+                    "rewrite aborted".into(),
+                )))
+            }
+            Err(TransactionError::Storage(e)) => return Err(RewriteError::Store(e.into())),
+        }
+        self.inner
+            .db
+            .flush()
+            .map_err(|e| RewriteError::Store(e.into()))?;
+        Ok(n)
     }
 
     #[cfg(test)]
@@ -664,6 +751,53 @@ mod tests {
         });
         assert!(matches!(r, Err(TxFailure::Abort("no"))));
         assert_eq!(s.get(Tree::Images, b"k").expect("get"), None);
+    }
+
+    #[test]
+    fn a_rewrite_applies_every_change_or_none() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Store::open(dir.path(), Durability::Sync).expect("open");
+        let n = s
+            .rewrite(|view| {
+                assert!(view.get(Tree::Images, b"a").expect("get").is_none());
+                Ok::<_, ()>(vec![
+                    Change {
+                        tree: Tree::Images,
+                        key: b"a".to_vec(),
+                        value: Some(b"1".to_vec()),
+                    },
+                    Change {
+                        tree: Tree::ImageNames,
+                        key: b"n".to_vec(),
+                        value: Some(b"a".to_vec()),
+                    },
+                ])
+            })
+            .expect("rewrite");
+        assert_eq!(n, 2);
+        let refused = s.rewrite(|_| Err::<Vec<Change>, _>("no"));
+        assert!(matches!(refused, Err(RewriteError::Plan("no"))));
+        s.rewrite(|view| {
+            let keys: Vec<Vec<u8>> = view
+                .scan_prefix(Tree::Images, b"")
+                .map(|r| r.expect("scan").0)
+                .collect();
+            Ok::<_, ()>(
+                keys.into_iter()
+                    .map(|key| Change {
+                        tree: Tree::Images,
+                        key,
+                        value: None,
+                    })
+                    .collect(),
+            )
+        })
+        .expect("remove");
+        assert_eq!(s.get(Tree::Images, b"a").expect("get"), None);
+        assert_eq!(
+            s.get(Tree::ImageNames, b"n").expect("get"),
+            Some(b"a".to_vec())
+        );
     }
 
     #[test]

@@ -11,6 +11,8 @@ use crate::imm::ImmError;
 pub enum Code {
     /// `Missing{ParameterName}`.
     Missing(String),
+    /// A code and HTTP status chosen by a fault-injection rule.
+    Injected(String, u16),
     IncompleteSignature,
     InternalError,
     InvalidAccessKeyIdNotFound,
@@ -37,6 +39,7 @@ impl Code {
         use Code::*;
         Cow::Borrowed(match self {
             Missing(p) => return Cow::Owned(format!("Missing{p}")),
+            Injected(c, _) => return Cow::Owned(c.clone()),
             IncompleteSignature => "IncompleteSignature",
             InternalError => "InternalError",
             InvalidAccessKeyIdNotFound => "InvalidAccessKeyId.NotFound",
@@ -61,6 +64,7 @@ impl Code {
     /// The HTTP status of the code.
     pub fn status(&self) -> u16 {
         match self {
+            Code::Injected(_, status) => *status,
             Code::InvalidAccessKeyIdNotFound
             | Code::InvalidActionNotFound
             | Code::ResourceNotFound => 404,

@@ -169,6 +169,23 @@ async fn process(
     let account = verify::verify(style, &signed, &app.accounts, &app.nonces, freshness)?;
     log.account = account.id.clone();
 
+    if let Some(f) = app.faults.pick("aliyun", action.name(), &account.id) {
+        if f.latency_ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(f.latency_ms)).await;
+        }
+        if let Some(e) = f.error {
+            let status = e.status.unwrap_or(400);
+            let mut err = AliError::new(
+                Code::Injected(e.code.clone(), status),
+                e.message.unwrap_or_default(),
+            );
+            if e.code.starts_with("Throttling") {
+                err.retry_after_ms = Some(1000);
+            }
+            return Err(err);
+        }
+    }
+
     if let Err(over) = app.limits.check("aliyun", action.name(), None, &account.id) {
         let mut e = AliError::new(
             Code::ThrottlingUser,

@@ -36,7 +36,7 @@ pub fn error(request_id: &str, e: &TcError) -> Response {
     let mut fields = Map::new();
     fields.insert(
         "Error".into(),
-        json!({ "Code": e.code.as_str(), "Message": e.message }),
+        json!({ "Code": e.code_str(), "Message": e.message }),
     );
     fields.insert("RequestId".into(), Value::String(request_id.to_string()));
     respond(request_id, fields)

@@ -168,6 +168,8 @@ pub struct TcError {
     pub code: Code,
     /// The message (English).
     pub message: String,
+    /// A code chosen by a fault-injection rule, answered instead of `code`.
+    pub injected: Option<String>,
 }
 
 impl TcError {
@@ -176,7 +178,22 @@ impl TcError {
         TcError {
             code,
             message: message.into(),
+            injected: None,
         }
+    }
+
+    /// An error chosen by a fault-injection rule.
+    pub fn injected(code: &str, message: &str) -> Self {
+        TcError {
+            code: Code::InternalError,
+            message: message.to_string(),
+            injected: Some(code.to_string()),
+        }
+    }
+
+    /// The code on the wire.
+    pub fn code_str(&self) -> &str {
+        self.injected.as_deref().unwrap_or(self.code.as_str())
     }
 
     /// `MissingParameter` for a named parameter.

@@ -88,7 +88,7 @@ pub async fn handle(app: &App, req: Incoming<'_>, log: &mut RequestLog) -> Respo
             envelope::success(&log.request_id, fields)
         }
         Err(e) => {
-            log.code = e.code.as_str().into();
+            log.code = e.code_str().into();
             envelope::error(&log.request_id, &e)
         }
     }
@@ -174,6 +174,18 @@ async fn process(
         app.config.auth.max_skew_seconds,
     )?;
     log.account = account.id.clone();
+
+    if let Some(f) = app.faults.pick("tencent", action.name(), &account.id) {
+        if f.latency_ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(f.latency_ms)).await;
+        }
+        if let Some(e) = f.error {
+            return Err(TcError::injected(
+                &e.code,
+                e.message.as_deref().unwrap_or_default(),
+            ));
+        }
+    }
 
     if let Err(over) = app.limits.check(
         "tencent",
