@@ -9,6 +9,16 @@ use super::export::ExportTask;
 use super::model::Image;
 use super::service::{by_owner_key, name_key, share_key};
 
+/// The trees of the image domain.
+pub const TREES: [Tree; 6] = [
+    Tree::Images,
+    Tree::ImagesByOwner,
+    Tree::ImageNames,
+    Tree::ImageCounts,
+    Tree::ImageShares,
+    Tree::ImageExports,
+];
+
 /// Key in the `meta` tree of the last export task id (also used by `export.rs`).
 pub const TASK_SEQ_KEY: &[u8] = b"cvm.export_task_seq";
 
@@ -119,14 +129,7 @@ pub fn reset_changes(
 ) -> Result<Vec<Change>, StoreError> {
     let mut out = Vec::new();
     let Some(a) = account else {
-        for t in [
-            Tree::Images,
-            Tree::ImagesByOwner,
-            Tree::ImageNames,
-            Tree::ImageCounts,
-            Tree::ImageShares,
-            Tree::ImageExports,
-        ] {
+        for t in TREES {
             all_keys(view, t, b"", &mut out)?;
         }
         out.push(del(Tree::Meta, TASK_SEQ_KEY.to_vec()));

@@ -8,6 +8,17 @@ use crate::store::{decode, encode, Change, ReadView, StoreError, Tree};
 use super::model::{Cluster, Dataset, FaceCluster, FileMeta, Project, Task};
 use super::service::{dataset_key, dataset_scope, pending_key, project_key, scoped, Caller};
 
+/// The trees of the face domain.
+pub const TREES: [Tree; 7] = [
+    Tree::ImmProjects,
+    Tree::ImmDatasets,
+    Tree::ImmFiles,
+    Tree::ImmClusters,
+    Tree::ImmPending,
+    Tree::ImmHints,
+    Tree::ImmTasks,
+];
+
 /// A stored identity hint: which cluster faces with this hint join.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hint {
@@ -212,15 +223,7 @@ pub fn reset_changes(
         .map(|a| format!("{a}\0").into_bytes())
         .unwrap_or_default();
     let mut out = Vec::new();
-    for t in [
-        Tree::ImmProjects,
-        Tree::ImmDatasets,
-        Tree::ImmFiles,
-        Tree::ImmClusters,
-        Tree::ImmPending,
-        Tree::ImmHints,
-        Tree::ImmTasks,
-    ] {
+    for t in TREES {
         for item in view.scan_prefix(t, &prefix) {
             out.push(Change {
                 tree: t,

@@ -34,6 +34,8 @@ const SCHEMA_KEY: &[u8] = b"schema_version";
 const LOCK_FILE: &str = "LOCK";
 /// Name of sled's folder in a data dir.
 const SLED_DIR: &str = "store";
+/// Key in the `meta` tree naming the trees being dropped (a reset in progress).
+const DROPPING_KEY: &[u8] = b"dropping_trees";
 
 /// The trees of the store. Every transaction spans all of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -255,20 +257,20 @@ pub enum RewriteError<E> {
     Store(StoreError),
 }
 
-/// Reads inside [`Store::rewrite`].
+/// Reads inside [`Store::rewrite`] (the exclusive gate is held).
 pub struct ReadView<'a> {
-    store: &'a Store,
+    trees: &'a [sled::Tree],
 }
 
 impl ReadView<'_> {
     /// Reads one key.
     pub fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        self.store.get(tree, key)
+        Ok(self.trees[tree.index()].get(key)?.map(|v| v.to_vec()))
     }
 
     /// Scans the keys that start with `prefix`.
     pub fn scan_prefix(&self, tree: Tree, prefix: &[u8]) -> Scan {
-        self.store.scan_prefix(tree, prefix)
+        Scan(self.trees[tree.index()].scan_prefix(prefix))
     }
 }
 
@@ -289,10 +291,10 @@ impl Iterator for Scan {
 struct Inner {
     path: PathBuf,
     db: sled::Db,
-    trees: Vec<sled::Tree>,
     durability: Durability,
-    /// Transactions hold it shared; a backup holds it exclusively for a consistent copy.
-    gate: RwLock<()>,
+    /// The trees, in [`Tree::ALL`] order. Transactions hold the lock shared; a backup, a
+    /// rewrite or a drop holds it exclusively (a drop replaces the handles).
+    gate: RwLock<Vec<sled::Tree>>,
     commit: Arc<GroupCommit>,
     flusher_running: AtomicBool,
     stop: watch::Sender<bool>,
@@ -372,17 +374,66 @@ impl Store {
             inner: Arc::new(Inner {
                 path: dir.to_path_buf(),
                 db,
-                trees,
                 durability,
-                gate: RwLock::new(()),
+                gate: RwLock::new(trees),
                 commit: GroupCommit::new(),
                 flusher_running: AtomicBool::new(false),
                 stop,
                 _lock: lock,
             }),
         };
+        store.finish_drop()?;
         store.migrate(steps, target)?;
         Ok(store)
+    }
+
+    /// Completes a drop of trees that a crash interrupted (see [`Store::drop_trees`]).
+    fn finish_drop(&self) -> Result<(), StoreError> {
+        let Some(names) = self.tree(Tree::Meta).get(DROPPING_KEY)? else {
+            return Ok(());
+        };
+        let names = String::from_utf8_lossy(&names).to_string();
+        let trees: Vec<Tree> = Tree::ALL
+            .iter()
+            .copied()
+            .filter(|t| names.split(',').any(|n| n == t.name()))
+            .collect();
+        tracing::warn!(trees = %names, "finishing a reset that was interrupted");
+        self.drop_trees(&trees)
+    }
+
+    /// Empties whole trees at once (sled drops their pages instead of removing key by key),
+    /// for fast resets. Crash-safe: the tree names are recorded first, and a store opened
+    /// with that record present finishes the drop before anything else.
+    pub fn drop_trees(&self, trees: &[Tree]) -> Result<(), StoreError> {
+        self.drop_trees_and_meta(trees, &[])
+    }
+
+    /// [`Store::drop_trees`], also removing some `meta` keys before the final flush.
+    pub fn drop_trees_and_meta(
+        &self,
+        trees: &[Tree],
+        meta_keys: &[&[u8]],
+    ) -> Result<(), StoreError> {
+        let mut handles = self.inner.gate.write().unwrap_or_else(|p| p.into_inner());
+        let meta = handles[Tree::Meta.index()].clone();
+        let names: Vec<&str> = trees
+            .iter()
+            .filter(|t| **t != Tree::Meta)
+            .map(|t| t.name())
+            .collect();
+        meta.insert(DROPPING_KEY, names.join(",").as_bytes())?;
+        self.inner.db.flush()?;
+        for t in trees.iter().filter(|t| **t != Tree::Meta) {
+            self.inner.db.drop_tree(t.name())?;
+            handles[t.index()] = self.inner.db.open_tree(t.name())?;
+        }
+        for k in meta_keys {
+            meta.remove(k)?;
+        }
+        meta.remove(DROPPING_KEY)?;
+        self.inner.db.flush()?;
+        Ok(())
     }
 
     /// The data dir.
@@ -395,17 +446,18 @@ impl Store {
         self.inner.durability
     }
 
-    fn tree(&self, tree: Tree) -> &sled::Tree {
-        &self.inner.trees[tree.index()]
+    fn tree(&self, tree: Tree) -> sled::Tree {
+        self.inner.gate.read().unwrap_or_else(|p| p.into_inner())[tree.index()].clone()
     }
 
     /// Schema version of the open data dir.
     pub fn schema_version(&self) -> Result<u32, StoreError> {
-        read_schema(self.tree(Tree::Meta)).map(|v| v.unwrap_or(0))
+        read_schema(&self.tree(Tree::Meta)).map(|v| v.unwrap_or(0))
     }
 
     fn migrate(&self, steps: &[cloudtwin_migrations::Step], target: u32) -> Result<(), StoreError> {
         let meta = self.tree(Tree::Meta);
+        let meta = &meta;
         let found = match read_schema(meta)? {
             Some(v) => v,
             None => {
@@ -487,8 +539,8 @@ impl Store {
         &self,
         body: impl Fn(&Tx<'_>) -> Result<T, TxError<E>>,
     ) -> Result<T, TxFailure<E>> {
-        let _shared = self.inner.gate.read().unwrap_or_else(|p| p.into_inner());
-        let result = self.inner.trees.as_slice().transaction(|views| {
+        let trees = self.inner.gate.read().unwrap_or_else(|p| p.into_inner());
+        let result = trees.as_slice().transaction(|views| {
             let tx = Tx { views };
             body(&tx).map_err(|e| match e {
                 TxError::Abort(e) => ConflictableTransactionError::Abort(e),
@@ -555,13 +607,13 @@ impl Store {
     /// an empty directory.
     pub fn copy_to(&self, dest: &Path) -> Result<CopyStats, StoreError> {
         prepare_empty_dir(dest)?;
-        let _exclusive = self.inner.gate.write().unwrap_or_else(|p| p.into_inner());
+        let trees = self.inner.gate.write().unwrap_or_else(|p| p.into_inner());
         let target = sled::Config::new().path(dest.join(SLED_DIR)).open()?;
         let mut records = 0u64;
-        let total: usize = Tree::ALL.iter().map(|t| self.tree(*t).len()).sum();
+        let total: usize = trees.iter().map(|t| t.len()).sum();
         let mut progress = crate::progress::Progress::new("copying the store", total as u64);
         for t in Tree::ALL {
-            let from = self.tree(t);
+            let from = &trees[t.index()];
             let to = target.open_tree(t.name())?;
             for item in from.iter() {
                 let (k, v) = item?;
@@ -587,12 +639,12 @@ impl Store {
         &self,
         plan: impl FnOnce(&ReadView<'_>) -> Result<Vec<Change>, E>,
     ) -> Result<usize, RewriteError<E>> {
-        let _exclusive = self.inner.gate.write().unwrap_or_else(|p| p.into_inner());
-        let changes = plan(&ReadView { store: self }).map_err(RewriteError::Plan)?;
+        let trees = self.inner.gate.write().unwrap_or_else(|p| p.into_inner());
+        let changes = plan(&ReadView { trees: &trees }).map_err(RewriteError::Plan)?;
         let n = changes.len();
         let progress =
             std::cell::RefCell::new(crate::progress::Progress::new("applying changes", n as u64));
-        let result = self.inner.trees.as_slice().transaction(|views| {
+        let result = trees.as_slice().transaction(|views| {
             for c in &changes {
                 if n > 10_000 {
                     progress.borrow_mut().inc(1);
@@ -628,7 +680,7 @@ impl Store {
 
     #[cfg(test)]
     fn set_schema_for_test(&self, v: u32) {
-        write_schema(self.tree(Tree::Meta), v).expect("write schema");
+        write_schema(&self.tree(Tree::Meta), v).expect("write schema");
         self.inner.db.flush().expect("flush");
     }
 }
@@ -798,6 +850,50 @@ mod tests {
             s.get(Tree::ImageNames, b"n").expect("get"),
             Some(b"a".to_vec())
         );
+    }
+
+    #[test]
+    fn dropped_trees_are_empty_and_an_interrupted_drop_finishes_at_open() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let s = Store::open(dir.path(), Durability::Sync).expect("open");
+            s.transact(|tx| {
+                tx.insert(Tree::Images, b"a", b"1")?;
+                tx.insert(Tree::ImageNames, b"n", b"a")?;
+                tx.insert(Tree::ImmProjects, b"p", b"x")?;
+                Ok::<_, TxError<()>>(())
+            })
+            .expect("write");
+            s.drop_trees(&[Tree::Images]).expect("drop");
+            assert_eq!(s.get(Tree::Images, b"a").expect("get"), None);
+            assert_eq!(
+                s.get(Tree::ImageNames, b"n").expect("get"),
+                Some(b"a".to_vec())
+            );
+            s.transact(|tx| {
+                tx.insert(Tree::Images, b"b", b"2")
+                    .map_err(TxError::<()>::from)
+            })
+            .expect("write after drop");
+            assert_eq!(s.get(Tree::Images, b"b").expect("get"), Some(b"2".to_vec()));
+            // A crash between the record and the drop: the record is there, the data too.
+            s.tree(Tree::Meta)
+                .insert(DROPPING_KEY, "cvm.image_names")
+                .expect("mark");
+            s.close().expect("close");
+        }
+        let s = Store::open(dir.path(), Durability::Sync).expect("reopen");
+        assert_eq!(
+            s.get(Tree::ImageNames, b"n").expect("get"),
+            None,
+            "the interrupted drop finished"
+        );
+        assert_eq!(s.get(Tree::Images, b"b").expect("get"), Some(b"2".to_vec()));
+        assert_eq!(
+            s.get(Tree::ImmProjects, b"p").expect("get"),
+            Some(b"x".to_vec())
+        );
+        assert_eq!(s.get(Tree::Meta, DROPPING_KEY).expect("get"), None);
     }
 
     #[test]

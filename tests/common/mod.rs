@@ -133,11 +133,17 @@ impl Server {
 
     /// Starts the binary on an existing config.
     pub fn spawn(config: &Path, data_dir: &Path) -> Server {
+        Self::spawn_with(config, data_dir, &[])
+    }
+
+    /// Starts the binary on an existing config, with extra `serve` arguments.
+    pub fn spawn_with(config: &Path, data_dir: &Path, extra: &[&str]) -> Server {
         let mut child = Command::new(bin())
             .args(["serve", "--config"])
             .arg(config)
             .arg("--data-dir")
             .arg(data_dir)
+            .args(extra)
             .env("CLOUDTWIN_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
