@@ -26,6 +26,9 @@ pub struct Config {
     /// Flush period in `interval` mode.
     #[serde(default = "default_flush_interval")]
     pub flush_interval_ms: u64,
+    /// Memory the store may use as page cache, MiB.
+    #[serde(default = "default_cache_mb")]
+    pub cache_mb: u64,
     /// The accounts the service knows, with their credentials.
     pub accounts: Vec<Account>,
     /// Signature checking.
@@ -192,6 +195,9 @@ fn default_flush_interval() -> u64 {
 }
 fn default_skew() -> u64 {
     300
+}
+fn default_cache_mb() -> u64 {
+    crate::store::DEFAULT_CACHE_MB
 }
 fn default_aliyun_skew() -> u64 {
     900

@@ -297,10 +297,12 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let addr: SocketAddr = config.listen_addr().map_err(|e| e.0)?;
     let durability = config.durability_mode().map_err(|e| e.0)?;
     let data_dir = config.data_dir.clone();
-    let store = tokio::task::spawn_blocking(move || Store::open(&data_dir, durability))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+    let cache_mb = config.cache_mb;
+    let store =
+        tokio::task::spawn_blocking(move || Store::open_sized(&data_dir, durability, cache_mb))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
     let flusher = store.start_flusher();
     let listener = tokio::net::TcpListener::bind(addr)
         .await

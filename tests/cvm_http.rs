@@ -493,3 +493,44 @@ fn health_answers_without_a_token_and_backup_needs_one() {
     );
     assert_eq!(code, 400);
 }
+
+#[test]
+fn paging_by_index_and_paging_by_scan_give_the_same_pages() {
+    let s = Server::start(Opts::default());
+    let c = s.client();
+    for i in 0..23 {
+        c.create(&format!("same-{i}"));
+    }
+    let other = s.client2();
+    let shared = other.create("from-two");
+    other
+        .call(
+            "ModifyImageSharePermission",
+            json!({"ImageId": shared, "AccountIds": [ACCOUNT_1], "Permission": "SHARE"}),
+        )
+        .expect_ok();
+    for offset in [0, 5, 20, 23, 24, 30, 40] {
+        // Only image-type: served by the index. With an image-name filter matching everything:
+        // served by scanning. Same pages either way.
+        let by_index = c
+            .call("DescribeImages", json!({"Offset": offset, "Limit": 7}))
+            .expect_ok();
+        let by_scan = c
+            .call("DescribeImages", json!({"Filters": [{"Name": "image-name", "Values": [""]}], "Offset": offset, "Limit": 7}))
+            .expect_ok();
+        assert_eq!(by_index["TotalCount"], 35);
+        assert_eq!(
+            by_index["TotalCount"], by_scan["TotalCount"],
+            "offset {offset}"
+        );
+        let ids = |v: &serde_json::Value| -> Vec<String> {
+            v["ImageSet"]
+                .as_array()
+                .expect("set")
+                .iter()
+                .map(|i| i["ImageId"].as_str().expect("id").to_string())
+                .collect()
+        };
+        assert_eq!(ids(&by_index), ids(&by_scan), "offset {offset}");
+    }
+}

@@ -152,6 +152,91 @@ impl Cvm {
         Ok(out)
     }
 
+    /// Counts and pages by index when the query filters only on `image-type` (or not at all):
+    /// the caller's own images are counted by `ImageCounts` and paged by `ImagesByOwner`
+    /// without reading the images skipped, so the cost does not grow with the account's size.
+    fn describe_by_index(
+        &self,
+        caller: Caller<'_>,
+        q: &ImageQuery,
+        now: u64,
+    ) -> Result<Option<ImagePage>, CvmError> {
+        if q.ids.is_some() {
+            return Ok(None);
+        }
+        let mut types = vec![ImageType::Private, ImageType::Shared, ImageType::Public];
+        for f in &q.filters {
+            match f {
+                ImageFilter::Type(t) => types.retain(|x| t.contains(x)),
+                _ => return Ok(None),
+            }
+        }
+        let own = scope_prefix(caller.account, caller.region);
+        let private_total = if types.contains(&ImageType::Private) {
+            self.store
+                .get(
+                    Tree::ImageCounts,
+                    format!("{}\0{}", caller.account, caller.region).as_bytes(),
+                )?
+                .and_then(|v| v.as_slice().try_into().ok().map(u64::from_be_bytes))
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        let shared: Vec<ImageView> = if types.contains(&ImageType::Shared) {
+            let mut v = Vec::new();
+            for item in self.store.scan_prefix(Tree::ImageShares, &own) {
+                let (key, _) = item?;
+                if let Some(img) = self.stored(&key[own.len()..])? {
+                    v.extend(self.view(caller, img, now));
+                }
+            }
+            v
+        } else {
+            Vec::new()
+        };
+        let public: Vec<ImageView> = if types.contains(&ImageType::Public) {
+            catalogue::public_images(caller.region)
+                .into_iter()
+                .map(Self::public_view)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let total = private_total + shared.len() as u64 + public.len() as u64;
+        let mut images = Vec::new();
+        let mut skip = q.offset;
+        if skip < private_total {
+            for item in self
+                .store
+                .scan_prefix(Tree::ImagesByOwner, &own)
+                .skip(skip as usize)
+            {
+                if images.len() as u64 >= q.limit {
+                    break;
+                }
+                let (key, _) = item?;
+                if let Some(img) = self.stored(&key[own.len() + 8..])? {
+                    images.extend(self.view(caller, img, now));
+                }
+            }
+            skip = 0;
+        } else {
+            skip -= private_total;
+        }
+        for v in shared.into_iter().chain(public) {
+            if images.len() as u64 >= q.limit {
+                break;
+            }
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            images.push(v);
+        }
+        Ok(Some(ImagePage { total, images }))
+    }
+
     /// DescribeImages: filtered, counted and paged.
     pub fn describe_images(
         &self,
@@ -159,6 +244,9 @@ impl Cvm {
         q: &ImageQuery,
     ) -> Result<ImagePage, CvmError> {
         let now = now_ms();
+        if let Some(page) = self.describe_by_index(caller, q, now)? {
+            return Ok(page);
+        }
         let mut total = 0u64;
         let mut images = Vec::new();
         let mut keep = |v: ImageView| {

@@ -114,6 +114,9 @@ impl Tree {
     }
 }
 
+/// Page-cache size used when none is given (MiB).
+pub const DEFAULT_CACHE_MB: u64 = 128;
+
 /// When a write counts as acknowledged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Durability {
@@ -320,11 +323,21 @@ impl Store {
     /// Opens (creating if needed) the data dir, takes its lock and brings it to the current
     /// schema.
     pub fn open(dir: &Path, durability: Durability) -> Result<Store, StoreError> {
+        Self::open_sized(dir, durability, DEFAULT_CACHE_MB)
+    }
+
+    /// [`Store::open`] with a page-cache size in MiB.
+    pub fn open_sized(
+        dir: &Path,
+        durability: Durability,
+        cache_mb: u64,
+    ) -> Result<Store, StoreError> {
         Self::open_with_steps(
             dir,
             durability,
             cloudtwin_migrations::steps(),
             cloudtwin_migrations::CURRENT_SCHEMA,
+            cache_mb,
         )
     }
 
@@ -333,6 +346,7 @@ impl Store {
         durability: Durability,
         steps: &[cloudtwin_migrations::Step],
         target: u32,
+        cache_mb: u64,
     ) -> Result<Store, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| {
             StoreError::Io(format!("cannot create data dir {}: {e}", dir.display()))
@@ -363,6 +377,7 @@ impl Store {
         };
         let db = sled::Config::new()
             .path(dir.join(SLED_DIR))
+            .cache_capacity(cache_mb.max(8) * 1024 * 1024)
             .flush_every_ms(flush_every)
             .open()?;
         let trees = Tree::ALL
@@ -775,7 +790,8 @@ mod tests {
     fn opening_an_older_data_dir_runs_the_steps_and_records_the_new_schema() {
         let dir = tempfile::tempdir().expect("tempdir");
         {
-            let s = Store::open_with_steps(dir.path(), Durability::Sync, &[], 1).expect("open v1");
+            let s =
+                Store::open_with_steps(dir.path(), Durability::Sync, &[], 1, 16).expect("open v1");
             s.transact(|tx| {
                 tx.insert(Tree::Images, b"a", &[1, 7, 7])?;
                 tx.insert(Tree::Images, b"b", &[2, 9])?;
@@ -784,7 +800,8 @@ mod tests {
             .expect("write");
             s.close().expect("close");
         }
-        let s = Store::open_with_steps(dir.path(), Durability::Sync, STEPS, 2).expect("open v2");
+        let s =
+            Store::open_with_steps(dir.path(), Durability::Sync, STEPS, 2, 16).expect("open v2");
         assert_eq!(s.schema_version().expect("schema"), 2);
         assert_eq!(
             s.get(Tree::Images, b"a").expect("get"),
