@@ -23,6 +23,9 @@ use crate::imm::{Imm, ImmSettings};
 use crate::ratelimit::RateLimits;
 use crate::store::Store;
 
+/// Largest state document accepted by `PUT /_cloudtwin/state` and `POST /_cloudtwin/seed`.
+pub const MAX_STATE_BYTES: usize = 1 << 30;
+
 /// Prefix of the service's own routes.
 pub const ADMIN_PREFIX: &str = "/_cloudtwin/";
 
@@ -90,9 +93,14 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/_cloudtwin/imm/faces", post(admin::ingest_faces))
         .route(
             "/_cloudtwin/state",
-            get(admin::get_state).put(admin::put_state),
+            get(admin::get_state)
+                .put(admin::put_state)
+                .layer(DefaultBodyLimit::max(MAX_STATE_BYTES)),
         )
-        .route("/_cloudtwin/seed", post(admin::post_seed))
+        .route(
+            "/_cloudtwin/seed",
+            post(admin::post_seed).layer(DefaultBodyLimit::max(MAX_STATE_BYTES)),
+        )
         .route("/_cloudtwin/reset", post(admin::reset))
         .route(
             "/_cloudtwin/cvm/images/{id}/state",

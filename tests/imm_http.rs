@@ -543,3 +543,108 @@ fn rpc_signatures_over_get_and_a_form_post_are_accepted_and_regions_come_from_re
         other => panic!("expected 400, got {:?}", other.map(|r| r.status())),
     }
 }
+
+#[test]
+fn query_by_index_and_query_by_scan_agree_for_every_sort_and_order() {
+    let s = Server::start(Opts::default());
+    let c = s.imm();
+    c.dataset(P, D);
+    for i in 0..17 {
+        for k in 0..(1 + i % 3) {
+            let uri = if k == 2 {
+                format!("oss://b/{i}-{k}.mp4")
+            } else {
+                format!("oss://b/{i}-{k}.jpg")
+            };
+            ingest(
+                &s,
+                &uri,
+                json!([{"FigureId": "f", "IdentityHint": format!("p{i}"), "Gender": if i % 2 == 0 { "male" } else { "female" }}]),
+            );
+        }
+    }
+    c.cluster(P, D);
+    let ids: Vec<String> = (0..17)
+        .map(|i| c.cluster_of(P, D, &format!("oss://b/{i}-0.jpg"), "f"))
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        // Every cluster gets the label all=1 (the filter that forces the scan) and a name.
+        let fc = json!({"ObjectId": id, "Name": format!("n{}", (i * 7) % 17), "CustomLabels": {"all": "1"}});
+        c.call(
+            "UpdateFigureCluster",
+            &[
+                ("ProjectName", P.into()),
+                ("DatasetName", D.into()),
+                ("FigureCluster", fc.to_string()),
+            ],
+        )
+        .expect_ok();
+    }
+    let page_all = |extra: &[(&str, String)]| -> (Vec<String>, u64) {
+        let mut out = Vec::new();
+        let mut token = String::new();
+        loop {
+            let mut params: Vec<(&str, String)> = vec![
+                ("ProjectName", P.into()),
+                ("DatasetName", D.into()),
+                ("MaxResults", "4".into()),
+                ("WithTotalCount", "true".into()),
+            ];
+            params.extend(extra.iter().cloned());
+            if !token.is_empty() {
+                params.push(("NextToken", token.clone()));
+            }
+            let r = c.call("QueryFigureClusters", &params).expect_ok();
+            let total = r["TotalCount"].as_u64().expect("total");
+            out.extend(
+                r["FigureClusters"]
+                    .as_array()
+                    .expect("list")
+                    .iter()
+                    .map(|x| x["ObjectId"].as_str().expect("id").to_string()),
+            );
+            token = r["NextToken"].as_str().unwrap_or("").to_string();
+            if token.is_empty() {
+                return (out, total);
+            }
+        }
+    };
+    for sort in [
+        "",
+        "ImageCount",
+        "VideoCount",
+        "FaceCount",
+        "CreateTime",
+        "UpdateTime",
+        "Gender",
+        "Name",
+        "ProjectName",
+        "DatasetName",
+    ] {
+        for order in ["asc", "desc"] {
+            let base = vec![("Sort", sort.to_string()), ("Order", order.to_string())];
+            let (by_index, t1) = page_all(&base);
+            let mut with_filter = base.clone();
+            with_filter.push(("CustomLabels", "all=1".to_string()));
+            let (by_scan, t2) = page_all(&with_filter);
+            assert_eq!((t1, t2), (17, 17), "{sort} {order}");
+            assert_eq!(by_index, by_scan, "{sort} {order}");
+        }
+    }
+    // The count and the index follow deletions.
+    c.call(
+        "BatchDeleteFileMeta",
+        &[
+            ("ProjectName", P.into()),
+            ("DatasetName", D.into()),
+            (
+                "URIs",
+                json!(["oss://b/0-0.jpg", "oss://b/1-0.jpg", "oss://b/1-1.jpg"]).to_string(),
+            ),
+        ],
+    )
+    .expect_ok();
+    let (left, total) = page_all(&[("Sort", "ImageCount".to_string())]);
+    assert_eq!((left.len(), total), (15, 15));
+    assert!(!left.contains(&ids[0]) && !left.contains(&ids[1]));
+}

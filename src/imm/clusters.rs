@@ -9,8 +9,8 @@ use crate::store::{decode, Tree};
 use super::error::{not_found, ImmError};
 use super::model::Cluster;
 use super::service::{
-    abort, dataset_of, dataset_scope, finish, get, scoped, tx_cluster, tx_dataset, tx_put, Caller,
-    Imm,
+    abort, dataset_of, dataset_scope, finish, get, put_cluster, scoped, tx_cluster, tx_dataset,
+    Caller, Imm,
 };
 
 /// A validated UpdateFigureCluster request.
@@ -126,20 +126,100 @@ pub struct ClusterPage {
     pub total: u64,
 }
 
-fn sort_value(c: &Cluster, key: SortKey) -> SortVal {
-    let s = || c.stats();
+fn value_of(c: &Cluster, st: &super::model::ClusterStats, key: SortKey) -> SortVal {
     match key {
         SortKey::ObjectId => SortVal::Str(c.object_id.clone()),
-        SortKey::ImageCount => SortVal::Int(s().image_count as i64),
-        SortKey::VideoCount => SortVal::Int(s().video_count as i64),
-        SortKey::FaceCount => SortVal::Int(s().face_count as i64),
+        SortKey::ImageCount => SortVal::Int(st.image_count as i64),
+        SortKey::VideoCount => SortVal::Int(st.video_count as i64),
+        SortKey::FaceCount => SortVal::Int(st.face_count as i64),
         SortKey::ProjectName => SortVal::Str(c.project.clone()),
         SortKey::DatasetName => SortVal::Str(c.dataset.clone()),
         SortKey::CreateTime => SortVal::Int(c.created_ms as i64),
         SortKey::UpdateTime => SortVal::Int(c.updated_ms as i64),
-        SortKey::Gender => SortVal::Str(s().gender.unwrap_or_default()),
+        SortKey::Gender => SortVal::Str(st.gender.clone().unwrap_or_default()),
         SortKey::Name => SortVal::Str(c.name.clone()),
     }
+}
+
+fn sort_value(c: &Cluster, key: SortKey) -> SortVal {
+    value_of(c, &c.stats(), key)
+}
+
+/// Sort keys kept in the order index, with their tags. (ObjectId, ProjectName and DatasetName
+/// order a dataset's clusters by id: the clusters tree itself serves them.)
+const INDEXED: [(u8, SortKey); 7] = [
+    (1, SortKey::ImageCount),
+    (2, SortKey::VideoCount),
+    (3, SortKey::CreateTime),
+    (4, SortKey::UpdateTime),
+    (5, SortKey::Gender),
+    (6, SortKey::FaceCount),
+    (7, SortKey::Name),
+];
+
+fn tag_of(key: SortKey) -> Option<u8> {
+    INDEXED.iter().find(|(_, k)| *k == key).map(|(t, _)| *t)
+}
+
+/// Order-preserving bytes of a sort value: integers big-endian with the sign bit flipped;
+/// strings with 0x00 escaped as 0x00 0xFF and ended by 0x00 0x00.
+fn encode_value(v: &SortVal, out: &mut Vec<u8>) {
+    match v {
+        SortVal::Int(i) => out.extend_from_slice(&((*i as u64) ^ (1 << 63)).to_be_bytes()),
+        SortVal::Str(s) => {
+            for b in s.bytes() {
+                if b == 0 {
+                    out.extend_from_slice(&[0, 0xFF]);
+                } else {
+                    out.push(b);
+                }
+            }
+            out.extend_from_slice(&[0, 0]);
+        }
+    }
+}
+
+/// Where the cluster id starts in an order key (after scope, tag and value).
+fn id_offset(key: &[u8], value_start: usize, int: bool) -> usize {
+    if int {
+        return value_start + 8;
+    }
+    let mut i = value_start;
+    while i + 1 < key.len() {
+        if key[i] == 0 {
+            if key[i + 1] == 0 {
+                return i + 2;
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    key.len()
+}
+
+fn order_key(scope: &[u8], tag: u8, v: &SortVal, id: &str) -> Vec<u8> {
+    let mut k = scope.to_vec();
+    k.push(tag);
+    encode_value(v, &mut k);
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+/// The order-index keys of a cluster.
+pub(super) fn order_keys(scope: &[u8], c: &Cluster) -> Vec<Vec<u8>> {
+    let st = c.stats();
+    INDEXED
+        .iter()
+        .map(|(tag, key)| order_key(scope, *tag, &value_of(c, &st, *key), &c.object_id))
+        .collect()
+}
+
+/// Key of a dataset's cluster count in the order tree.
+pub(super) fn count_key(scope: &[u8]) -> Vec<u8> {
+    let mut k = scope.to_vec();
+    k.push(0);
+    k
 }
 
 /// The text a label value is matched as: a JSON string's content, else the JSON text.
@@ -201,6 +281,79 @@ impl Imm {
         get(&self.store, Tree::ImmFiles, &scoped(&scope, &uri))
     }
 
+    /// QueryFigureClusters without filters: pages by index from the cursor, so the cost does
+    /// not grow with the dataset.
+    fn query_by_index(&self, scope: &[u8], q: &ClusterQuery) -> Result<ClusterPage, ImmError> {
+        let total = self
+            .store
+            .get(Tree::ImmClusterOrder, &count_key(scope))?
+            .and_then(|v| v.as_slice().try_into().ok().map(u64::from_be_bytes))
+            .unwrap_or(0);
+        let want = q.max_results + 1;
+        let mut ids = Vec::new();
+        match tag_of(q.sort) {
+            None => {
+                let after = q.after.as_ref().map(|c| scoped(scope, &c.id));
+                for item in self
+                    .store
+                    .scan_after(Tree::ImmClusters, scope, after.as_deref(), q.desc)
+                    .take(want)
+                {
+                    let (k, _) = item?;
+                    ids.push(String::from_utf8_lossy(&k[scope.len()..]).to_string());
+                }
+            }
+            Some(tag) => {
+                let mut prefix = scope.to_vec();
+                prefix.push(tag);
+                let int = matches!(
+                    q.sort,
+                    SortKey::ImageCount
+                        | SortKey::VideoCount
+                        | SortKey::FaceCount
+                        | SortKey::CreateTime
+                        | SortKey::UpdateTime
+                );
+                let after = q
+                    .after
+                    .as_ref()
+                    .map(|c| order_key(scope, tag, &c.value, &c.id));
+                for item in self
+                    .store
+                    .scan_after(Tree::ImmClusterOrder, &prefix, after.as_deref(), q.desc)
+                    .take(want)
+                {
+                    let (k, _) = item?;
+                    let at = id_offset(&k, prefix.len(), int);
+                    ids.push(String::from_utf8_lossy(&k[at..]).to_string());
+                }
+            }
+        }
+        let more = ids.len() > q.max_results;
+        ids.truncate(q.max_results);
+        let mut clusters = Vec::new();
+        for id in &ids {
+            if let Some(c) = get::<Cluster>(&self.store, Tree::ImmClusters, &scoped(scope, id))? {
+                clusters.push(c);
+            }
+        }
+        let next = if more {
+            clusters.last().map(|c| Cursor {
+                sort: q.sort,
+                desc: q.desc,
+                value: sort_value(c, q.sort),
+                id: c.object_id.clone(),
+            })
+        } else {
+            None
+        };
+        Ok(ClusterPage {
+            clusters,
+            next,
+            total,
+        })
+    }
+
     /// QueryFigureClusters.
     pub fn query_clusters(
         &self,
@@ -211,6 +364,9 @@ impl Imm {
     ) -> Result<ClusterPage, ImmError> {
         dataset_of(&self.store, c, project, dataset)?;
         let scope = dataset_scope(c, project, dataset);
+        if q.labels.is_empty() && q.created == (None, None) && q.updated == (None, None) {
+            return self.query_by_index(&scope, q);
+        }
         let mut hits: Vec<(SortVal, Cluster)> = Vec::new();
         for item in self.store.scan_prefix(Tree::ImmClusters, &scope) {
             let (_, v) = item?;
@@ -312,7 +468,7 @@ impl Imm {
             }
             cl.meta_lock_version += 1;
             cl.updated_ms = now.max(cl.updated_ms + 1);
-            tx_put(tx, Tree::ImmClusters, &scoped(&scope, &u.object_id), &cl)
+            put_cluster(tx, &scope, &cl)
         }))?;
         self.durable().await
     }

@@ -15,8 +15,8 @@ use crate::store::Tree;
 use super::error::{not_found, ImmError};
 use super::model::{Face, FaceCluster, FileMeta};
 use super::service::{
-    abort, dataset_key, detach, finish, get, join, mark_pending, scoped, tx_cluster, tx_dataset,
-    tx_get, tx_put, Caller, Imm,
+    abort, dataset_key, detach, finish, get, join, mark_pending, put_cluster, scoped, tx_cluster,
+    tx_dataset, tx_get, tx_put, Caller, Imm,
 };
 
 /// What an input face says about its cluster.
@@ -185,7 +185,7 @@ impl Place<'_> {
                     match tx_cluster(tx, &self.scope, id)? {
                         Some(mut cl) => {
                             join(&mut cl, file, idx, self.now);
-                            tx_put(tx, Tree::ImmClusters, &scoped(&self.scope, id), &cl)?;
+                            put_cluster(tx, &self.scope, &cl)?;
                         }
                         None => mark_pending(tx, &self.scope, file, idx, Some(id.clone()))?,
                     }
@@ -213,7 +213,7 @@ impl Place<'_> {
                         m.gender = f.gender.clone();
                         m.quality = f.quality.unwrap_or(0.0);
                         m.video = file.is_video();
-                        tx_put(tx, Tree::ImmClusters, &scoped(&self.scope, id), &cl)?;
+                        put_cluster(tx, &self.scope, &cl)?;
                     }
                 }
             }

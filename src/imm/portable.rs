@@ -9,7 +9,7 @@ use super::model::{Cluster, Dataset, FaceCluster, FileMeta, Project, Task};
 use super::service::{dataset_key, dataset_scope, pending_key, project_key, scoped, Caller};
 
 /// The trees of the face domain.
-pub const TREES: [Tree; 7] = [
+pub const TREES: [Tree; 8] = [
     Tree::ImmProjects,
     Tree::ImmDatasets,
     Tree::ImmFiles,
@@ -17,6 +17,7 @@ pub const TREES: [Tree; 7] = [
     Tree::ImmPending,
     Tree::ImmHints,
     Tree::ImmTasks,
+    Tree::ImmClusterOrder,
 ];
 
 /// A stored identity hint: which cluster faces with this hint join.
@@ -185,16 +186,26 @@ pub fn changes(d: &ImmDump) -> Result<Vec<Change>, StoreError> {
         p.dataset_count = datasets_per_project.get(&key).copied().unwrap_or(0);
         out.push(put(Tree::ImmProjects, key, encode(&p)?));
     }
+    let mut clusters_per_dataset: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
     for cl in &d.clusters {
         let c = Caller {
             account: &cl.account,
             region: &cl.region,
         };
+        let scope = dataset_scope(c, &cl.project, &cl.dataset);
         out.push(put(
             Tree::ImmClusters,
-            scoped(&dataset_scope(c, &cl.project, &cl.dataset), &cl.object_id),
+            scoped(&scope, &cl.object_id),
             encode(cl)?,
         ));
+        for k in super::clusters::order_keys(&scope, cl) {
+            out.push(put(Tree::ImmClusterOrder, k, Vec::new()));
+        }
+        *clusters_per_dataset.entry(scope).or_default() += 1;
+    }
+    for (scope, n) in clusters_per_dataset {
+        let key = super::clusters::count_key(&scope);
+        out.push(put(Tree::ImmClusterOrder, key, n.to_be_bytes().to_vec()));
     }
     for h in &d.hints {
         let c = Caller {

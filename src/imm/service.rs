@@ -155,6 +155,51 @@ pub(super) fn dataset_of(
         .ok_or_else(|| not_found("dataset", dataset))
 }
 
+/// Writes a cluster and keeps the order index and the dataset's cluster count in step (the
+/// stored version, read in this transaction, says which index keys to drop).
+pub(super) fn put_cluster(tx: &Tx<'_>, scope: &[u8], c: &Cluster) -> Result<(), TxError<ImmError>> {
+    let key = scoped(scope, &c.object_id);
+    let new_keys = super::clusters::order_keys(scope, c);
+    match tx_get::<Cluster>(tx, Tree::ImmClusters, &key)? {
+        Some(old) => {
+            for k in super::clusters::order_keys(scope, &old) {
+                if !new_keys.contains(&k) {
+                    tx.remove(Tree::ImmClusterOrder, &k)?;
+                }
+            }
+        }
+        None => add_to_count(tx, scope, 1)?,
+    }
+    for k in &new_keys {
+        tx.insert(Tree::ImmClusterOrder, k, &[])?;
+    }
+    tx_put(tx, Tree::ImmClusters, &key, c)
+}
+
+/// Removes a cluster with its order-index keys (its identity hint is the caller's business).
+pub(super) fn delete_cluster(tx: &Tx<'_>, scope: &[u8], id: &str) -> Result<(), TxError<ImmError>> {
+    let key = scoped(scope, id);
+    if let Some(old) = tx_get::<Cluster>(tx, Tree::ImmClusters, &key)? {
+        for k in super::clusters::order_keys(scope, &old) {
+            tx.remove(Tree::ImmClusterOrder, &k)?;
+        }
+        add_to_count(tx, scope, -1)?;
+        tx.remove(Tree::ImmClusters, &key)?;
+    }
+    Ok(())
+}
+
+fn add_to_count(tx: &Tx<'_>, scope: &[u8], delta: i64) -> Result<(), TxError<ImmError>> {
+    let key = super::clusters::count_key(scope);
+    let n = tx
+        .get(Tree::ImmClusterOrder, &key)?
+        .and_then(|v| v.as_slice().try_into().ok().map(u64::from_be_bytes))
+        .unwrap_or(0);
+    let n = (n as i64 + delta).max(0) as u64;
+    tx.insert(Tree::ImmClusterOrder, &key, &n.to_be_bytes())?;
+    Ok(())
+}
+
 /// A cluster of the dataset inside a transaction.
 pub(super) fn tx_cluster(
     tx: &Tx<'_>,
@@ -192,13 +237,13 @@ pub(super) fn detach(
                 c.members
                     .retain(|m| !(m.uri == file.uri && m.figure_id == face.figure_id));
                 if c.members.is_empty() {
-                    tx.remove(Tree::ImmClusters, &scoped(scope, id))?;
+                    delete_cluster(tx, scope, id)?;
                     if let Some(h) = &c.hint {
                         tx.remove(Tree::ImmHints, &scoped(scope, h))?;
                     }
                 } else {
                     c.updated_ms = now;
-                    tx_put(tx, Tree::ImmClusters, &scoped(scope, id), &c)?;
+                    put_cluster(tx, scope, &c)?;
                 }
             }
         }

@@ -15,8 +15,8 @@ use super::clustering::{self, Group};
 use super::error::{not_found, ImmError};
 use super::model::{Cluster, FaceCluster, FileMeta, Task, TaskStatus, TaskWork};
 use super::service::{
-    abort, dataset_scope, detach, finish, get, join, new_cluster, scoped, tx_cluster, tx_dataset,
-    tx_get, tx_put, Caller, Imm,
+    abort, dataset_scope, delete_cluster, detach, finish, get, join, new_cluster, put_cluster,
+    scoped, tx_cluster, tx_dataset, tx_get, tx_put, Caller, Imm,
 };
 
 /// `TaskType` of clustering tasks.
@@ -492,7 +492,7 @@ impl Imm {
             if let Some(h) = &cl.hint {
                 tx.insert(Tree::ImmHints, &scoped(scope, h), cl.object_id.as_bytes())?;
             }
-            tx_put(tx, Tree::ImmClusters, &scoped(scope, &cl.object_id), &cl)
+            put_cluster(tx, scope, &cl)
         }))
     }
 
@@ -527,13 +527,13 @@ impl Imm {
                     join(&mut dest, &mut file, idx, now);
                     tx_put(tx, Tree::ImmFiles, &fkey, &file)?;
                 }
-                tx.remove(Tree::ImmClusters, &scoped(&scope, f))?;
+                delete_cluster(tx, &scope, f)?;
                 if let Some(h) = &src.hint {
                     tx.insert(Tree::ImmHints, &scoped(&scope, h), to.as_bytes())?;
                 }
             }
             dest.updated_ms = now;
-            tx_put(tx, Tree::ImmClusters, &scoped(&scope, to), &dest)
+            put_cluster(tx, &scope, &dest)
         }))
     }
 

@@ -68,11 +68,14 @@ pub enum Tree {
     ImmHints,
     /// `account \0 region \0 project \0 task id -> Task`.
     ImmTasks,
+    /// `dataset scope + sort tag + sort value + cluster id -> ()`, and `scope + 0 -> count`:
+    /// QueryFigureClusters' order index.
+    ImmClusterOrder,
 }
 
 impl Tree {
     /// Every tree, in the order of a transaction's views.
-    pub const ALL: [Tree; 14] = [
+    pub const ALL: [Tree; 15] = [
         Tree::Meta,
         Tree::Images,
         Tree::ImagesByOwner,
@@ -87,6 +90,7 @@ impl Tree {
         Tree::ImmPending,
         Tree::ImmHints,
         Tree::ImmTasks,
+        Tree::ImmClusterOrder,
     ];
 
     /// The tree's name on disk.
@@ -106,6 +110,7 @@ impl Tree {
             Tree::ImmPending => "imm.pending",
             Tree::ImmHints => "imm.hints",
             Tree::ImmTasks => "imm.tasks",
+            Tree::ImmClusterOrder => "imm.cluster_order",
         }
     }
 
@@ -274,6 +279,40 @@ impl ReadView<'_> {
     /// Scans the keys that start with `prefix`.
     pub fn scan_prefix(&self, tree: Tree, prefix: &[u8]) -> Scan {
         Scan(self.trees[tree.index()].scan_prefix(prefix))
+    }
+}
+
+/// The first key after every key that starts with `prefix` (`None`: no such key).
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xFF {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+/// A scan over a key range, forwards or backwards.
+pub struct RangeScan {
+    iter: sled::Iter,
+    descending: bool,
+}
+
+impl Iterator for RangeScan {
+    type Item = Result<(Vec<u8>, Vec<u8>), StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let item = if self.descending {
+            self.iter.next_back()
+        } else {
+            self.iter.next()
+        };
+        item.map(|r| {
+            r.map(|(k, v)| (k.to_vec(), v.to_vec()))
+                .map_err(StoreError::from)
+        })
     }
 }
 
@@ -535,6 +574,33 @@ impl Store {
     /// Scans the keys that start with `prefix`, in key order.
     pub fn scan_prefix(&self, tree: Tree, prefix: &[u8]) -> Scan {
         Scan(self.tree(tree).scan_prefix(prefix))
+    }
+
+    /// Scans the keys that start with `prefix` and come after `after` (before it when
+    /// `descending`), in key order or reversed.
+    pub fn scan_after(
+        &self,
+        tree: Tree,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        descending: bool,
+    ) -> RangeScan {
+        use std::ops::Bound::{Excluded, Included, Unbounded};
+        let end = prefix_end(prefix);
+        let hi = match end {
+            Some(e) => Excluded(e),
+            None => Unbounded,
+        };
+        let t = self.tree(tree);
+        let iter = match (after, descending) {
+            (Some(a), false) => t.range::<Vec<u8>, _>((Excluded(a.to_vec()), hi)),
+            (None, false) => t.range::<Vec<u8>, _>((Included(prefix.to_vec()), hi)),
+            (Some(a), true) => {
+                t.range::<Vec<u8>, _>((Included(prefix.to_vec()), Excluded(a.to_vec())))
+            }
+            (None, true) => t.range::<Vec<u8>, _>((Included(prefix.to_vec()), hi)),
+        };
+        RangeScan { iter, descending }
     }
 
     /// Number of keys in a tree (walks the tree).
@@ -911,6 +977,59 @@ mod tests {
             Some(b"x".to_vec())
         );
         assert_eq!(s.get(Tree::Meta, DROPPING_KEY).expect("get"), None);
+    }
+
+    #[test]
+    fn scans_after_a_key_go_forwards_and_backwards_within_the_prefix() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Store::open(dir.path(), Durability::Sync).expect("open");
+        s.transact(|tx| {
+            for k in [
+                &b"a\x01"[..],
+                b"b\x01",
+                b"b\x02",
+                b"b\x03",
+                b"b\xff",
+                b"c\x01",
+            ] {
+                tx.insert(Tree::Images, k, b"")?;
+            }
+            Ok::<_, TxError<()>>(())
+        })
+        .expect("write");
+        let keys = |after: Option<&[u8]>, desc: bool| -> Vec<Vec<u8>> {
+            s.scan_after(Tree::Images, b"b", after, desc)
+                .map(|r| r.expect("scan").0)
+                .collect()
+        };
+        assert_eq!(
+            keys(None, false),
+            vec![
+                b"b\x01".to_vec(),
+                b"b\x02".to_vec(),
+                b"b\x03".to_vec(),
+                b"b\xff".to_vec()
+            ]
+        );
+        assert_eq!(
+            keys(Some(b"b\x02"), false),
+            vec![b"b\x03".to_vec(), b"b\xff".to_vec()]
+        );
+        assert_eq!(
+            keys(None, true),
+            vec![
+                b"b\xff".to_vec(),
+                b"b\x03".to_vec(),
+                b"b\x02".to_vec(),
+                b"b\x01".to_vec()
+            ]
+        );
+        assert_eq!(
+            keys(Some(b"b\x03"), true),
+            vec![b"b\x02".to_vec(), b"b\x01".to_vec()]
+        );
+        assert_eq!(prefix_end(b"\x01\xff"), Some(b"\x02".to_vec()));
+        assert_eq!(prefix_end(b"\xff"), None);
     }
 
     #[test]

@@ -1,0 +1,215 @@
+//! A load generator: N keep-alive HTTP/1.1 connections over loopback, each sending requests
+//! built (and signed) by a closure, for a fixed time; latencies of every answer are kept.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// What one run measured.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// Requests answered per second.
+    pub rps: f64,
+    /// Median latency, ms.
+    pub p50_ms: f64,
+    /// 99th percentile latency, ms.
+    pub p99_ms: f64,
+    /// Answers that were not the expected kind.
+    pub errors: u64,
+    /// Answers counted.
+    pub count: u64,
+}
+
+/// Builds one request: `(connection index, sequence number) -> raw HTTP bytes`.
+pub type Build = Arc<dyn Fn(usize, u64) -> Vec<u8> + Send + Sync>;
+/// Checks one answer: `(status, body) -> ok`.
+pub type Check = Arc<dyn Fn(u16, &[u8]) -> bool + Send + Sync>;
+
+/// Sends one request on a connection and reads the answer: (status, body).
+pub async fn exchange(
+    stream: &mut TcpStream,
+    req: &[u8],
+    buf: &mut Vec<u8>,
+) -> std::io::Result<(u16, Vec<u8>)> {
+    stream.write_all(req).await?;
+    buf.clear();
+    let mut chunk = [0u8; 16384];
+    let (head_end, status, len) = loop {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "closed",
+            ));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..pos]).to_string();
+            let status = head
+                .split_whitespace()
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let len = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse::<usize>().ok())
+                        .flatten()
+                })
+                .unwrap_or(0);
+            break (pos + 4, status, len);
+        }
+    };
+    while buf.len() < head_end + len {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "closed",
+            ));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    Ok((status, buf[head_end..head_end + len].to_vec()))
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Drives `conns` connections to `addr` for `warmup` then `duration`.
+pub async fn drive(
+    addr: &str,
+    conns: usize,
+    warmup: Duration,
+    duration: Duration,
+    build: Build,
+    check: Check,
+) -> Run {
+    let stop = Arc::new(AtomicBool::new(false));
+    let measuring = Arc::new(AtomicBool::new(false));
+    let errors = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for c in 0..conns {
+        let (addr, stop, measuring, errors, build, check) = (
+            addr.to_string(),
+            stop.clone(),
+            measuring.clone(),
+            errors.clone(),
+            build.clone(),
+            check.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut stream = match TcpStream::connect(&addr).await {
+                Ok(s) => s,
+                Err(_) => return lat,
+            };
+            let _ = stream.set_nodelay(true);
+            let mut buf = Vec::with_capacity(65536);
+            let mut seq = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let req = build(c, seq);
+                seq += 1;
+                let t = Instant::now();
+                match exchange(&mut stream, &req, &mut buf).await {
+                    Ok((status, body)) => {
+                        let ms = t.elapsed().as_secs_f64() * 1000.0;
+                        if measuring.load(Ordering::Relaxed) {
+                            if !check(status, &body) {
+                                errors.fetch_add(1, Ordering::Relaxed);
+                            }
+                            lat.push(ms);
+                        }
+                    }
+                    Err(_) => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                        match TcpStream::connect(&addr).await {
+                            Ok(s) => stream = s,
+                            Err(_) => break,
+                        }
+                    }
+                }
+            }
+            lat
+        }));
+    }
+    tokio::time::sleep(warmup).await;
+    measuring.store(true, Ordering::Relaxed);
+    let started = Instant::now();
+    tokio::time::sleep(duration).await;
+    measuring.store(false, Ordering::Relaxed);
+    let elapsed = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Vec::new();
+    for t in tasks {
+        if let Ok(l) = t.await {
+            all.extend(l);
+        }
+    }
+    all.sort_by(|a, b| a.total_cmp(b));
+    Run {
+        rps: all.len() as f64 / elapsed,
+        p50_ms: percentile(&all, 0.50),
+        p99_ms: percentile(&all, 0.99),
+        errors: errors.load(Ordering::Relaxed),
+        count: all.len() as u64,
+    }
+}
+
+/// A one-off request on a fresh connection.
+pub async fn once(addr: &str, req: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
+    let mut s = TcpStream::connect(addr).await?;
+    let mut buf = Vec::new();
+    exchange(&mut s, req, &mut buf).await
+}
+
+/// Sends `total` requests over `conns` connections as fast as they are answered (loading
+/// data); returns the failures.
+pub async fn blast(addr: &str, conns: usize, total: u64, build: Build, check: Check) -> u64 {
+    let next = Arc::new(AtomicU64::new(0));
+    let failures = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for c in 0..conns {
+        let (addr, next, failures, build, check) = (
+            addr.to_string(),
+            next.clone(),
+            failures.clone(),
+            build.clone(),
+            check.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let Ok(mut stream) = TcpStream::connect(&addr).await else {
+                return;
+            };
+            let _ = stream.set_nodelay(true);
+            let mut buf = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    return;
+                }
+                let req = build(c, i);
+                match exchange(&mut stream, &req, &mut buf).await {
+                    Ok((status, body)) if check(status, &body) => {}
+                    _ => {
+                        failures.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    failures.load(Ordering::Relaxed)
+}

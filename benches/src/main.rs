@@ -1,0 +1,633 @@
+//! `cargo run --release -p cloudtwin-bench -- all`: benchmarks of the real release binary over
+//! loopback, with signature checks on and rate limits off, side by side with moto.
+//!
+//! Prints one table, writes `benches/results/latest.json` and `benches/results/latest.png`.
+//! Scenarios: `cvm`, `imm`, `ceiling`, `moto`, or `all`; `--quick` stops at 100k images;
+//! `--seconds N` sets the measuring time per figure (default 5).
+
+mod load;
+mod report;
+mod requests;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use load::{blast, drive, once, Build, Check};
+use report::Report;
+
+const ID: &str = "AKIDBENCH0000000000000000000000000001";
+const KEY: &str = "benchSecretKey0000000000000000001";
+const AK: &str = "LTAIBENCH00000000000001";
+const AK_SECRET: &str = "benchAccessKeySecret000000000001";
+const REGION: &str = "ap-guangzhou";
+
+struct Opts {
+    seconds: u64,
+    quick: bool,
+    out: PathBuf,
+}
+
+fn bin() -> PathBuf {
+    let me = std::env::current_exe().unwrap_or_default();
+    me.parent()
+        .map(|d| d.join("cloudtwin"))
+        .unwrap_or_else(|| PathBuf::from("target/release/cloudtwin"))
+}
+
+fn config(dir: &Path, durability: &str) -> PathBuf {
+    let path = dir.join("bench.toml");
+    let text = format!(
+        r#"listen = "127.0.0.1:0"
+data_dir = "{}"
+admin_token = "bench"
+durability = "{durability}"
+cache_mb = 128
+[[accounts]]
+id = "100000000001"
+name = "bench"
+[accounts.tencent]
+app_id = 1300000001
+secret_id = "{ID}"
+secret_key = "{KEY}"
+[accounts.aliyun]
+access_key_id = "{AK}"
+access_key_secret = "{AK_SECRET}"
+[cvm]
+image_ready_after_ms = 0
+image_quota = 100000000
+[imm]
+task_min_duration_ms = 0
+[rate_limit]
+enabled = false
+"#,
+        dir.join("data").display()
+    );
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    path
+}
+
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(cfg: &Path) -> Server {
+        let mut child = Command::new(bin())
+            .args(["serve", "--config"])
+            .arg(cfg)
+            .env("CLOUDTWIN_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {}: {e} (build it with cargo build --release)",
+                    bin().display()
+                )
+            });
+        let mut line = String::new();
+        let out = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+        BufReader::new(out).read_line(&mut line).unwrap_or_default();
+        let addr = line
+            .trim()
+            .trim_start_matches("cloudtwin listening on http://")
+            .to_string();
+        Server { child, addr }
+    }
+
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+
+    fn rss_mb(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .map(|kb| kb / 1024.0)
+            .unwrap_or(0.0)
+    }
+}
+
+fn dir_mb(p: &Path) -> f64 {
+    fn walk(p: &Path) -> u64 {
+        std::fs::read_dir(p)
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| match e.metadata() {
+                        Ok(m) if m.is_dir() => walk(&e.path()),
+                        Ok(m) => m.len(),
+                        Err(_) => 0,
+                    })
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+    walk(p) as f64 / 1_048_576.0
+}
+
+fn ok_200() -> Check {
+    Arc::new(|status, body| status == 200 && !body.windows(8).any(|w| w == b"\"Error\":"))
+}
+
+fn describe_build(host: String) -> Build {
+    Arc::new(move |_, _| {
+        requests::tencent(
+            &host,
+            ID,
+            KEY,
+            "DescribeImages",
+            REGION,
+            r#"{"Filters":[{"Name":"image-type","Values":["PRIVATE_IMAGE"]}],"Limit":20}"#,
+        )
+    })
+}
+
+async fn load_images(addr: &str, from: u64, to: u64) {
+    let host = addr.to_string();
+    let build: Build = Arc::new(move |_, i| {
+        let body = format!(
+            r#"{{"ImageName":"bench-{}","InstanceId":"ins-abcdefgh"}}"#,
+            from + i
+        );
+        requests::tencent(&host, ID, KEY, "CreateImage", REGION, &body)
+    });
+    let t = Instant::now();
+    let failed = blast(addr, 64, to - from, build, ok_200()).await;
+    eprintln!(
+        "  loaded images {from}..{to} in {:.1}s ({failed} failed)",
+        t.elapsed().as_secs_f64()
+    );
+}
+
+async fn cvm(o: &Opts, r: &mut Report) {
+    let tmp = std::env::temp_dir().join(format!("cloudtwin-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap_or_default();
+    // Load with interval durability (reads do not care), then restart with sync for writes.
+    let server = Server::start(&config(&tmp, "interval"));
+    let sizes: &[u64] = if o.quick {
+        &[1_000, 10_000, 100_000]
+    } else {
+        &[1_000, 10_000, 100_000, 1_000_000]
+    };
+    let mut have = 0;
+    let warm = Duration::from_secs(1);
+    let secs = Duration::from_secs(o.seconds);
+    for &n in sizes {
+        load_images(&server.addr, have, n).await;
+        have = n;
+        let run = drive(
+            &server.addr,
+            16,
+            warm,
+            secs,
+            describe_build(server.addr.clone()),
+            ok_200(),
+        )
+        .await;
+        r.run(
+            &format!("DescribeImages, {n} images, 16 conns"),
+            "describe",
+            n as f64,
+            &run,
+        );
+    }
+    server.stop();
+    let cfg = config(&tmp, "sync");
+    let t = Instant::now();
+    let server = Server::start(&cfg);
+    let probe = requests::tencent(
+        &server.addr,
+        ID,
+        KEY,
+        "DescribeImages",
+        REGION,
+        r#"{"Limit":1}"#,
+    );
+    let mut first = None;
+    while t.elapsed() < Duration::from_secs(60) {
+        if let Ok((200, _)) = once(&server.addr, &probe).await {
+            first = Some(t.elapsed().as_secs_f64());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    r.value(
+        &format!("start to first answered request, {have} images"),
+        "startup",
+        first.unwrap_or(f64::NAN),
+        "s",
+    );
+    // Writes: each connection renames its own image, durably.
+    let listing = once(
+        &server.addr,
+        &requests::tencent(
+            &server.addr,
+            ID,
+            KEY,
+            "DescribeImages",
+            REGION,
+            r#"{"Filters":[{"Name":"image-type","Values":["PRIVATE_IMAGE"]}],"Limit":64}"#,
+        ),
+    )
+    .await
+    .map(|(_, b)| b)
+    .unwrap_or_default();
+    let v: Value = serde_json::from_slice(&listing).unwrap_or(Value::Null);
+    let ids: Vec<String> = v["Response"]["ImageSet"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|i| i["ImageId"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    let ids = Arc::new(ids);
+    for conns in [1usize, 16, 64] {
+        let (host, ids) = (server.addr.clone(), ids.clone());
+        let build: Build = Arc::new(move |c, seq| {
+            let id = &ids[c % ids.len().max(1)];
+            let body = format!(r#"{{"ImageId":"{id}","ImageDescription":"rev-{seq}"}}"#);
+            requests::tencent(&host, ID, KEY, "ModifyImageAttribute", REGION, &body)
+        });
+        let run = drive(&server.addr, conns, warm, secs, build, ok_200()).await;
+        r.run(
+            &format!("ModifyImageAttribute durable, {conns} conns"),
+            "modify",
+            conns as f64,
+            &run,
+        );
+    }
+    r.value(&format!("RSS, {have} images"), "rss", server.rss_mb(), "MB");
+    r.value(
+        &format!("data dir size, {have} images"),
+        "disk",
+        dir_mb(&tmp.join("data")),
+        "MB",
+    );
+    server.stop();
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+fn ceiling_sled(seconds: u64) -> f64 {
+    let dir = std::env::temp_dir().join(format!("cloudtwin-bench-sled-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let db = sled::Config::new()
+        .path(&dir)
+        .flush_every_ms(None)
+        .open()
+        .unwrap_or_else(|e| panic!("sled: {e}"));
+    let value = vec![7u8; 300];
+    let t = Instant::now();
+    let mut n = 0u64;
+    while t.elapsed() < Duration::from_secs(seconds) {
+        let _ = db.insert(format!("key-{}", n % 64), value.as_slice());
+        let _ = db.flush();
+        n += 1;
+    }
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
+    n as f64 / t.elapsed().as_secs_f64()
+}
+
+async fn ceiling(o: &Opts, r: &mut Report) {
+    let rate = tokio::task::spawn_blocking({
+        let s = o.seconds;
+        move || ceiling_sled(s)
+    })
+    .await
+    .unwrap_or(f64::NAN);
+    r.value("raw ceiling: sled insert+flush loop", "sled", rate, "req/s");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let app = axum::Router::new().fallback(|| async { "ok" });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let host = addr.clone();
+    let build: Build =
+        Arc::new(move |_, _| format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n").into_bytes());
+    let run = drive(
+        &addr,
+        16,
+        Duration::from_secs(1),
+        Duration::from_secs(o.seconds),
+        build,
+        Arc::new(|s, _| s == 200),
+    )
+    .await;
+    r.run(
+        "raw ceiling: trivial axum handler, 16 conns",
+        "axum",
+        16.0,
+        &run,
+    );
+}
+
+async fn put_state(addr: &str, doc: &Value) -> (u16, Vec<u8>) {
+    let body = doc.to_string();
+    let req = format!("PUT /_cloudtwin/state HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+    once(addr, req.as_bytes()).await.unwrap_or((0, Vec::new()))
+}
+
+/// `n` clusters in one dataset: cluster i has 1 + (i % 4) image files.
+fn clusters_doc(dataset: &str, n: usize, files: &mut Vec<Value>, clusters: &mut Vec<Value>) {
+    let base = json!({"AccountId": "100000000001", "Region": "cn-hangzhou", "ProjectName": "bench", "DatasetName": dataset});
+    for i in 0..n {
+        let id = format!("Cluster-{dataset}-{i:07}");
+        for k in 0..(1 + i % 4) {
+            let mut f = base.clone();
+            f["URI"] = json!(format!("oss://b/{dataset}/{i}-{k}.jpg"));
+            f["Figures"] = json!([{"FigureId": "f", "FigureClusterId": id, "Age": 20 + (i % 50), "FaceQuality": 0.5}]);
+            files.push(f);
+        }
+        let mut c = base.clone();
+        c["ObjectId"] = json!(id);
+        c["Name"] = json!(format!("person {i}"));
+        clusters.push(c);
+    }
+}
+
+async fn imm(o: &Opts, r: &mut Report) {
+    let tmp = std::env::temp_dir().join(format!("cloudtwin-bench-imm-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap_or_default();
+    let server = Server::start(&config(&tmp, "sync"));
+    let big = if o.quick { 20_000 } else { 100_000 };
+    let (mut files, mut clusters) = (Vec::new(), Vec::new());
+    clusters_doc("k1", 1_000, &mut files, &mut clusters);
+    clusters_doc("kbig", big, &mut files, &mut clusters);
+    // Faces with 128-dimension embeddings: 1000 identities, centroid + noise.
+    let (faces, identities, dim) = (big, 1000usize, 128usize);
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut gauss = || {
+        let mut u = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 11) as f64 / (1u64 << 53) as f64 + 1e-12
+        };
+        let (a, b) = (u(), u());
+        (-2.0 * a.ln()).sqrt() * (2.0 * std::f64::consts::PI * b).cos()
+    };
+    let centroids: Vec<Vec<f64>> = (0..identities)
+        .map(|_| {
+            let v: Vec<f64> = (0..dim).map(|_| gauss()).collect();
+            let n = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+            v.into_iter().map(|x| x / n).collect()
+        })
+        .collect();
+    let sigma = 0.7 / (dim as f64).sqrt();
+    for i in 0..faces {
+        let e: Vec<f64> = centroids[i % identities]
+            .iter()
+            .map(|x| ((x + sigma * gauss()) * 1e4).round() / 1e4)
+            .collect();
+        files.push(json!({"AccountId": "100000000001", "Region": "cn-hangzhou", "ProjectName": "bench", "DatasetName": "emb",
+            "URI": format!("oss://b/emb/{i}.jpg"), "Figures": [{"FigureId": "f", "Embedding": e}]}));
+    }
+    let ds = |d: &str| json!({"AccountId": "100000000001", "Region": "cn-hangzhou", "ProjectName": "bench", "DatasetName": d});
+    let doc = json!({"format": "cloudtwin-state", "version": 1, "imm": {
+        "Projects": [{"AccountId": "100000000001", "Region": "cn-hangzhou", "ProjectName": "bench"}],
+        "Datasets": [ds("k1"), ds("kbig"), ds("emb")], "Files": files, "Clusters": clusters}});
+    let t = Instant::now();
+    let (code, body) = put_state(&server.addr, &doc).await;
+    eprintln!(
+        "  imported {} clusters and {faces} embedded faces in {:.1}s: {code} {}",
+        1_000 + big,
+        t.elapsed().as_secs_f64(),
+        String::from_utf8_lossy(&body[..body.len().min(200)])
+    );
+    drop(doc);
+    for (dataset, n) in [("k1", 1_000usize), ("kbig", big)] {
+        let host = server.addr.clone();
+        let build: Build = Arc::new(move |_, _| {
+            requests::aliyun(
+                &host,
+                AK,
+                AK_SECRET,
+                "QueryFigureClusters",
+                &[
+                    ("ProjectName".into(), "bench".into()),
+                    ("DatasetName".into(), dataset.into()),
+                    ("Sort".into(), "ImageCount".into()),
+                    ("Order".into(), "desc".into()),
+                    ("MaxResults".into(), "20".into()),
+                ],
+            )
+        });
+        let run = drive(
+            &server.addr,
+            16,
+            Duration::from_secs(1),
+            Duration::from_secs(o.seconds),
+            build,
+            Arc::new(|s, _| s == 200),
+        )
+        .await;
+        r.run(
+            &format!("QueryFigureClusters by ImageCount, {n} clusters, 16 conns"),
+            "query",
+            n as f64,
+            &run,
+        );
+    }
+    let create = requests::aliyun(
+        &server.addr,
+        AK,
+        AK_SECRET,
+        "CreateFigureClusteringTask",
+        &[
+            ("ProjectName".into(), "bench".into()),
+            ("DatasetName".into(), "emb".into()),
+        ],
+    );
+    let t = Instant::now();
+    let (_, body) = once(&server.addr, &create).await.unwrap_or_default();
+    let task: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let task_id = task["TaskId"].as_str().unwrap_or_default().to_string();
+    let mut secs = f64::NAN;
+    while t.elapsed() < Duration::from_secs(1800) {
+        let get = requests::aliyun(
+            &server.addr,
+            AK,
+            AK_SECRET,
+            "GetTask",
+            &[
+                ("ProjectName".into(), "bench".into()),
+                ("TaskId".into(), task_id.clone()),
+                ("TaskType".into(), "FaceClustering".into()),
+            ],
+        );
+        if let Ok((200, b)) = once(&server.addr, &get).await {
+            let v: Value = serde_json::from_slice(&b).unwrap_or(Value::Null);
+            if v["Status"] == "Succeeded" {
+                secs = t.elapsed().as_secs_f64();
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    r.value(
+        &format!("CreateFigureClusteringTask, {faces} faces x {dim} dims"),
+        "clustering",
+        secs,
+        "s",
+    );
+    server.stop();
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+async fn moto(o: &Opts, r: &mut Report) {
+    let moto_bin = std::env::var("MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(5555);
+    let Ok(mut child) = Command::new(&moto_bin)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    else {
+        eprintln!(
+            "  moto: cannot start {moto_bin} (pip install 'moto[server,ec2]'; MOTO_SERVER=path)"
+        );
+        return;
+    };
+    let addr = format!("127.0.0.1:{port}");
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(30)
+        && tokio::net::TcpStream::connect(&addr).await.is_err()
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let n = 10_000u64;
+    let host = addr.clone();
+    let build: Build = Arc::new(move |_, i| {
+        requests::ec2(&host, &format!("Action=RegisterImage&Version=2016-11-15&Name=bench-{i}&Architecture=x86_64&RootDeviceName=%2Fdev%2Fsda1"))
+    });
+    let t = Instant::now();
+    let failed = blast(&addr, 16, n, build, Arc::new(|s, _| s == 200)).await;
+    eprintln!(
+        "  moto: registered {n} images in {:.1}s ({failed} failed)",
+        t.elapsed().as_secs_f64()
+    );
+    let host = addr.clone();
+    let build: Build = Arc::new(move |_, _| {
+        requests::ec2(
+            &host,
+            "Action=DescribeImages&Version=2016-11-15&Owner.1=self&MaxResults=20",
+        )
+    });
+    let run = drive(
+        &addr,
+        16,
+        Duration::from_secs(1),
+        Duration::from_secs(o.seconds.max(10)),
+        build,
+        Arc::new(|s, _| s == 200),
+    )
+    .await;
+    r.run(
+        &format!("moto DescribeImages, {n} images, 16 conns"),
+        "moto_describe",
+        n as f64,
+        &run,
+    );
+    let listing = once(
+        &addr,
+        &requests::ec2(
+            &addr,
+            "Action=DescribeImages&Version=2016-11-15&Owner.1=self",
+        ),
+    )
+    .await
+    .map(|(_, b)| b)
+    .unwrap_or_default();
+    let text = String::from_utf8_lossy(&listing);
+    let ami: Vec<String> = text
+        .split("<imageId>")
+        .skip(1)
+        .filter_map(|s| s.split('<').next().map(String::from))
+        .take(64)
+        .collect();
+    let ami = Arc::new(ami);
+    let host = addr.clone();
+    let build: Build = Arc::new(move |c, seq| {
+        let id = ami.get(c % ami.len().max(1)).cloned().unwrap_or_default();
+        requests::ec2(&host, &format!("Action=ModifyImageAttribute&Version=2016-11-15&ImageId={id}&Description.Value=rev-{seq}"))
+    });
+    let run = drive(
+        &addr,
+        64,
+        Duration::from_secs(1),
+        Duration::from_secs(o.seconds),
+        build,
+        Arc::new(|s, _| s == 200),
+    )
+    .await;
+    r.run(
+        "moto ModifyImageAttribute, 64 conns",
+        "moto_modify",
+        64.0,
+        &run,
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let has = |s: &str| args.iter().any(|a| a == s);
+    let seconds = args
+        .iter()
+        .position(|a| a == "--seconds")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results");
+    let o = Opts {
+        seconds,
+        quick: has("--quick"),
+        out,
+    };
+    let all = has("all") || !["cvm", "imm", "ceiling", "moto"].iter().any(|s| has(s));
+    let mut r = Report::default();
+    eprintln!(
+        "cloudtwin bench: {} (release binary {})",
+        if o.quick { "quick" } else { "full" },
+        bin().display()
+    );
+    if all || has("ceiling") {
+        ceiling(&o, &mut r).await;
+    }
+    if all || has("cvm") {
+        cvm(&o, &mut r).await;
+    }
+    if all || has("imm") {
+        imm(&o, &mut r).await;
+    }
+    if all || has("moto") {
+        moto(&o, &mut r).await;
+    }
+    r.finish(&o.out);
+}
