@@ -348,6 +348,15 @@ pub async fn serve(config: Config) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     store.close().map_err(|e| e.to_string())?;
     let _ = flusher.await;
-    tracing::info!("store flushed; bye");
+    let dir = store.path().to_path_buf();
+    drop(store);
+    tracing::info!("store flushed");
+    // Background work (a clustering task) may still hold the store: then the snapshot waits
+    // for the next start, which replays the log instead.
+    match tokio::task::spawn_blocking(move || Store::write_recovery_snapshot(&dir)).await {
+        Ok(Ok(())) => tracing::info!("recovery snapshot written; bye"),
+        Ok(Err(e)) => tracing::info!(reason = %e, "recovery snapshot left to the next start; bye"),
+        Err(e) => tracing::info!(reason = %e, "recovery snapshot left to the next start; bye"),
+    }
     Ok(())
 }

@@ -28,24 +28,35 @@ pub type Build = Arc<dyn Fn(usize, u64) -> Vec<u8> + Send + Sync>;
 /// Checks one answer: `(status, body) -> ok`.
 pub type Check = Arc<dyn Fn(u16, &[u8]) -> bool + Send + Sync>;
 
-/// Sends one request on a connection and reads the answer: (status, body).
+/// An answer: status, body, and whether the server closes the connection after it.
+pub type Answer = (u16, Vec<u8>, bool);
+
+/// Sends one request on a connection and reads the answer, giving up after 300 s (a server
+/// that stops answering must not hang the bench).
 pub async fn exchange(
     stream: &mut TcpStream,
     req: &[u8],
     buf: &mut Vec<u8>,
-) -> std::io::Result<(u16, Vec<u8>)> {
+) -> std::io::Result<Answer> {
+    match tokio::time::timeout(Duration::from_secs(300), exchange_inner(stream, req, buf)).await {
+        Ok(r) => r,
+        Err(_) => Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "no answer in 300 s",
+        )),
+    }
+}
+
+async fn exchange_inner(
+    stream: &mut TcpStream,
+    req: &[u8],
+    buf: &mut Vec<u8>,
+) -> std::io::Result<Answer> {
     stream.write_all(req).await?;
     buf.clear();
     let mut chunk = [0u8; 16384];
-    let (head_end, status, len) = loop {
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "closed",
-            ));
-        }
-        buf.extend_from_slice(&chunk[..n]);
+    let (head_end, status, len, close) = loop {
+        read_more(stream, &mut chunk, buf).await?;
         if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&buf[..pos]).to_string();
             let status = head
@@ -53,29 +64,44 @@ pub async fn exchange(
                 .nth(1)
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(0);
-            let len = head
-                .lines()
-                .find_map(|l| {
-                    let (k, v) = l.split_once(':')?;
-                    k.eq_ignore_ascii_case("content-length")
-                        .then(|| v.trim().parse::<usize>().ok())
-                        .flatten()
-                })
+            let len = header(&head, "content-length")
+                .and_then(|v| v.parse::<usize>().ok())
                 .unwrap_or(0);
-            break (pos + 4, status, len);
+            // moto's server (werkzeug) answers `Connection: close` to every request.
+            let close =
+                header(&head, "connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
+            break (pos + 4, status, len, close);
         }
     };
     while buf.len() < head_end + len {
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "closed",
-            ));
-        }
-        buf.extend_from_slice(&chunk[..n]);
+        read_more(stream, &mut chunk, buf).await?;
     }
-    Ok((status, buf[head_end..head_end + len].to_vec()))
+    Ok((status, buf[head_end..head_end + len].to_vec(), close))
+}
+
+/// Reads what has arrived into `buf`; a closed connection is an error.
+async fn read_more(
+    stream: &mut TcpStream,
+    chunk: &mut [u8],
+    buf: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    let n = stream.read(chunk).await?;
+    if n == 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "closed",
+        ));
+    }
+    buf.extend_from_slice(&chunk[..n]);
+    Ok(())
+}
+
+/// The value of a response header (case-insensitive name).
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case(name).then(|| v.trim())
+    })
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -122,13 +148,20 @@ pub async fn drive(
                 seq += 1;
                 let t = Instant::now();
                 match exchange(&mut stream, &req, &mut buf).await {
-                    Ok((status, body)) => {
+                    Ok((status, body, close)) => {
                         let ms = t.elapsed().as_secs_f64() * 1000.0;
                         if measuring.load(Ordering::Relaxed) {
                             if !check(status, &body) {
                                 errors.fetch_add(1, Ordering::Relaxed);
                             }
                             lat.push(ms);
+                        }
+                        if close {
+                            match TcpStream::connect(&addr).await {
+                                Ok(s) => stream = s,
+                                Err(_) => break,
+                            }
+                            let _ = stream.set_nodelay(true);
                         }
                     }
                     Err(_) => {
@@ -170,7 +203,9 @@ pub async fn drive(
 pub async fn once(addr: &str, req: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
     let mut s = TcpStream::connect(addr).await?;
     let mut buf = Vec::new();
-    exchange(&mut s, req, &mut buf).await
+    exchange(&mut s, req, &mut buf)
+        .await
+        .map(|(status, body, _)| (status, body))
 }
 
 /// Sends `total` requests over `conns` connections as fast as they are answered (loading
@@ -199,11 +234,24 @@ pub async fn blast(addr: &str, conns: usize, total: u64, build: Build, check: Ch
                     return;
                 }
                 let req = build(c, i);
-                match exchange(&mut stream, &req, &mut buf).await {
-                    Ok((status, body)) if check(status, &body) => {}
-                    _ => {
-                        failures.fetch_add(1, Ordering::Relaxed);
+                let reconnect = match exchange(&mut stream, &req, &mut buf).await {
+                    Ok((status, body, close)) => {
+                        if !check(status, &body) {
+                            failures.fetch_add(1, Ordering::Relaxed);
+                        }
+                        close
                     }
+                    Err(_) => {
+                        failures.fetch_add(1, Ordering::Relaxed);
+                        true
+                    }
+                };
+                if reconnect {
+                    match TcpStream::connect(&addr).await {
+                        Ok(s) => stream = s,
+                        Err(_) => return,
+                    }
+                    let _ = stream.set_nodelay(true);
                 }
             }
         }));

@@ -42,6 +42,23 @@ impl Report {
             "  {figure}: {:.0} req/s, p50 {:.3} ms, p99 {:.3} ms ({} answers, {} errors)",
             r.rps, r.p50_ms, r.p99_ms, r.count, r.errors
         );
+        // A run without answers, or with wrong ones, measured nothing: no figures for bars.
+        if r.count == 0 || r.errors > 0 {
+            self.rows.push(Row {
+                figure: format!(
+                    "{figure} (FAILED: {} answers, {} errors)",
+                    r.count, r.errors
+                ),
+                key: format!("{key}_failed"),
+                x,
+                rps: None,
+                p50: None,
+                p99: None,
+                value: None,
+                errors: r.errors,
+            });
+            return;
+        }
         self.rows.push(Row {
             figure: figure.into(),
             key: key.into(),
@@ -134,8 +151,15 @@ impl Report {
             |v| v <= 2.0,
         );
         bar(
-            "start to first answered request, s",
+            "start to first answer at the largest size, after a clean stop, s",
             self.find("startup", None)
+                .and_then(|r| r.value.map(|v| v.0)),
+            "< 0.5",
+            |v| v < 0.5,
+        );
+        bar(
+            "start to first answer at the largest size, after kill -9, s",
+            self.find("startup_kill9", None)
                 .and_then(|r| r.value.map(|v| v.0)),
             "< 0.5",
             |v| v < 0.5,

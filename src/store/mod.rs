@@ -683,6 +683,19 @@ impl Store {
         Ok(())
     }
 
+    /// Opens and closes the sled files of a store that is no longer open, so that the next
+    /// start is quick. sled 0.34 writes the snapshot of its page table only while opening (it
+    /// replays the log written since the last snapshot, then saves the result), so a store that
+    /// took a million writes in one run would replay them all at the next start. Doing it at a
+    /// clean shutdown moves that work out of the start. Fails, changing nothing, while the
+    /// store is still open (sled holds an exclusive lock on its files).
+    pub fn write_recovery_snapshot(dir: &Path) -> Result<(), StoreError> {
+        let db = sled::Config::new().path(dir.join(SLED_DIR)).open()?;
+        db.flush()?;
+        drop(db);
+        Ok(())
+    }
+
     /// Writes a consistent copy of every tree into `dest`, a data dir that `serve --data-dir`
     /// opens. Writers wait while the copy runs; readers do not. `dest` must not exist or be
     /// an empty directory.
@@ -886,6 +899,26 @@ mod tests {
         });
         assert!(matches!(r, Err(TxFailure::Abort("no"))));
         assert_eq!(s.get(Tree::Images, b"k").expect("get"), None);
+    }
+
+    #[test]
+    fn the_recovery_snapshot_is_refused_while_open_and_keeps_every_record() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Store::open(dir.path(), Durability::Sync).expect("open");
+        s.transact(|tx| -> Result<(), TxError<()>> {
+            tx.insert(Tree::Images, b"k", b"v")?;
+            Ok(())
+        })
+        .expect("write");
+        assert!(Store::write_recovery_snapshot(dir.path()).is_err());
+        s.close().expect("close");
+        drop(s);
+        Store::write_recovery_snapshot(dir.path()).expect("snapshot");
+        let s = Store::open(dir.path(), Durability::Sync).expect("reopen");
+        assert_eq!(
+            s.get(Tree::Images, b"k").expect("get").as_deref(),
+            Some(&b"v"[..])
+        );
     }
 
     #[test]
