@@ -182,7 +182,15 @@ impl Report {
             println!(
                 "| {} | {} | {} | {} | {} |",
                 r.figure,
-                f(r.rps, 0),
+                // moto's DescribeImages answers a few times a minute: keep its decimals.
+                f(
+                    r.rps,
+                    if r.rps.is_some_and(|v| v < 10.0) {
+                        3
+                    } else {
+                        0
+                    }
+                ),
                 f(r.p50, 3),
                 f(r.p99, 3),
                 r.value
