@@ -142,6 +142,20 @@ fn dir_mb(p: &Path) -> f64 {
     walk(p) as f64 / 1_048_576.0
 }
 
+/// One measurement: `conns` connections, 1 s of warm-up, then `seconds`; a good answer is
+/// HTTP 200 without a Tencent `"Error":` body.
+async fn measure(addr: &str, conns: usize, seconds: u64, build: Build) -> load::Run {
+    drive(
+        addr,
+        conns,
+        Duration::from_secs(1),
+        Duration::from_secs(seconds),
+        build,
+        ok_200(),
+    )
+    .await
+}
+
 fn ok_200() -> Check {
     Arc::new(|status, body| status == 200 && !body.windows(8).any(|w| w == b"\"Error\":"))
 }
@@ -211,8 +225,6 @@ async fn cvm(o: &Opts, r: &mut Report) {
         &[1_000, 10_000, 100_000, 1_000_000]
     };
     let mut have = 0;
-    let warm = Duration::from_secs(1);
-    let secs = Duration::from_secs(o.seconds);
     for &n in sizes {
         load_images(&server.addr, have, n).await;
         have = n;
@@ -225,13 +237,11 @@ async fn cvm(o: &Opts, r: &mut Report) {
             first,
             "s",
         );
-        let run = drive(
+        let run = measure(
             &server.addr,
             16,
-            warm,
-            secs,
+            o.seconds,
             describe_build(server.addr.clone()),
-            ok_200(),
         )
         .await;
         r.run(
@@ -282,7 +292,7 @@ async fn cvm(o: &Opts, r: &mut Report) {
             let body = format!(r#"{{"ImageId":"{id}","ImageDescription":"rev-{seq}"}}"#);
             requests::tencent(&host, ID, KEY, "ModifyImageAttribute", REGION, &body)
         });
-        let run = drive(&server.addr, conns, warm, secs, build, ok_200()).await;
+        let run = measure(&server.addr, conns, o.seconds, build).await;
         r.run(
             &format!("ModifyImageAttribute durable, {conns} conns"),
             "modify",
@@ -350,15 +360,7 @@ async fn ceiling(o: &Opts, r: &mut Report) {
     let host = addr.clone();
     let build: Build =
         Arc::new(move |_, _| format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n").into_bytes());
-    let run = drive(
-        &addr,
-        16,
-        Duration::from_secs(1),
-        Duration::from_secs(o.seconds),
-        build,
-        Arc::new(|s, _| s == 200),
-    )
-    .await;
+    let run = measure(&addr, 16, o.seconds, build).await;
     r.run(
         "raw ceiling: trivial axum handler, 16 conns",
         "axum",
@@ -410,15 +412,7 @@ async fn query_clusters(o: &Opts, r: &mut Report, addr: &str, sets: &[(&'static 
                 ],
             )
         });
-        let run = drive(
-            addr,
-            16,
-            Duration::from_secs(1),
-            Duration::from_secs(o.seconds),
-            build,
-            Arc::new(|s, _| s == 200),
-        )
-        .await;
+        let run = measure(addr, 16, o.seconds, build).await;
         r.run(
             &format!("QueryFigureClusters by ImageCount, {n} clusters, 16 conns"),
             "query",
@@ -576,17 +570,9 @@ async fn moto(o: &Opts, r: &mut Report) {
             "Action=DescribeImages&Version=2016-11-15&Owner.1=self&MaxResults=20",
         )
     });
-    let run = drive(
-        &addr,
-        16,
-        Duration::from_secs(1),
-        // moto ignores MaxResults and renders all 10k images (6.5 MB, ~5 s each): a short
-        // window would see no answer at all.
-        Duration::from_secs(o.seconds.max(60)),
-        build,
-        Arc::new(|s, _| s == 200),
-    )
-    .await;
+    // moto ignores MaxResults and renders all 10k images (6.5 MB, ~5 s each): a short window
+    // would see no answer at all.
+    let run = measure(&addr, 16, o.seconds.max(60), build).await;
     r.run(
         &format!("moto DescribeImages, {n} images, 16 conns"),
         "moto_describe",
@@ -616,15 +602,7 @@ async fn moto(o: &Opts, r: &mut Report) {
         let id = ami.get(c % ami.len().max(1)).cloned().unwrap_or_default();
         requests::ec2(&host, &format!("Action=ModifyImageAttribute&Version=2016-11-15&ImageId={id}&Description.Value=rev-{seq}"))
     });
-    let run = drive(
-        &addr,
-        64,
-        Duration::from_secs(1),
-        Duration::from_secs(o.seconds),
-        build,
-        Arc::new(|s, _| s == 200),
-    )
-    .await;
+    let run = measure(&addr, 64, o.seconds, build).await;
     r.run(
         "moto ModifyImageAttribute, 64 conns",
         "moto_modify",
