@@ -338,18 +338,8 @@ fn a_seed_at_start_loads_once_and_a_second_start_changes_nothing() {
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("spawn");
-        let mut line = String::new();
-        std::io::BufRead::read_line(
-            &mut std::io::BufReader::new(child.stdout.take().expect("out")),
-            &mut line,
-        )
-        .expect("line");
-        (
-            child,
-            line.trim()
-                .trim_start_matches("cloudtwin listening on ")
-                .to_string(),
-        )
+        let base = read_base(&mut child);
+        (child, base)
     };
     let (mut child, base) = start();
     let c = Client::new(&base, SECRET_ID_1, SECRET_KEY_1);

@@ -99,12 +99,7 @@ fn listen_and_data_dir_can_come_from_the_environment() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().expect("out")),
-        &mut line,
-    )
-    .expect("line");
+    let line = first_line(&mut child);
     let _ = child.kill();
     let _ = child.wait();
     assert!(
@@ -309,16 +304,7 @@ fn a_rejected_signature_logs_the_expected_canonical_request_at_debug_level() {
         .stderr(std::fs::File::create(&log).expect("log file"))
         .spawn()
         .expect("spawn");
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().expect("out")),
-        &mut line,
-    )
-    .expect("line");
-    let base = line
-        .trim()
-        .trim_start_matches("cloudtwin listening on ")
-        .to_string();
+    let base = read_base(&mut child);
     Client::new(&base, SECRET_ID_1, "wrong-key")
         .call("DescribeImages", json!({}))
         .expect_code("AuthFailure.SignatureFailure");

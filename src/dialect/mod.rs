@@ -37,6 +37,40 @@ pub fn classify(headers: &HeaderMap, pairs: &[(String, String)]) -> Option<Diale
     None
 }
 
+/// The `Credential=..., SignedHeaders=..., Signature=...` list that both clouds' v3
+/// `Authorization` headers carry after the algorithm name.
+pub struct AuthFields<'a> {
+    /// `Credential`, as given.
+    pub credential: &'a str,
+    /// `SignedHeaders`, lower case, empty entries dropped.
+    pub signed_headers: Vec<String>,
+    /// `Signature`, lower case.
+    pub signature: String,
+}
+
+/// Parses [`AuthFields`]; `None` when a part is malformed or missing.
+pub fn parse_auth_fields(rest: &str) -> Option<AuthFields<'_>> {
+    let (mut credential, mut signed, mut signature) = (None, None, None);
+    for part in rest.split(',') {
+        let (k, v) = part.trim().split_once('=')?;
+        match k.trim() {
+            "Credential" => credential = Some(v.trim()),
+            "SignedHeaders" => signed = Some(v.trim()),
+            "Signature" => signature = Some(v.trim()),
+            _ => {}
+        }
+    }
+    Some(AuthFields {
+        credential: credential?,
+        signed_headers: signed?
+            .split(';')
+            .map(|h| h.trim().to_ascii_lowercase())
+            .filter(|h| !h.is_empty())
+            .collect(),
+        signature: signature?.to_ascii_lowercase(),
+    })
+}
+
 /// Constant-time equality of two signatures (both dialects).
 pub fn signatures_match(expected: &str, given: &str) -> bool {
     use subtle::ConstantTimeEq;

@@ -101,6 +101,25 @@ task_min_duration_ms = {imm_task}
     main.replacen("[cvm]\n", &format!("{extra}[cvm]\n"), 1)
 }
 
+/// The first line a started `serve` prints on stdout (its stdout must be piped).
+pub fn first_line(child: &mut Child) -> String {
+    let stdout = child.stdout.take().expect("stdout piped");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read address line");
+    line
+}
+
+/// The base URL (`http://host:port`) from a started `serve`'s first line.
+pub fn read_base(child: &mut Child) -> String {
+    let line = first_line(child);
+    line.trim()
+        .strip_prefix("cloudtwin listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string()
+}
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_cloudtwin")
 }
@@ -149,16 +168,7 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn cloudtwin");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read address line");
-        let base = line
-            .trim()
-            .strip_prefix("cloudtwin listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
+        let base = read_base(&mut child);
         Server {
             child,
             base,

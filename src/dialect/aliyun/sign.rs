@@ -33,23 +33,12 @@ pub fn parse_acs3_authorization(header: &str) -> Option<Acs3Authorization> {
     if !algorithm.starts_with("ACS3-") {
         return None;
     }
-    let (mut credential, mut signed, mut signature) = (None, None, None);
-    for part in rest.split(',') {
-        let (k, v) = part.trim().split_once('=')?;
-        match k.trim() {
-            "Credential" => credential = Some(v.trim()),
-            "SignedHeaders" => signed = Some(v.trim()),
-            "Signature" => signature = Some(v.trim()),
-            _ => {}
-        }
-    }
-    let signed_headers: Vec<String> = signed?
-        .split(';')
-        .map(|h| h.trim().to_ascii_lowercase())
-        .filter(|h| !h.is_empty())
-        .collect();
-    let access_key_id = credential?.to_string();
-    let signature = signature?.to_ascii_lowercase();
+    let fields = crate::dialect::parse_auth_fields(rest)?;
+    let (access_key_id, signed_headers, signature) = (
+        fields.credential.to_string(),
+        fields.signed_headers,
+        fields.signature,
+    );
     if access_key_id.is_empty() || signature.is_empty() {
         return None;
     }

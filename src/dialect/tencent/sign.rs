@@ -39,29 +39,15 @@ pub struct Tc3Authorization {
 /// `None` when the header is not of that shape.
 pub fn parse_tc3_authorization(header: &str) -> Option<Tc3Authorization> {
     let rest = header.strip_prefix(TC3_ALGORITHM)?.strip_prefix(' ')?;
-    let (mut credential, mut signed, mut signature) = (None, None, None);
-    for part in rest.split(',') {
-        let (k, v) = part.trim().split_once('=')?;
-        match k.trim() {
-            "Credential" => credential = Some(v.trim()),
-            "SignedHeaders" => signed = Some(v.trim()),
-            "Signature" => signature = Some(v.trim()),
-            _ => {}
-        }
-    }
-    let mut scope = credential?.split('/');
+    let fields = crate::dialect::parse_auth_fields(rest)?;
+    let mut scope = fields.credential.split('/');
     let secret_id = scope.next()?.to_string();
     let date = scope.next()?.to_string();
     let service = scope.next()?.to_string();
     if scope.next()? != TC3_TERMINATOR || scope.next().is_some() || secret_id.is_empty() {
         return None;
     }
-    let signed_headers: Vec<String> = signed?
-        .split(';')
-        .map(|h| h.trim().to_ascii_lowercase())
-        .filter(|h| !h.is_empty())
-        .collect();
-    let signature = signature?.to_ascii_lowercase();
+    let (signed_headers, signature) = (fields.signed_headers, fields.signature);
     if signed_headers.is_empty() || signature.is_empty() {
         return None;
     }
