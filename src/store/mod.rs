@@ -17,6 +17,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use sled::transaction::{
     ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
@@ -390,35 +391,17 @@ impl Store {
         std::fs::create_dir_all(dir).map_err(|e| {
             StoreError::Io(format!("cannot create data dir {}: {e}", dir.display()))
         })?;
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(dir.join(LOCK_FILE))
-            .map_err(|e| {
-                StoreError::Io(format!("cannot open {}/{LOCK_FILE}: {e}", dir.display()))
-            })?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(StoreError::InUse(dir.to_path_buf()))
-            }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(StoreError::Io(format!(
-                    "cannot lock {}/{LOCK_FILE}: {e}",
-                    dir.display()
-                )))
-            }
-        }
+        let lock = lock_data_dir(dir)?;
         let flush_every = match durability {
             Durability::Sync => None,
             Durability::Interval { ms } => Some(ms.max(1)),
         };
-        let db = sled::Config::new()
-            .path(dir.join(SLED_DIR))
-            .cache_capacity(cache_mb.max(8) * 1024 * 1024)
-            .flush_every_ms(flush_every)
-            .open()?;
+        let db = open_sled(
+            sled::Config::new()
+                .path(dir.join(SLED_DIR))
+                .cache_capacity(cache_mb.max(8) * 1024 * 1024)
+                .flush_every_ms(flush_every),
+        )?;
         let trees = Tree::ALL
             .iter()
             .map(|t| db.open_tree(t.name()))
@@ -687,10 +670,11 @@ impl Store {
     /// start is quick. sled 0.34 writes the snapshot of its page table only while opening (it
     /// replays the log written since the last snapshot, then saves the result), so a store that
     /// took a million writes in one run would replay them all at the next start. Doing it at a
-    /// clean shutdown moves that work out of the start. Fails, changing nothing, while the
-    /// store is still open (sled holds an exclusive lock on its files).
+    /// clean shutdown moves that work out of the start. Fails with [`StoreError::InUse`],
+    /// changing nothing, while the store is still open.
     pub fn write_recovery_snapshot(dir: &Path) -> Result<(), StoreError> {
-        let db = sled::Config::new().path(dir.join(SLED_DIR)).open()?;
+        let _lock = lock_data_dir(dir)?;
+        let db = open_sled(sled::Config::new().path(dir.join(SLED_DIR)))?;
         db.flush()?;
         drop(db);
         Ok(())
@@ -795,6 +779,47 @@ fn read_schema(meta: &sled::Tree) -> Result<Option<u32>, StoreError> {
 fn write_schema(meta: &sled::Tree, v: u32) -> Result<(), StoreError> {
     meta.insert(SCHEMA_KEY, &v.to_be_bytes())?;
     Ok(())
+}
+
+/// Takes the data dir's own lock file (held for as long as the returned handle lives), so a
+/// second process, or a second open in this one, gets a clear "in use" error at once.
+fn lock_data_dir(dir: &Path) -> Result<File, StoreError> {
+    let lock = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(LOCK_FILE))
+        .map_err(|e| StoreError::Io(format!("cannot open {}/{LOCK_FILE}: {e}", dir.display())))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::InUse(dir.to_path_buf())),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Io(format!(
+            "cannot lock {}/{LOCK_FILE}: {e}",
+            dir.display()
+        ))),
+    }
+}
+
+/// How long [`open_sled`] waits for sled's own file lock.
+const SLED_LOCK_PATIENCE: Duration = Duration::from_secs(10);
+
+/// Opens sled once the caller holds the data dir's lock file. sled 0.34 releases the lock on
+/// its files only when the last of its background jobs lets go of them, which can be a moment
+/// after the `Db` that held them was dropped in this process; with our own lock held, nobody
+/// else can be using the files, so a lock refusal here is that moment and is waited out.
+fn open_sled(config: sled::Config) -> Result<sled::Db, StoreError> {
+    let deadline = std::time::Instant::now() + SLED_LOCK_PATIENCE;
+    loop {
+        match config.open() {
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return Ok(other?),
+        }
+    }
 }
 
 fn prepare_empty_dir(dest: &Path) -> Result<(), StoreError> {
@@ -910,7 +935,10 @@ mod tests {
             Ok(())
         })
         .expect("write");
-        assert!(Store::write_recovery_snapshot(dir.path()).is_err());
+        assert!(matches!(
+            Store::write_recovery_snapshot(dir.path()),
+            Err(StoreError::InUse(_))
+        ));
         s.close().expect("close");
         drop(s);
         Store::write_recovery_snapshot(dir.path()).expect("snapshot");
