@@ -3,7 +3,8 @@
 //!
 //! Prints one table, writes `benches/results/latest.json` and `benches/results/latest.png`.
 //! Scenarios: `cvm`, `imm`, `ceiling`, `moto`, or `all`; `--quick` stops at 100k images;
-//! `--seconds N` sets the measuring time per figure (default 5).
+//! `--seconds N` sets the measuring time per figure (default 5); `--out DIR` writes the JSON and
+//! the chart there instead of `benches/results/`.
 
 mod load;
 mod report;
@@ -422,6 +423,124 @@ async fn query_clusters(o: &Opts, r: &mut Report, addr: &str, sets: &[(&'static 
     }
 }
 
+/// `n` clusters in one dataset, loaded the way a user's program would: `BatchIndexFileMeta`
+/// (100 files a call, 4 faces a file) with identity hints in `FigureClusterId`, then one
+/// `CreateFigureClusteringTask` that turns each hint into a cluster. Cluster i gets
+/// 1 + (i % 4) faces, each in a different file, so ImageCount runs from 1 to 4 as in
+/// [`clusters_doc`]. Returns the seconds the indexing and the clustering took.
+async fn clusters_through_api(addr: &str, dataset: &'static str, n: usize) -> (f64, f64) {
+    // Lane l holds face l of every cluster that has more than l faces; a file takes 4
+    // consecutive clusters of one lane, so no file holds two faces of one cluster.
+    let mut files: Vec<(u8, u32, Vec<u32>)> = Vec::new();
+    for lane in 0..4u8 {
+        let members: Vec<u32> = (0..n as u32).filter(|i| i % 4 >= lane as u32).collect();
+        for (j, chunk) in members.chunks(4).enumerate() {
+            files.push((lane, j as u32, chunk.to_vec()));
+        }
+    }
+    let files = Arc::new(files);
+    let batches = files.len().div_ceil(100) as u64;
+    let (host, list) = (addr.to_string(), files.clone());
+    let build: Build = Arc::new(move |_, b| {
+        let from = b as usize * 100;
+        let batch: Vec<Value> = list[from..(from + 100).min(list.len())]
+            .iter()
+            .map(|(lane, j, members)| {
+                let figures: Vec<Value> = members
+                    .iter()
+                    .enumerate()
+                    .map(|(k, i)| {
+                        json!({"FigureId": format!("f{k}"), "FigureType": "face",
+                        "FigureClusterId": format!("Cluster-{dataset}-{i:07}")})
+                    })
+                    .collect();
+                json!({"URI": format!("oss://b/{dataset}/l{lane}-{j}.jpg"), "Figures": figures})
+            })
+            .collect();
+        requests::aliyun(
+            &host,
+            AK,
+            AK_SECRET,
+            "BatchIndexFileMeta",
+            &[
+                ("ProjectName".into(), "bench".into()),
+                ("DatasetName".into(), dataset.into()),
+                ("Files".into(), Value::Array(batch).to_string()),
+            ],
+        )
+    });
+    let t = Instant::now();
+    let failed = blast(addr, 8, batches, build, ok_200()).await;
+    let indexing = t.elapsed().as_secs_f64();
+    eprintln!(
+        "  indexed {} files ({} faces) into {dataset} in {indexing:.1}s ({failed} of {batches} calls failed)",
+        files.len(),
+        files.iter().map(|f| f.2.len()).sum::<usize>()
+    );
+    let clustering = clustering_task(addr, dataset).await;
+    let count = requests::aliyun(
+        addr,
+        AK,
+        AK_SECRET,
+        "QueryFigureClusters",
+        &[
+            ("ProjectName".into(), "bench".into()),
+            ("DatasetName".into(), dataset.into()),
+            ("Sort".into(), "ImageCount".into()),
+            ("Order".into(), "desc".into()),
+            ("MaxResults".into(), "1".into()),
+            ("WithTotalCount".into(), "true".into()),
+        ],
+    );
+    let (_, body) = once(addr, &count).await.unwrap_or_default();
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    eprintln!(
+        "  clustered {dataset} in {clustering:.1}s: {} clusters (expected {n}), the first by ImageCount has {} images (expected 4)",
+        v["TotalCount"], v["FigureClusters"][0]["ImageCount"]
+    );
+    (indexing, clustering)
+}
+
+/// Runs CreateFigureClusteringTask on a dataset of project `bench`; seconds until GetTask
+/// says Succeeded (NaN if it does not within 30 minutes).
+async fn clustering_task(addr: &str, dataset: &str) -> f64 {
+    let create = requests::aliyun(
+        addr,
+        AK,
+        AK_SECRET,
+        "CreateFigureClusteringTask",
+        &[
+            ("ProjectName".into(), "bench".into()),
+            ("DatasetName".into(), dataset.into()),
+        ],
+    );
+    let t = Instant::now();
+    let (_, body) = once(addr, &create).await.unwrap_or_default();
+    let task: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let task_id = task["TaskId"].as_str().unwrap_or_default().to_string();
+    while t.elapsed() < Duration::from_secs(1800) {
+        let get = requests::aliyun(
+            addr,
+            AK,
+            AK_SECRET,
+            "GetTask",
+            &[
+                ("ProjectName".into(), "bench".into()),
+                ("TaskId".into(), task_id.clone()),
+                ("TaskType".into(), "FaceClustering".into()),
+            ],
+        );
+        if let Ok((200, b)) = once(addr, &get).await {
+            let v: Value = serde_json::from_slice(&b).unwrap_or(Value::Null);
+            if v["Status"] == "Succeeded" {
+                return t.elapsed().as_secs_f64();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    f64::NAN
+}
+
 async fn imm(o: &Opts, r: &mut Report) {
     let tmp = std::env::temp_dir().join(format!("cloudtwin-bench-imm-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
@@ -464,7 +583,7 @@ async fn imm(o: &Opts, r: &mut Report) {
     let ds = |d: &str| json!({"AccountId": "100000000001", "Region": "cn-hangzhou", "ProjectName": "bench", "DatasetName": d});
     let doc = json!({"format": "cloudtwin-state", "version": 1, "imm": {
         "Projects": [{"AccountId": "100000000001", "Region": "cn-hangzhou", "ProjectName": "bench"}],
-        "Datasets": [ds("k1"), ds("kbig"), ds("emb")], "Files": files, "Clusters": clusters}});
+        "Datasets": [ds("k1"), ds("kbig"), ds("emb"), ds("kapi")], "Files": files, "Clusters": clusters}});
     let t = Instant::now();
     let (code, body) = put_state(&server.addr, &doc).await;
     eprintln!(
@@ -474,46 +593,43 @@ async fn imm(o: &Opts, r: &mut Report) {
         String::from_utf8_lossy(&body[..body.len().min(200)])
     );
     drop(doc);
+    // A million clusters do not fit one import document in memory: they come in through the
+    // API, as a user's program would load them.
+    let api = if o.quick { 50_000 } else { 1_000_000 };
+    let (indexing, clustering) = clusters_through_api(&server.addr, "kapi", api).await;
+    r.value(
+        &format!(
+            "BatchIndexFileMeta, {} faces with identity hints, 8 conns",
+            api * 5 / 2
+        ),
+        "index_hints",
+        indexing,
+        "s",
+    );
+    r.value(
+        &format!("CreateFigureClusteringTask, {api} identity hints"),
+        "clustering_hints",
+        clustering,
+        "s",
+    );
     // Measure on a fresh start, not while sled still writes back the import.
     server.stop();
     server = Server::start(&cfg);
-    query_clusters(o, r, &server.addr, &[("k1", 1_000usize), ("kbig", big)]).await;
-    let create = requests::aliyun(
+    query_clusters(
+        o,
+        r,
         &server.addr,
-        AK,
-        AK_SECRET,
-        "CreateFigureClusteringTask",
-        &[
-            ("ProjectName".into(), "bench".into()),
-            ("DatasetName".into(), "emb".into()),
-        ],
+        &[("k1", 1_000usize), ("kbig", big), ("kapi", api)],
+    )
+    .await;
+    let rss = server.rss_mb();
+    r.value(
+        &format!("RSS after querying {} clusters", 1_000 + big + api),
+        "rss_clusters",
+        rss,
+        "MB",
     );
-    let t = Instant::now();
-    let (_, body) = once(&server.addr, &create).await.unwrap_or_default();
-    let task: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let task_id = task["TaskId"].as_str().unwrap_or_default().to_string();
-    let mut secs = f64::NAN;
-    while t.elapsed() < Duration::from_secs(1800) {
-        let get = requests::aliyun(
-            &server.addr,
-            AK,
-            AK_SECRET,
-            "GetTask",
-            &[
-                ("ProjectName".into(), "bench".into()),
-                ("TaskId".into(), task_id.clone()),
-                ("TaskType".into(), "FaceClustering".into()),
-            ],
-        );
-        if let Ok((200, b)) = once(&server.addr, &get).await {
-            let v: Value = serde_json::from_slice(&b).unwrap_or(Value::Null);
-            if v["Status"] == "Succeeded" {
-                secs = t.elapsed().as_secs_f64();
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let secs = clustering_task(&server.addr, "emb").await;
     r.value(
         &format!("CreateFigureClusteringTask, {faces} faces x {dim} dims"),
         "clustering",
@@ -617,13 +733,15 @@ async fn moto(o: &Opts, r: &mut Report) {
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let has = |s: &str| args.iter().any(|a| a == s);
-    let seconds = args
-        .iter()
-        .position(|a| a == "--seconds")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(5);
-    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results");
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+    };
+    let seconds = value("--seconds").and_then(|v| v.parse().ok()).unwrap_or(5);
+    let out = value("--out")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results"));
     let o = Opts {
         seconds,
         quick: has("--quick"),

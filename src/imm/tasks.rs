@@ -3,7 +3,7 @@
 //! so a task interrupted by a crash is run again when the server comes back
 //! ([`Imm::resume_tasks`]). Tasks older than the retention (7 days by default) are not shown.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
@@ -355,24 +355,22 @@ impl Imm {
     fn cluster_pending(&self, c: Caller<'_>, project: &str, dataset: &str) -> Result<(), ImmError> {
         let scope = dataset_scope(c, project, dataset);
         let mut pending = Vec::new();
-        let mut files: HashMap<String, FileMeta> = HashMap::new();
+        // Pending keys come sorted by file, so one file is read per run of its faces and only
+        // that file is held: memory stays bounded by the pending list, not by the dataset.
+        let mut current: Option<(String, FileMeta)> = None;
         for item in self.store.scan_prefix(Tree::ImmPending, &scope) {
             let (k, _) = item?;
             let rest = String::from_utf8_lossy(&k[scope.len()..]).to_string();
             let Some((uri, fid)) = rest.split_once('\0') else {
                 continue;
             };
-            if !files.contains_key(uri) {
-                match get::<FileMeta>(&self.store, Tree::ImmFiles, &scoped(&scope, uri))? {
-                    Some(f) => {
-                        files.insert(uri.to_string(), f);
-                    }
-                    None => continue,
-                }
+            if current.as_ref().is_none_or(|(u, _)| u != uri) {
+                current = get::<FileMeta>(&self.store, Tree::ImmFiles, &scoped(&scope, uri))?
+                    .map(|f| (uri.to_string(), f));
             }
-            let Some(face) = files
-                .get(uri)
-                .and_then(|f| f.faces.iter().find(|x| x.figure_id == fid))
+            let Some(face) = current
+                .as_ref()
+                .and_then(|(_, f)| f.faces.iter().find(|x| x.figure_id == fid))
             else {
                 continue;
             };
