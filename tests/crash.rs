@@ -118,3 +118,93 @@ fn acknowledged_writes_survive_kill_9_at_random_moments() {
         acked.lock().expect("lock").len()
     );
 }
+
+/// A document with `n` files in one dataset, all named after `tag`.
+fn files_doc(tag: &str, n: usize) -> serde_json::Value {
+    let place = json!({"AccountId": ACCOUNT_1, "Region": "cn-hangzhou", "ProjectName": "p", "DatasetName": "d"});
+    let files: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            let mut f = place.clone();
+            f["URI"] = json!(format!("oss://b/{tag}/{i}.jpg"));
+            f
+        })
+        .collect();
+    json!({"format": "cloudtwin-state", "version": 1, "imm": {
+        "Projects": [{"AccountId": ACCOUNT_1, "Region": "cn-hangzhou", "ProjectName": "p"}],
+        "Datasets": [place], "Files": files}})
+}
+
+/// The file URIs of the exported state, sorted.
+fn exported_uris(server: &Server) -> Vec<String> {
+    let v: serde_json::Value = ureq::get(&format!("{}/_cloudtwin/state", server.base))
+        .set("Authorization", &format!("Bearer {ADMIN_TOKEN}"))
+        .call()
+        .expect("export")
+        .into_json()
+        .expect("json");
+    let mut uris: Vec<String> = v["imm"]["Files"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f["URI"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    uris.sort();
+    uris
+}
+
+fn put_state(base: &str, doc: &serde_json::Value) -> Result<u16, String> {
+    ureq::put(&format!("{base}/_cloudtwin/state"))
+        .set("Authorization", &format!("Bearer {ADMIN_TOKEN}"))
+        .send_string(&doc.to_string())
+        .map(|r| r.status())
+        .map_err(|e| e.to_string())
+}
+
+/// Large imports are applied in parts behind a journal: a `kill -9` at any moment leaves the
+/// state that was there before, or the whole imported one, never a mix.
+#[test]
+fn an_import_killed_at_any_moment_leaves_the_old_state_or_the_whole_new_one() {
+    const FILES: usize = 6_000; // about 12k changes: more than one part
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    let mut server = Server::start_at(tmp.path(), &data, &Opts::default());
+    let first = files_doc("r0", FILES);
+    let t = std::time::Instant::now();
+    assert_eq!(put_state(&server.base, &first), Ok(200));
+    let took = t.elapsed().as_millis().max(20) as u64;
+    let mut current = exported_uris(&server);
+    assert_eq!(current.len(), FILES);
+    let (mut old_kept, mut new_whole) = (0, 0);
+    for round in 1..=6 {
+        let doc = files_doc(&format!("r{round}"), FILES + round);
+        let base = server.base.clone();
+        let put = std::thread::spawn(move || put_state(&base, &doc));
+        std::thread::sleep(Duration::from_millis(jitter_ms(1, took + took / 2)));
+        server.kill9();
+        let _ = put.join().expect("import thread");
+        server = server.restart();
+        let after = exported_uris(&server);
+        let wanted: Vec<String> = {
+            let mut w: Vec<String> = (0..FILES + round)
+                .map(|i| format!("oss://b/r{round}/{i}.jpg"))
+                .collect();
+            w.sort();
+            w
+        };
+        if after == current {
+            old_kept += 1;
+        } else {
+            assert_eq!(
+                after.len(),
+                wanted.len(),
+                "round {round}: a mix of the old and the new state"
+            );
+            assert_eq!(after, wanted, "round {round}: not the imported state");
+            new_whole += 1;
+        }
+        current = after;
+    }
+    eprintln!("old state kept {old_kept} times, new state whole {new_whole} times");
+}
