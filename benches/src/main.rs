@@ -2,7 +2,7 @@
 //! loopback, with signature checks on and rate limits off, side by side with moto.
 //!
 //! Prints one table, writes `benches/results/latest.json` and `benches/results/latest.png`.
-//! Scenarios: `cvm`, `imm`, `ceiling`, `moto`, or `all`; `--quick` stops at 100k images;
+//! Scenarios: `cvm`, `imm`, `ceiling`, `reset`, `moto`, or `all`; `--quick` stops at 100k images;
 //! `--seconds N` sets the measuring time per figure (default 5); `--out DIR` writes the JSON and
 //! the chart there instead of `benches/results/`.
 
@@ -370,10 +370,55 @@ async fn ceiling(o: &Opts, r: &mut Report) {
     );
 }
 
-async fn put_state(addr: &str, doc: &Value) -> (u16, Vec<u8>) {
+async fn admin(addr: &str, method: &str, path: &str, doc: &Value) -> (u16, Vec<u8>) {
     let body = doc.to_string();
-    let req = format!("PUT /_cloudtwin/state HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+    let req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len());
     once(addr, req.as_bytes()).await.unwrap_or((0, Vec::new()))
+}
+
+async fn put_state(addr: &str, doc: &Value) -> (u16, Vec<u8>) {
+    admin(addr, "PUT", "/_cloudtwin/state", doc).await
+}
+
+/// `POST /_cloudtwin/reset` between tests: 10k images (about 40k keys) of one account, then
+/// everything, each timed over HTTP after an import of the images.
+async fn reset(r: &mut Report) {
+    let tmp = std::env::temp_dir().join(format!("cloudtwin-bench-reset-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap_or_default();
+    let server = Server::start(&config(&tmp, "sync"));
+    let images: Vec<Value> = (0..10_000)
+        .map(|i| json!({"AccountId": "100000000001", "Region": REGION, "ImageName": format!("bulk-{i}")}))
+        .collect();
+    let doc = json!({"format": "cloudtwin-state", "version": 1, "cvm": {"Images": images}});
+    for (what, key, body) in [
+        (
+            "one account",
+            "reset_account",
+            json!({"account": "100000000001"}),
+        ),
+        ("everything", "reset_all", json!({})),
+    ] {
+        let (code, _) = put_state(&server.addr, &doc).await;
+        let t = Instant::now();
+        let (reset_code, answer) = admin(&server.addr, "POST", "/_cloudtwin/reset", &body).await;
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        if code != 200 || reset_code != 200 {
+            eprintln!(
+                "  reset of {what}: import {code}, reset {reset_code} {}",
+                String::from_utf8_lossy(&answer)
+            );
+            continue;
+        }
+        r.value(
+            &format!("POST /_cloudtwin/reset, {what}, 10k images (40k keys)"),
+            key,
+            ms,
+            "ms",
+        );
+    }
+    server.stop();
+    let _ = std::fs::remove_dir_all(&tmp);
 }
 
 /// `n` clusters in one dataset: cluster i has 1 + (i % 4) image files.
@@ -747,7 +792,10 @@ async fn main() {
         quick: has("--quick"),
         out,
     };
-    let all = has("all") || !["cvm", "imm", "ceiling", "moto"].iter().any(|s| has(s));
+    let all = has("all")
+        || !["cvm", "imm", "ceiling", "moto", "reset"]
+            .iter()
+            .any(|s| has(s));
     let mut r = Report::default();
     eprintln!(
         "cloudtwin bench: {} (release binary {})",
@@ -756,6 +804,9 @@ async fn main() {
     );
     if all || has("ceiling") {
         ceiling(&o, &mut r).await;
+    }
+    if all || has("reset") {
+        reset(&mut r).await;
     }
     if all || has("cvm") {
         cvm(&o, &mut r).await;
