@@ -6,13 +6,20 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
+use super::actions::Output;
 use super::error::TcError;
 
 /// Response header carrying the request id, as the real gateway sends on some APIs.
 pub const X_TC_REQUEST_ID: &str = "x-tc-requestid";
 
 fn respond(request_id: &str, inner: Map<String, Value>) -> Response {
-    let body = json!({ "Response": Value::Object(inner) }).to_string();
+    respond_text(
+        request_id,
+        json!({ "Response": Value::Object(inner) }).to_string(),
+    )
+}
+
+fn respond_text(request_id: &str, body: String) -> Response {
     let mut resp = (StatusCode::OK, body).into_response();
     let headers = resp.headers_mut();
     headers.insert(
@@ -26,9 +33,29 @@ fn respond(request_id: &str, inner: Map<String, Value>) -> Response {
 }
 
 /// A success answer with the action's output fields.
-pub fn success(request_id: &str, mut fields: Map<String, Value>) -> Response {
+pub fn success(request_id: &str, out: Output) -> Response {
+    respond_text(request_id, success_body(request_id, out))
+}
+
+fn success_body(request_id: &str, out: Output) -> String {
+    let Output { mut fields, raw } = out;
     fields.insert("RequestId".into(), Value::String(request_id.to_string()));
-    respond(request_id, fields)
+    // `{"Response":{...fields...}}` with the pre-serialised fields spliced in before the
+    // closing braces (`fields` is never empty: it has the RequestId).
+    let mut body = String::from("{\"Response\":");
+    body.push_str(&Value::Object(fields).to_string());
+    if !raw.is_empty() {
+        body.pop();
+        for (key, text) in raw {
+            body.push(',');
+            body.push_str(&Value::String(key.to_string()).to_string());
+            body.push(':');
+            body.push_str(&text);
+        }
+        body.push('}');
+    }
+    body.push('}');
+    body
 }
 
 /// An error answer.
@@ -40,4 +67,26 @@ pub fn error(request_id: &str, e: &TcError) -> Response {
     );
     fields.insert("RequestId".into(), Value::String(request_id.to_string()));
     respond(request_id, fields)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_success_body_holds_the_value_fields_the_serialised_fields_and_the_request_id() {
+        let mut out = Output::new();
+        out.insert("TotalCount".into(), json!(2));
+        out.insert_serialized("ImageSet", &vec![json!({"ImageId": "img-12345678"})]);
+        out.insert_serialized("Image", &Option::<u8>::None);
+        let v: Value = serde_json::from_str(&success_body("rid-1", out)).expect("valid JSON");
+        assert_eq!(
+            v,
+            json!({"Response": {"TotalCount": 2, "ImageSet": [{"ImageId": "img-12345678"}],
+                "Image": null, "RequestId": "rid-1"}})
+        );
+        let plain: Value =
+            serde_json::from_str(&success_body("rid-2", Output::new())).expect("json");
+        assert_eq!(plain, json!({"Response": {"RequestId": "rid-2"}}));
+    }
 }

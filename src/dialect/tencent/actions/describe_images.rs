@@ -5,7 +5,7 @@
 //! "Offset": 0, "Limit": 20, "InstanceType": "S5.MEDIUM4"}`
 //! -> `{"TotalCount": 1, "ImageSet": [Image...]}`
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::{check_image_ids, render_image, Ctx, Output};
 use crate::cvm::{catalogue, ImageFilter, ImageQuery, ImageState, ImageType};
@@ -181,10 +181,8 @@ impl DescribeImages {
         let page = ctx.cvm.describe_images(ctx.caller, &self.query)?;
         let mut out = Output::new();
         out.insert("TotalCount".into(), json!(page.total));
-        out.insert(
-            "ImageSet".into(),
-            Value::Array(page.images.iter().map(render_image).collect()),
-        );
+        let images: Vec<_> = page.images.iter().map(render_image).collect();
+        out.insert_serialized("ImageSet", &images);
         Ok(out)
     }
 }

@@ -4,8 +4,6 @@
 //! # Format
 //! `{"ImageFamily": "business-daily-update"}` -> `{"Image": Image | null}`
 
-use serde_json::Value;
-
 use super::{check_family, render_image, Ctx, Output};
 use crate::dialect::tencent::error::TcError;
 use crate::dialect::tencent::params::Params;
@@ -31,10 +29,7 @@ impl DescribeImageFromFamily {
     pub fn run(self, ctx: &Ctx<'_>) -> Result<Output, TcError> {
         let found = ctx.cvm.image_from_family(ctx.caller, &self.family)?;
         let mut out = Output::new();
-        out.insert(
-            "Image".into(),
-            found.as_ref().map(render_image).unwrap_or(Value::Null),
-        );
+        out.insert_serialized("Image", &found.as_ref().map(render_image));
         Ok(out)
     }
 }

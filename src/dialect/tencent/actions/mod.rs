@@ -12,7 +12,7 @@ mod quota;
 mod sharing;
 mod sync_images;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::error::{Code, TcError};
 use super::params::Params;
@@ -31,8 +31,34 @@ pub struct Ctx<'a> {
     pub caller: Caller<'a>,
 }
 
-/// Output fields of a successful action (without `RequestId`).
-pub type Output = Map<String, Value>;
+/// Output fields of a successful action (without `RequestId`): JSON values, and fields already
+/// serialised from typed records (image lists, so a page is not built as a `Value` tree first).
+#[derive(Debug, Default)]
+pub struct Output {
+    /// Fields as values.
+    pub fields: Map<String, Value>,
+    /// Fields as JSON text, written after `fields`.
+    pub raw: Vec<(&'static str, String)>,
+}
+
+impl Output {
+    /// No fields.
+    pub fn new() -> Output {
+        Output::default()
+    }
+
+    /// Sets a field.
+    pub fn insert(&mut self, key: String, value: Value) {
+        self.fields.insert(key, value);
+    }
+
+    /// Sets a field to something serialisable, written as JSON text.
+    pub fn insert_serialized(&mut self, key: &'static str, value: &impl serde::Serialize) {
+        // Serialising plain structs of strings, numbers and lists cannot fail.
+        let text = serde_json::to_string(value).unwrap_or_else(|_| "null".into());
+        self.raw.push((key, text));
+    }
+}
 
 /// Parses the parameters for `action` and runs it.
 pub async fn dispatch(action: Action, params: &Params, ctx: &Ctx<'_>) -> Result<Output, TcError> {
@@ -64,32 +90,87 @@ pub async fn dispatch(action: Action, params: &Params, ctx: &Ctx<'_>) -> Result<
     }
 }
 
-/// The wire `Image` model (cvm.md §5.1).
-pub fn render_image(v: &ImageView) -> Value {
+/// The wire `Image` model (cvm.md §5.1), serialised straight from the record.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct WireImage<'a> {
+    image_id: &'a str,
+    os_name: &'a str,
+    image_type: &'static str,
+    created_time: String,
+    image_name: &'a str,
+    image_description: &'a str,
+    image_size: u64,
+    architecture: &'a str,
+    image_state: &'static str,
+    platform: &'a str,
+    image_creator: &'a str,
+    image_source: &'static str,
+    sync_percent: u64,
+    is_support_cloudinit: bool,
+    snapshot_set: Vec<WireSnapshot<'a>>,
+    tags: Vec<WireTag<'a>>,
+    license_type: &'a str,
+    image_family: &'a str,
+    image_deprecated: bool,
+}
+
+/// The wire `Snapshot` of an image.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct WireSnapshot<'a> {
+    snapshot_id: &'a str,
+    disk_usage: &'a str,
+    disk_size: u64,
+}
+
+/// The wire `Tag`.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct WireTag<'a> {
+    key: &'a str,
+    value: &'a str,
+}
+
+/// An image as the wire shows it.
+pub fn render_image(v: &ImageView) -> WireImage<'_> {
     let i = &v.image;
-    json!({
-        "ImageId": i.id,
-        "OsName": i.os_name,
-        "ImageType": v.image_type.as_wire(),
-        "CreatedTime": iso8601_utc(i.created_ms),
-        "ImageName": i.name,
-        "ImageDescription": i.description,
-        "ImageSize": i.size_gb,
-        "Architecture": i.architecture,
-        "ImageState": v.state.as_wire(),
-        "Platform": i.platform,
-        "ImageCreator": i.owner,
-        "ImageSource": i.source.as_wire(),
-        "SyncPercent": v.progress,
-        "IsSupportCloudinit": i.cloudinit,
-        "SnapshotSet": i.snapshots.iter().map(|s| json!({
-            "SnapshotId": s.id, "DiskUsage": s.disk_usage, "DiskSize": s.size_gb,
-        })).collect::<Vec<_>>(),
-        "Tags": i.tags.iter().map(|t| json!({"Key": t.key, "Value": t.value})).collect::<Vec<_>>(),
-        "LicenseType": i.license_type,
-        "ImageFamily": i.family,
-        "ImageDeprecated": i.deprecated,
-    })
+    WireImage {
+        image_id: &i.id,
+        os_name: &i.os_name,
+        image_type: v.image_type.as_wire(),
+        created_time: iso8601_utc(i.created_ms),
+        image_name: &i.name,
+        image_description: &i.description,
+        image_size: i.size_gb,
+        architecture: &i.architecture,
+        image_state: v.state.as_wire(),
+        platform: &i.platform,
+        image_creator: &i.owner,
+        image_source: i.source.as_wire(),
+        sync_percent: v.progress,
+        is_support_cloudinit: i.cloudinit,
+        snapshot_set: i
+            .snapshots
+            .iter()
+            .map(|s| WireSnapshot {
+                snapshot_id: &s.id,
+                disk_usage: &s.disk_usage,
+                disk_size: s.size_gb,
+            })
+            .collect(),
+        tags: i
+            .tags
+            .iter()
+            .map(|t| WireTag {
+                key: &t.key,
+                value: &t.value,
+            })
+            .collect(),
+        license_type: &i.license_type,
+        image_family: &i.family,
+        image_deprecated: i.deprecated,
+    }
 }
 
 /// Tags from `TagSpecification` (ResourceType `image`; a repeated key keeps the last value).
