@@ -439,25 +439,26 @@ fn clusters_doc(dataset: &str, n: usize, files: &mut Vec<Value>, clusters: &mut 
     }
 }
 
+/// A QueryFigureClusters request of project `bench`, sorted by ImageCount, descending.
+fn by_image_count(host: &str, dataset: &str, max_results: u32, with_total: bool) -> Vec<u8> {
+    let mut params: Vec<(String, String)> = vec![
+        ("ProjectName".into(), "bench".into()),
+        ("DatasetName".into(), dataset.into()),
+        ("Sort".into(), "ImageCount".into()),
+        ("Order".into(), "desc".into()),
+        ("MaxResults".into(), max_results.to_string()),
+    ];
+    if with_total {
+        params.push(("WithTotalCount".into(), "true".into()));
+    }
+    requests::aliyun(host, AK, AK_SECRET, "QueryFigureClusters", &params)
+}
+
 /// QueryFigureClusters sorted by ImageCount, descending, 20 a page, 16 connections, per dataset.
 async fn query_clusters(o: &Opts, r: &mut Report, addr: &str, sets: &[(&'static str, usize)]) {
     for &(dataset, n) in sets {
         let host = addr.to_string();
-        let build: Build = Arc::new(move |_, _| {
-            requests::aliyun(
-                &host,
-                AK,
-                AK_SECRET,
-                "QueryFigureClusters",
-                &[
-                    ("ProjectName".into(), "bench".into()),
-                    ("DatasetName".into(), dataset.into()),
-                    ("Sort".into(), "ImageCount".into()),
-                    ("Order".into(), "desc".into()),
-                    ("MaxResults".into(), "20".into()),
-                ],
-            )
-        });
+        let build: Build = Arc::new(move |_, _| by_image_count(&host, dataset, 20, false));
         let run = measure(addr, 16, o.seconds, build).await;
         r.run(
             &format!("QueryFigureClusters by ImageCount, {n} clusters, 16 conns"),
@@ -523,20 +524,7 @@ async fn clusters_through_api(addr: &str, dataset: &'static str, n: usize) -> (f
         files.iter().map(|f| f.2.len()).sum::<usize>()
     );
     let clustering = clustering_task(addr, dataset).await;
-    let count = requests::aliyun(
-        addr,
-        AK,
-        AK_SECRET,
-        "QueryFigureClusters",
-        &[
-            ("ProjectName".into(), "bench".into()),
-            ("DatasetName".into(), dataset.into()),
-            ("Sort".into(), "ImageCount".into()),
-            ("Order".into(), "desc".into()),
-            ("MaxResults".into(), "1".into()),
-            ("WithTotalCount".into(), "true".into()),
-        ],
-    );
+    let count = by_image_count(addr, dataset, 1, true);
     let (_, body) = once(addr, &count).await.unwrap_or_default();
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     eprintln!(
