@@ -205,6 +205,17 @@ fn parse_body<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// The token check, then the JSON body as `T` (`shape` names it in the 400 message).
+fn authorized_body<T: serde::de::DeserializeOwned>(
+    app: &App,
+    headers: &HeaderMap,
+    body: &Bytes,
+    shape: &str,
+) -> Result<T, Box<Response>> {
+    authorized(app, headers)?;
+    parse_body(body, shape)
+}
+
 /// `GET /_cloudtwin/state`: the whole state as a portable document.
 pub async fn get_state(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     if let Err(r) = authorized(&app, &headers) {
@@ -264,13 +275,11 @@ struct ResetRequest {
 /// `POST /_cloudtwin/reset` with `{}`, `{"account": "..."}`, `{"dialect": "tencent"|"aliyun"}`
 /// or both: removes that state in one transaction.
 pub async fn reset(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = authorized(&app, &headers) {
-        return *r;
-    }
-    let req: ResetRequest = match parse_body(&body, "{\"account\"?, \"dialect\"?}") {
-        Ok(r) => r,
-        Err(r) => return *r,
-    };
+    let req: ResetRequest =
+        match authorized_body(&app, &headers, &body, "{\"account\"?, \"dialect\"?}") {
+            Ok(r) => r,
+            Err(r) => return *r,
+        };
     let part = match req.dialect.as_deref() {
         None => None,
         Some("tencent") | Some("cvm") => Some(crate::fixture::Part::Cvm),
@@ -321,10 +330,12 @@ pub async fn set_image_state(
     body: Bytes,
 ) -> Response {
     use crate::cvm::ImageState;
-    if let Err(r) = authorized(&app, &headers) {
-        return *r;
-    }
-    let req: ImageStateRequest = match parse_body(&body, "{\"state\", \"then\"?, \"after_ms\"?}") {
+    let req: ImageStateRequest = match authorized_body(
+        &app,
+        &headers,
+        &body,
+        "{\"state\", \"then\"?, \"after_ms\"?}",
+    ) {
         Ok(r) => r,
         Err(r) => return *r,
     };
@@ -368,10 +379,12 @@ pub async fn finish_task(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = authorized(&app, &headers) {
-        return *r;
-    }
-    let req: FinishRequest = match parse_body(&body, "{\"status\", \"code\"?, \"message\"?}") {
+    let req: FinishRequest = match authorized_body(
+        &app,
+        &headers,
+        &body,
+        "{\"status\", \"code\"?, \"message\"?}",
+    ) {
         Ok(r) => r,
         Err(r) => return *r,
     };
@@ -437,10 +450,9 @@ pub async fn put_settings(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = authorized(&app, &headers) {
-        return *r;
-    }
-    let req: SettingsRequest = match parse_body(
+    let req: SettingsRequest = match authorized_body(
+        &app,
+        &headers,
         &body,
         "{\"cvm\"?: {\"image_ready_after_ms\"}, \"imm\"?: {\"task_min_duration_ms\"}}",
     ) {
@@ -459,13 +471,11 @@ pub async fn put_settings(
 /// `POST /_cloudtwin/faults` with a rule (`dialect`, `action`, `account`, `probability`,
 /// `count`, `error: {code, message, status}`, `latency_ms`): returns its id.
 pub async fn add_fault(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = authorized(&app, &headers) {
-        return *r;
-    }
-    let spec: crate::faults::FaultSpec = match parse_body(&body, "a fault rule") {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
+    let spec: crate::faults::FaultSpec =
+        match authorized_body(&app, &headers, &body, "a fault rule") {
+            Ok(s) => s,
+            Err(r) => return *r,
+        };
     match app.faults.add(spec) {
         Ok(id) => Json(json!({"id": id})).into_response(),
         Err(m) => error(StatusCode::BAD_REQUEST, m),
@@ -544,13 +554,11 @@ pub async fn get_journal(State(app): State<Arc<App>>, headers: HeaderMap) -> Res
 /// `PUT /_cloudtwin/request-log` with `{"path": "/tmp/requests.jsonl"}` (on) or
 /// `{"path": null}` (off).
 pub async fn put_journal(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = authorized(&app, &headers) {
-        return *r;
-    }
-    let req: JournalRequest = match parse_body(&body, "{\"path\": \"...\" | null}") {
-        Ok(r) => r,
-        Err(r) => return *r,
-    };
+    let req: JournalRequest =
+        match authorized_body(&app, &headers, &body, "{\"path\": \"...\" | null}") {
+            Ok(r) => r,
+            Err(r) => return *r,
+        };
     match app.journal.set(req.path.as_deref()) {
         Ok(()) => Json(json!({"path": app.journal.path()})).into_response(),
         Err(m) => error(StatusCode::BAD_REQUEST, m),

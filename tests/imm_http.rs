@@ -423,17 +423,7 @@ fn acknowledged_cluster_updates_survive_kill_9_with_a_consistent_meta_lock_versi
 /// RPC HMAC-SHA1 signing, written here: `METHOD&%2F&pct(sorted k=v&...)`, key `secret&`.
 fn rpc_signed(method: &str, params: &[(&str, &str)]) -> Vec<(String, String)> {
     use hmac::{Hmac, Mac};
-    let pct = |s: &str| -> String {
-        s.bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect()
-    };
+    let pct = common::imm::enc;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")

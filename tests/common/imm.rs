@@ -30,7 +30,8 @@ impl Reply {
     }
 }
 
-fn enc(s: &str) -> String {
+/// RFC 3986 percent-encoding, as the Alibaba Cloud signers use it.
+pub fn enc(s: &str) -> String {
     s.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
