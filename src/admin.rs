@@ -242,9 +242,9 @@ async fn load_state(app: Arc<App>, headers: HeaderMap, body: Bytes, merge: bool)
     let app2 = app.clone();
     let result = tokio::task::spawn_blocking(move || {
         if merge {
-            crate::fixture::seed(&store, &doc, &app2.accounts)
+            crate::fixture::seed(&store, &doc, &app2.accounts, app2.cvm.quota())
         } else {
-            crate::fixture::replace(&store, &doc, &app2.accounts)
+            crate::fixture::replace(&store, &doc, &app2.accounts, app2.cvm.quota())
         }
     })
     .await;
@@ -348,6 +348,15 @@ pub async fn set_image_state(
     };
     let then = match (req.then.as_deref(), req.after_ms) {
         (None, None) => None,
+        (Some(_), Some(ms)) if ms > crate::clock::MAX_DELAY_MS => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "after_ms {ms} is out of range; it must be at most {}",
+                    crate::clock::MAX_DELAY_MS
+                ),
+            )
+        }
         (Some(t), after) => match parse(t) {
             Ok(t) => Some((t, after.unwrap_or(0))),
             Err(m) => return error(StatusCode::BAD_REQUEST, m),
@@ -459,10 +468,26 @@ pub async fn put_settings(
         Ok(r) => r,
         Err(r) => return *r,
     };
-    if let Some(ms) = req.cvm.and_then(|c| c.image_ready_after_ms) {
+    let ready = req.cvm.and_then(|c| c.image_ready_after_ms);
+    let task = req.imm.and_then(|c| c.task_min_duration_ms);
+    for (key, v) in [
+        ("cvm.image_ready_after_ms", ready),
+        ("imm.task_min_duration_ms", task),
+    ] {
+        if let Some(ms) = v.filter(|ms| *ms > crate::clock::MAX_DELAY_MS) {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "{key} {ms} is out of range; it must be at most {}",
+                    crate::clock::MAX_DELAY_MS
+                ),
+            );
+        }
+    }
+    if let Some(ms) = ready {
         app.cvm.set_ready_after_ms(ms);
     }
-    if let Some(ms) = req.imm.and_then(|c| c.task_min_duration_ms) {
+    if let Some(ms) = task {
         app.imm.set_task_min_duration_ms(ms);
     }
     Json(settings_body(&app)).into_response()

@@ -3,6 +3,10 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// Longest delay any setting, route or document may ask for (a year): timed transitions and
+/// task durations add it to "now", so a bound keeps that sum far from overflow.
+pub const MAX_DELAY_MS: u64 = 365 * 24 * 3600 * 1000;
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
     SystemTime::now()

@@ -100,6 +100,10 @@ pub struct AuthConfig {
     /// Alibaba Cloud: refuse a signature nonce seen within the window (`SignatureNonceUsed`).
     #[serde(default = "default_true")]
     pub reject_replayed_nonces: bool,
+    /// Alibaba Cloud: most signature nonces remembered (about 50 bytes each); see
+    /// `NonceCache` for what happens at the bound.
+    #[serde(default = "default_nonce_capacity")]
+    pub nonce_cache_capacity: usize,
 }
 
 impl Default for AuthConfig {
@@ -108,6 +112,7 @@ impl Default for AuthConfig {
             max_skew_seconds: default_skew(),
             aliyun_max_skew_seconds: default_aliyun_skew(),
             reject_replayed_nonces: true,
+            nonce_cache_capacity: default_nonce_capacity(),
         }
     }
 }
@@ -128,6 +133,9 @@ pub struct ImmConfig {
     /// How long tasks stay visible to GetTask/ListTasks.
     #[serde(default = "default_retention")]
     pub task_retention_seconds: u64,
+    /// Most faces (`Figures`) one file may have.
+    #[serde(default = "default_max_figures")]
+    pub max_figures_per_file: usize,
 }
 
 impl Default for ImmConfig {
@@ -137,6 +145,7 @@ impl Default for ImmConfig {
             cluster_similarity_threshold: default_threshold(),
             task_min_duration_ms: default_task_ms(),
             task_retention_seconds: default_retention(),
+            max_figures_per_file: default_max_figures(),
         }
     }
 }
@@ -219,6 +228,12 @@ fn default_ready_after() -> u64 {
 }
 fn default_quota() -> u64 {
     500
+}
+fn default_nonce_capacity() -> usize {
+    crate::dialect::aliyun::verify::DEFAULT_NONCE_CAPACITY
+}
+fn default_max_figures() -> usize {
+    crate::imm::files::DEFAULT_MAX_FIGURES_PER_FILE
 }
 fn default_true() -> bool {
     true
@@ -310,6 +325,7 @@ impl Config {
                 self.imm.default_region
             )));
         }
+        self.check_ranges()?;
         if self.rate_limit.default_per_second == 0 {
             return Err(ConfigError(
                 "rate_limit.default_per_second: must be at least 1".into(),
@@ -319,6 +335,80 @@ impl Config {
             if *n == 0 {
                 return Err(ConfigError(format!(
                     "rate_limit.per_action.{action}: must be at least 1"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Numbers that later combine with others (times, counters) stay in ranges where that
+    /// arithmetic cannot overflow; each error names the key and the range.
+    fn check_ranges(&self) -> Result<(), ConfigError> {
+        let day_s = 24 * 3600;
+        let checks: [(&str, u64, u64, u64); 11] = [
+            (
+                "auth.max_skew_seconds",
+                self.auth.max_skew_seconds,
+                1,
+                day_s,
+            ),
+            (
+                "auth.aliyun_max_skew_seconds",
+                self.auth.aliyun_max_skew_seconds,
+                1,
+                day_s,
+            ),
+            (
+                "auth.nonce_cache_capacity",
+                self.auth.nonce_cache_capacity as u64,
+                1000,
+                100_000_000,
+            ),
+            (
+                "cvm.image_ready_after_ms",
+                self.cvm.image_ready_after_ms,
+                0,
+                crate::clock::MAX_DELAY_MS,
+            ),
+            ("cvm.image_quota", self.cvm.image_quota, 1, 1_000_000),
+            (
+                "imm.task_min_duration_ms",
+                self.imm.task_min_duration_ms,
+                0,
+                crate::clock::MAX_DELAY_MS,
+            ),
+            (
+                "imm.task_retention_seconds",
+                self.imm.task_retention_seconds,
+                1,
+                10 * 365 * day_s,
+            ),
+            (
+                "imm.max_figures_per_file",
+                self.imm.max_figures_per_file as u64,
+                1,
+                crate::imm::files::FIGURES_PER_FILE_CEILING as u64,
+            ),
+            ("flush_interval_ms", self.flush_interval_ms, 1, 60_000),
+            ("cache_mb", self.cache_mb, 1, 1 << 20),
+            (
+                "rate_limit.default_per_second",
+                u64::from(self.rate_limit.default_per_second),
+                1,
+                1_000_000,
+            ),
+        ];
+        for (key, v, lo, hi) in checks {
+            if !(lo..=hi).contains(&v) {
+                return Err(ConfigError(format!(
+                    "{key}: {v} is out of range; it must be between {lo} and {hi}"
+                )));
+            }
+        }
+        for (action, n) in &self.rate_limit.per_action {
+            if *n > 1_000_000 {
+                return Err(ConfigError(format!(
+                    "rate_limit.per_action.{action}: {n} is out of range; it must be between 1 and 1000000"
                 )));
             }
         }

@@ -71,9 +71,10 @@ impl App {
                     similarity_threshold: config.imm.cluster_similarity_threshold,
                     task_retention_ms: config.imm.task_retention_seconds.saturating_mul(1000),
                     task_min_duration_ms: config.imm.task_min_duration_ms,
+                    max_figures_per_file: config.imm.max_figures_per_file,
                 },
             )),
-            nonces: NonceCache::default(),
+            nonces: NonceCache::with_capacity(config.auth.nonce_cache_capacity),
             limits: RateLimits::new(&config.rate_limit),
             faults: crate::faults::Faults::default(),
             metrics: crate::metrics::Metrics::default(),
@@ -323,8 +324,9 @@ pub async fn serve(config: Config) -> Result<(), String> {
         app.journal.set(Some(&p))?;
     }
     if let Some(path) = seed {
-        let summary = crate::fixture::load_file(&app.store, &path, &app.accounts, true)
-            .map_err(|e| format!("seed {}: {e}", path.display()))?;
+        let summary =
+            crate::fixture::load_file(&app.store, &path, &app.accounts, app.cvm.quota(), true)
+                .map_err(|e| format!("seed {}: {e}", path.display()))?;
         tracing::info!(seed = %path.display(), added = ?summary.added, skipped = summary.skipped, "seed loaded");
     }
     let resumed = app.imm.resume_tasks().map_err(|e| e.to_string())?;

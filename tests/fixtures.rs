@@ -250,32 +250,53 @@ fn a_bad_document_is_refused_with_its_path_and_changes_nothing() {
     let s = Server::start(Opts::default());
     let id = s.client().create("keep-me");
     let before = state(&s);
+    let with_header = |mut v: Value| {
+        v["format"] = json!("cloudtwin-state");
+        v["version"] = json!(1);
+        v
+    };
     for (doc, path) in [
+        (json!({}), "format"),
+        (json!({"version": 1}), "format"),
+        (json!({"format": "cloudtwin-state"}), "version"),
         (
-            json!({"cvm": {"Images": [{"AccountId": ACCOUNT_1, "Region": "ap-guangzhou", "ImageName": "x", "ImageState": "BROKEN"}]}}),
+            json!({"format": "cloudtwin-state", "version": 99}),
+            "version",
+        ),
+        (
+            with_header(
+                json!({"cvm": {"Images": [{"AccountId": ACCOUNT_1, "Region": "ap-guangzhou", "ImageName": "x", "ImageState": "BROKEN"}]}}),
+            ),
             "cvm.Images[0].ImageState",
         ),
         (
-            json!({"cvm": {"Images": [{"AccountId": "42", "Region": "ap-guangzhou", "ImageName": "x"}]}}),
+            with_header(
+                json!({"cvm": {"Images": [{"AccountId": "42", "Region": "ap-guangzhou", "ImageName": "x"}]}}),
+            ),
             "cvm.Images[0].AccountId",
         ),
         (
-            json!({"cvm": {"Images": [{"AccountId": ACCOUNT_1, "Region": "ap-guangzhou"}]}}),
+            with_header(
+                json!({"cvm": {"Images": [{"AccountId": ACCOUNT_1, "Region": "ap-guangzhou"}]}}),
+            ),
             "cvm.Images[0]",
         ),
         (
-            json!({"imm": {"Datasets": [{"AccountId": ACCOUNT_1, "Region": "cn-hangzhou", "ProjectName": "nope", "DatasetName": "d"}]}}),
+            with_header(
+                json!({"imm": {"Datasets": [{"AccountId": ACCOUNT_1, "Region": "cn-hangzhou", "ProjectName": "nope", "DatasetName": "d"}]}}),
+            ),
             "imm.Datasets[0].ProjectName",
         ),
         (
-            json!({"imm": {"Projects": [{"AccountId": ACCOUNT_1, "Region": "cn-hangzhou", "ProjectName": "p"}],
+            with_header(
+                json!({"imm": {"Projects": [{"AccountId": ACCOUNT_1, "Region": "cn-hangzhou", "ProjectName": "p"}],
                         "Datasets": [{"AccountId": ACCOUNT_1, "Region": "cn-hangzhou", "ProjectName": "p", "DatasetName": "d"}],
                         "Files": [{"AccountId": ACCOUNT_1, "Region": "cn-hangzhou", "ProjectName": "p", "DatasetName": "d", "URI": "oss://b/a.jpg",
                                    "Figures": [{"FigureId": "f", "FigureClusterId": "Cluster-missing"}]}]}}),
+            ),
             "Cluster-missing",
         ),
-        (json!({"version": 99}), "version"),
-        (json!({"cvm": {"Imagez": []}}), "cvm.Imagez"),
+        (with_header(json!({"cvm": {"Imagez": []}})), "cvm.Imagez"),
     ] {
         let (code, body) = admin_put(&s.base, "/_cloudtwin/state", &doc);
         assert_eq!(code, 400, "{doc}");
@@ -419,7 +440,7 @@ ImageName = "from-toml"
     assert_eq!(listed["TotalCount"], 1);
     s.terminate();
     let bad = tmp.path().join("bad.json");
-    std::fs::write(&bad, r#"{"imm": {"Projects": [{"AccountId": "100000000001", "Region": "cn-hangzhou", "ProjectName": "9 bad"}]}}"#).expect("write");
+    std::fs::write(&bad, r#"{"format": "cloudtwin-state", "version": 1, "imm": {"Projects": [{"AccountId": "100000000001", "Region": "cn-hangzhou", "ProjectName": "9 bad"}]}}"#).expect("write");
     let out = Command::new(bin())
         .args(["serve", "--config"])
         .arg(&cfg)
@@ -434,7 +455,10 @@ ImageName = "from-toml"
 
 #[test]
 fn reset_removes_everything_or_one_account_or_one_dialect_quickly() {
-    let s = Server::start(Opts::default());
+    let s = Server::start(Opts {
+        quota: 10_000,
+        ..Opts::default()
+    });
     populate(&s);
     let n_images = |c: &Client| {
         c.call(
@@ -499,7 +523,7 @@ fn reset_removes_everything_or_one_account_or_one_dialect_quickly() {
     let (code, body) = admin_put(
         &s.base,
         "/_cloudtwin/state",
-        &json!({"cvm": {"Images": images}}),
+        &json!({"format": "cloudtwin-state", "version": 1, "cvm": {"Images": images}}),
     );
     assert_eq!(code, 200, "{body}");
     assert_eq!(n_images(&s.client()), 10_000);

@@ -108,7 +108,7 @@ impl Cvm {
             state: if delay == 0 { outcome } else { transient },
             pending: (delay > 0).then_some(Pending {
                 started_ms: now,
-                until_ms: now + delay,
+                until_ms: now.saturating_add(delay),
                 then: outcome,
             }),
             created_ms: now,

@@ -222,7 +222,7 @@ impl Cvm {
             img.state = state;
             img.pending = then.map(|(to, after)| super::model::Pending {
                 started_ms: now,
-                until_ms: now + after,
+                until_ms: now.saturating_add(after),
                 then: to,
             });
             img.updated_ms = now;

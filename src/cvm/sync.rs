@@ -84,7 +84,7 @@ impl Cvm {
                 copy.state = if delay == 0 { ImageState::Normal } else { ImageState::Syncing };
                 copy.pending = (delay > 0).then_some(Pending {
                     started_ms: now,
-                    until_ms: now + delay,
+                    until_ms: now.saturating_add(delay),
                     then: ImageState::Normal,
                 });
                 insert_new(tx, &mut copy)?;

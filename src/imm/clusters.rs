@@ -367,8 +367,14 @@ impl Imm {
         if q.labels.is_empty() && q.created == (None, None) && q.updated == (None, None) {
             return self.query_by_index(&scope, q);
         }
+        // A filtered query reads the whole dataset: keep it off the async workers.
+        crate::blocking::off_workers(|| self.query_by_scan(&scope, q))
+    }
+
+    /// QueryFigureClusters with label or time filters: a scan of the dataset.
+    fn query_by_scan(&self, scope: &[u8], q: &ClusterQuery) -> Result<ClusterPage, ImmError> {
         let mut hits: Vec<(SortVal, Cluster)> = Vec::new();
-        for item in self.store.scan_prefix(Tree::ImmClusters, &scope) {
+        for item in self.store.scan_prefix(Tree::ImmClusters, scope) {
             let (_, v) = item?;
             let cl = decode::<Cluster>(&v)?;
             let labels_ok = q.labels.iter().all(|(k, want)| {
@@ -466,8 +472,16 @@ impl Imm {
             if let Some(l) = &u.labels {
                 cl.labels = l.clone();
             }
-            cl.meta_lock_version += 1;
-            cl.updated_ms = now.max(cl.updated_ms + 1);
+            cl.meta_lock_version = match cl.meta_lock_version.checked_add(1) {
+                Some(v) => v,
+                None => {
+                    return abort(ImmError::Invalid(format!(
+                        "MetaLockVersion of figure cluster {} is at its largest value ({}) and cannot grow: the cluster cannot be updated.",
+                        u.object_id, cl.meta_lock_version
+                    )))
+                }
+            };
+            cl.updated_ms = now.max(cl.updated_ms.saturating_add(1));
             put_cluster(tx, &scope, &cl)
         }))?;
         self.durable().await

@@ -7,6 +7,8 @@
 //! leaves it for clustering; empty keeps an existing face as it is (a new one waits for
 //! clustering); any other value is an identity hint that the next clustering task resolves.
 
+use std::collections::{HashMap, HashSet};
+
 use serde_json::{Map, Value};
 
 use crate::clock::now_ms;
@@ -15,8 +17,8 @@ use crate::store::Tree;
 use super::error::{not_found, ImmError};
 use super::model::{Face, FaceCluster, FileMeta};
 use super::service::{
-    abort, dataset_key, detach, finish, get, join, mark_pending, put_cluster, scoped, tx_cluster,
-    tx_dataset, tx_get, tx_put, Caller, Imm,
+    abort, dataset_key, finish, get, join, mark_pending, scoped, tx_dataset, tx_get, tx_put,
+    Caller, ClusterEdits, Imm,
 };
 
 /// What an input face says about its cluster.
@@ -77,10 +79,45 @@ pub fn media_type_of(uri: &str) -> &'static str {
     }
 }
 
+/// The largest `imm.max_figures_per_file` a configuration may set; the dialects refuse a
+/// longer `Figures` list before decoding its faces.
+pub const FIGURES_PER_FILE_CEILING: usize = 100_000;
+/// Default most faces in one file (`imm.max_figures_per_file`).
+pub const DEFAULT_MAX_FIGURES_PER_FILE: usize = 1000;
+
+/// `Invalid` when the input has more than `max` faces or names a `FigureId` twice.
+pub fn check_figures(inputs: &[FaceInput], max: usize) -> Result<(), ImmError> {
+    if inputs.len() > max {
+        return Err(ImmError::Invalid(format!(
+            "File.Figures has {} faces; at most {max} are accepted per file.",
+            inputs.len()
+        )));
+    }
+    let mut ids = HashSet::with_capacity(inputs.len());
+    for (i, f) in inputs.iter().enumerate() {
+        if let Some(id) = &f.figure_id {
+            if !ids.insert(id.as_str()) {
+                return Err(ImmError::Invalid(format!(
+                    "File.Figures[{i}].FigureId {id} appears twice in the file."
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn object_id(c: Caller<'_>, project: &str, dataset: &str, uri: &str) -> String {
     crate::dialect::aliyun::sign::sha256_hex(
         format!("{}/{}/{}/{}/{}", c.account, c.region, project, dataset, uri).as_bytes(),
     )
+}
+
+/// How heavy a write of `files` is: files plus their faces.
+fn weight(files: &[FileInput]) -> usize {
+    files
+        .iter()
+        .map(|f| 1 + f.faces.as_ref().map_or(0, Vec::len))
+        .sum()
 }
 
 /// Where a file write lands.
@@ -90,10 +127,13 @@ struct Place<'a> {
     dataset: &'a str,
     scope: Vec<u8>,
     now: u64,
+    max_figures: usize,
 }
 
 impl Place<'_> {
-    /// Applies the input faces to `file`; with `replace`, faces not listed are removed.
+    /// Applies the input faces to `file`; with `replace`, faces not listed are removed. Linear
+    /// in the faces of the file and of the input: faces are found through an index by id, and
+    /// each touched cluster is read and written once ([`ClusterEdits`]).
     fn apply_faces(
         &self,
         tx: &crate::store::Tx<'_>,
@@ -101,26 +141,28 @@ impl Place<'_> {
         inputs: &[FaceInput],
         replace: bool,
     ) -> Result<(), crate::store::TxError<ImmError>> {
+        check_figures(inputs, self.max_figures).map_err(crate::store::TxError::Abort)?;
+        let mut edits = ClusterEdits::default();
         if replace {
-            let keep: Vec<&str> = inputs
+            let keep: HashSet<&str> = inputs
                 .iter()
                 .filter_map(|f| f.figure_id.as_deref())
                 .collect();
-            let mut i = 0;
-            while i < file.faces.len() {
-                if keep.contains(&file.faces[i].figure_id.as_str()) {
-                    i += 1;
-                } else {
-                    detach(tx, &self.scope, file, i, self.now)?;
-                    file.faces.remove(i);
+            for i in 0..file.faces.len() {
+                if !keep.contains(file.faces[i].figure_id.as_str()) {
+                    edits.detach(tx, &self.scope, file, i)?;
                 }
             }
+            file.faces.retain(|f| keep.contains(f.figure_id.as_str()));
         }
+        let mut at: HashMap<String, usize> = file
+            .faces
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.figure_id.clone(), i))
+            .collect();
         for input in inputs {
-            let existing = input
-                .figure_id
-                .as_ref()
-                .and_then(|id| file.faces.iter().position(|f| f.figure_id == *id));
+            let existing = input.figure_id.as_ref().and_then(|id| at.get(id).copied());
             let idx = match existing {
                 Some(i) => {
                     let f = &mut file.faces[i];
@@ -145,11 +187,13 @@ impl Place<'_> {
                     i
                 }
                 None => {
+                    let figure_id = input
+                        .figure_id
+                        .clone()
+                        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+                    at.insert(figure_id.clone(), file.faces.len());
                     file.faces.push(Face {
-                        figure_id: input
-                            .figure_id
-                            .clone()
-                            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+                        figure_id,
                         cluster: FaceCluster::Independent,
                         age: input.age,
                         gender: input.gender.clone(),
@@ -169,56 +213,73 @@ impl Place<'_> {
                 ClusterRef::Absent => {}
                 ClusterRef::Unavailable => {
                     if !matches!(file.faces[idx].cluster, FaceCluster::Pending { .. }) {
-                        detach(tx, &self.scope, file, idx, self.now)?;
+                        edits.detach(tx, &self.scope, file, idx)?;
                         mark_pending(tx, &self.scope, file, idx, None)?;
                     }
                 }
                 ClusterRef::Independent => {
-                    detach(tx, &self.scope, file, idx, self.now)?;
+                    edits.detach(tx, &self.scope, file, idx)?;
                     file.faces[idx].cluster = FaceCluster::Independent;
                 }
                 ClusterRef::Named(id) => {
                     if file.faces[idx].cluster == FaceCluster::Assigned(id.clone()) {
                         continue;
                     }
-                    detach(tx, &self.scope, file, idx, self.now)?;
-                    match tx_cluster(tx, &self.scope, id)? {
-                        Some(mut cl) => {
-                            join(&mut cl, file, idx, self.now);
-                            put_cluster(tx, &self.scope, &cl)?;
-                        }
+                    edits.detach(tx, &self.scope, file, idx)?;
+                    match edits.cluster(tx, &self.scope, id)? {
+                        Some(cl) => join(cl, file, idx, self.now),
                         None => mark_pending(tx, &self.scope, file, idx, Some(id.clone()))?,
                     }
                 }
             }
         }
-        self.refresh_members(tx, file)
+        self.refresh_members(tx, file, &mut edits)?;
+        edits.apply(tx, &self.scope, &file.uri, self.now)
     }
 
-    /// Rewrites the cluster members of `file`'s assigned faces from the file as it is now.
+    /// Brings the cluster members of `file`'s assigned faces in step with the file as it is now
+    /// (one pass over each touched cluster's members).
     fn refresh_members(
         &self,
         tx: &crate::store::Tx<'_>,
         file: &FileMeta,
+        edits: &mut ClusterEdits,
     ) -> Result<(), crate::store::TxError<ImmError>> {
+        let mut by_cluster: HashMap<&str, HashMap<&str, &Face>> = HashMap::new();
         for f in &file.faces {
             if let FaceCluster::Assigned(id) = &f.cluster {
-                if let Some(mut cl) = tx_cluster(tx, &self.scope, id)? {
-                    if let Some(m) = cl
-                        .members
-                        .iter_mut()
-                        .find(|m| m.uri == file.uri && m.figure_id == f.figure_id)
-                    {
-                        m.age = f.age;
-                        m.gender = f.gender.clone();
-                        m.quality = f.quality.unwrap_or(0.0);
-                        m.video = file.is_video();
-                        put_cluster(tx, &self.scope, &cl)?;
-                    }
+                by_cluster
+                    .entry(id.as_str())
+                    .or_default()
+                    .insert(f.figure_id.as_str(), f);
+            }
+        }
+        let video = file.is_video();
+        for (id, faces) in by_cluster {
+            let Some(cl) = edits.cluster(tx, &self.scope, id)? else {
+                continue;
+            };
+            for m in cl.members.iter_mut().filter(|m| m.uri == file.uri) {
+                if let Some(f) = faces.get(m.figure_id.as_str()) {
+                    m.age = f.age;
+                    m.gender = f.gender.clone();
+                    m.quality = f.quality.unwrap_or(0.0);
+                    m.video = video;
                 }
             }
         }
         Ok(())
+    }
+
+    /// The cluster members of `file`'s faces brought in step, nothing else changed.
+    fn refresh_only(
+        &self,
+        tx: &crate::store::Tx<'_>,
+        file: &FileMeta,
+    ) -> Result<(), crate::store::TxError<ImmError>> {
+        let mut edits = ClusterEdits::default();
+        self.refresh_members(tx, file, &mut edits)?;
+        edits.apply(tx, &self.scope, &file.uri, self.now)
     }
 
     /// IndexFileMeta of one file: creates it or re-indexes it (user fields replaced; faces
@@ -271,10 +332,9 @@ impl Place<'_> {
                 d.name, d.limits.max_total_file_size
             )));
         }
-        if let Some(faces) = &input.faces {
-            self.apply_faces(tx, &mut file, faces, true)?;
-        } else {
-            self.refresh_members(tx, &file)?;
+        match &input.faces {
+            Some(faces) => self.apply_faces(tx, &mut file, faces, true)?,
+            None => self.refresh_only(tx, &file)?,
         }
         d.updated_ms = self.now;
         tx_put(tx, Tree::ImmDatasets, &dkey, &d)?;
@@ -301,7 +361,7 @@ impl Place<'_> {
         file.updated_ms = self.now;
         match &input.faces {
             Some(faces) => self.apply_faces(tx, &mut file, faces, false)?,
-            None => self.refresh_members(tx, &file)?,
+            None => self.refresh_only(tx, &file)?,
         }
         tx_put(tx, Tree::ImmFiles, &key, &file)
     }
@@ -318,9 +378,11 @@ impl Place<'_> {
         let Some(file) = tx_get::<FileMeta>(tx, Tree::ImmFiles, &key)? else {
             return Ok(false);
         };
+        let mut edits = ClusterEdits::default();
         for i in 0..file.faces.len() {
-            detach(tx, &self.scope, &file, i, self.now)?;
+            edits.detach(tx, &self.scope, &file, i)?;
         }
+        edits.apply(tx, &self.scope, &file.uri, self.now)?;
         tx.remove(Tree::ImmFiles, &key)?;
         d.file_count = d.file_count.saturating_sub(1);
         d.total_file_size = d.total_file_size.saturating_sub(file.size);
@@ -338,6 +400,7 @@ impl Imm {
             dataset,
             scope: super::service::dataset_scope(c, project, dataset),
             now: now_ms(),
+            max_figures: self.settings.max_figures_per_file,
         }
     }
 
@@ -350,10 +413,17 @@ impl Imm {
         files: &[FileInput],
     ) -> Result<(), ImmError> {
         let place = self.place(c, project, dataset);
-        finish(
-            self.store
-                .transact(|tx| files.iter().try_for_each(|f| place.index_one(tx, f))),
-        )?;
+        let write = || {
+            finish(
+                self.store
+                    .transact(|tx| files.iter().try_for_each(|f| place.index_one(tx, f))),
+            )
+        };
+        if weight(files) >= crate::blocking::HEAVY {
+            crate::blocking::off_workers(write)?;
+        } else {
+            write()?;
+        }
         self.durable().await
     }
 
@@ -366,7 +436,12 @@ impl Imm {
         file: &FileInput,
     ) -> Result<(), ImmError> {
         let place = self.place(c, project, dataset);
-        finish(self.store.transact(|tx| place.update_one(tx, file)))?;
+        let write = || finish(self.store.transact(|tx| place.update_one(tx, file)));
+        if weight(std::slice::from_ref(file)) >= crate::blocking::HEAVY {
+            crate::blocking::off_workers(write)?;
+        } else {
+            write()?;
+        }
         self.durable().await
     }
 
@@ -380,10 +455,17 @@ impl Imm {
     ) -> Result<Vec<Result<(), ImmError>>, ImmError> {
         super::service::dataset_of(&self.store, c, project, dataset)?;
         let place = self.place(c, project, dataset);
-        let results = files
-            .iter()
-            .map(|f| finish(self.store.transact(|tx| place.update_one(tx, f))))
-            .collect();
+        let write = || {
+            files
+                .iter()
+                .map(|f| finish(self.store.transact(|tx| place.update_one(tx, f))))
+                .collect()
+        };
+        let results = if weight(files) >= crate::blocking::HEAVY {
+            crate::blocking::off_workers(write)
+        } else {
+            write()
+        };
         self.durable().await?;
         Ok(results)
     }

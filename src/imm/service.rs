@@ -27,6 +27,8 @@ pub struct ImmSettings {
     pub task_retention_ms: u64,
     /// Shortest time a task stays Running.
     pub task_min_duration_ms: u64,
+    /// Most faces in one file.
+    pub max_figures_per_file: usize,
 }
 
 /// The face service.
@@ -256,6 +258,91 @@ pub(super) fn detach(
         FaceCluster::Independent => {}
     }
     Ok(())
+}
+
+/// The clusters one file write touches, read once and written once at the end, so that a file
+/// with many faces costs time linear in its faces (a face that leaves or joins a cluster no
+/// longer re-reads, re-filters and re-encodes that cluster).
+#[derive(Default)]
+pub(super) struct ClusterEdits {
+    /// Cluster id -> the cluster as it will be written (`None`: it does not exist).
+    loaded: std::collections::HashMap<String, Option<Cluster>>,
+    /// Cluster id -> figure ids of the written file that leave it.
+    leaving: std::collections::HashMap<String, std::collections::HashSet<String>>,
+}
+
+impl ClusterEdits {
+    /// The cluster `id` of the dataset as edited so far.
+    pub(super) fn cluster(
+        &mut self,
+        tx: &Tx<'_>,
+        scope: &[u8],
+        id: &str,
+    ) -> Result<Option<&mut Cluster>, TxError<ImmError>> {
+        if !self.loaded.contains_key(id) {
+            let c = tx_cluster(tx, scope, id)?;
+            self.loaded.insert(id.to_string(), c);
+        }
+        Ok(self.loaded.get_mut(id).and_then(Option::as_mut))
+    }
+
+    /// Takes face `idx` of `file` out of its cluster or out of the pending set (as [`detach`],
+    /// with the cluster written by [`ClusterEdits::apply`]).
+    pub(super) fn detach(
+        &mut self,
+        tx: &Tx<'_>,
+        scope: &[u8],
+        file: &FileMeta,
+        idx: usize,
+    ) -> Result<(), TxError<ImmError>> {
+        let face = &file.faces[idx];
+        match &face.cluster {
+            FaceCluster::Assigned(id) => {
+                if self.cluster(tx, scope, id)?.is_some() {
+                    self.leaving
+                        .entry(id.clone())
+                        .or_default()
+                        .insert(face.figure_id.clone());
+                }
+            }
+            FaceCluster::Pending { .. } => {
+                tx.remove(
+                    Tree::ImmPending,
+                    &pending_key(scope, &file.uri, &face.figure_id),
+                )?;
+            }
+            FaceCluster::Independent => {}
+        }
+        Ok(())
+    }
+
+    /// Writes every touched cluster once: leaving faces of `uri` removed (a cluster left empty
+    /// is removed with its hint), the others put back.
+    pub(super) fn apply(
+        mut self,
+        tx: &Tx<'_>,
+        scope: &[u8],
+        uri: &str,
+        now: u64,
+    ) -> Result<(), TxError<ImmError>> {
+        for (id, c) in self.loaded.iter_mut() {
+            let Some(c) = c else { continue };
+            if let Some(gone) = self.leaving.remove(id) {
+                c.members
+                    .retain(|m| !(m.uri == uri && gone.contains(&m.figure_id)));
+                c.updated_ms = now;
+            }
+            if c.members.is_empty() {
+                delete_cluster(tx, scope, id)?;
+                if let Some(h) = &c.hint {
+                    tx.remove(Tree::ImmHints, &scoped(scope, h))?;
+                }
+            } else {
+                put_cluster(tx, scope, c)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Puts face `idx` of `file` into cluster `c` (in memory; the caller writes `c`).

@@ -140,7 +140,7 @@ impl Imm {
             message: String::new(),
             start_ms: now,
             end_ms: None,
-            not_before_ms: now + self.task_min_duration_ms(),
+            not_before_ms: now.saturating_add(self.task_min_duration_ms()),
             tags: input.tags,
             user_data: input.user_data,
             event_id: event_id(),

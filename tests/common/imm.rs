@@ -43,7 +43,7 @@ pub fn enc(s: &str) -> String {
         .collect()
 }
 
-fn now_iso(offset_secs: i64) -> String {
+pub fn now_iso(offset_secs: i64) -> String {
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
@@ -83,8 +83,16 @@ pub struct ImmClient {
 pub struct Tweak {
     pub nonce: Option<String>,
     pub date_offset_secs: i64,
+    /// An exact `x-acs-date` (wins over `date_offset_secs`), to resend a request as it was.
+    pub date: Option<String>,
     /// Appended to the query after signing.
     pub tamper_query: Option<String>,
+    /// Headers sent but left out of `SignedHeaders` (and of the signature).
+    pub unsigned: Vec<&'static str>,
+    /// Headers not sent at all.
+    pub omit: Vec<&'static str>,
+    /// Overrides of header values sent after signing (a tampered request).
+    pub resend_as: Vec<(&'static str, String)>,
 }
 
 impl ImmClient {
@@ -122,22 +130,35 @@ impl ImmClient {
             .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
             .collect::<Vec<_>>()
             .join("&");
-        let date = now_iso(t.date_offset_secs);
+        let date = t
+            .date
+            .clone()
+            .unwrap_or_else(|| now_iso(t.date_offset_secs));
         let nonce = t
             .nonce
             .clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
         let payload = hex::encode(Sha256::digest(b""));
-        let headers = [
+        let headers: Vec<(&str, String)> = [
             ("host", self.host.clone()),
             ("x-acs-action", action.to_string()),
             ("x-acs-content-sha256", payload.clone()),
             ("x-acs-date", date.clone()),
             ("x-acs-signature-nonce", nonce.clone()),
             ("x-acs-version", "2020-09-30".to_string()),
-        ];
-        let canonical_headers: String = headers.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
-        let signed: Vec<&str> = headers.iter().map(|(k, _)| *k).collect();
+        ]
+        .into_iter()
+        .filter(|(k, _)| !t.omit.contains(k))
+        .collect();
+        let signed_list: Vec<&(&str, String)> = headers
+            .iter()
+            .filter(|(k, _)| !t.unsigned.contains(k))
+            .collect();
+        let canonical_headers: String = signed_list
+            .iter()
+            .map(|(k, v)| format!("{k}:{v}\n"))
+            .collect();
+        let signed: Vec<&str> = signed_list.iter().map(|(k, _)| *k).collect();
         let signed = signed.join(";");
         let cr = format!("POST\n/\n{query}\n{canonical_headers}\n{signed}\n{payload}");
         let sts = format!(
@@ -153,6 +174,11 @@ impl ImmClient {
         }
         let mut req = self.agent.post(&url);
         for (k, v) in headers.iter().filter(|(k, _)| *k != "host") {
+            let v = t
+                .resend_as
+                .iter()
+                .find(|(name, _)| name == k)
+                .map_or(v.as_str(), |(_, v)| v.as_str());
             req = req.set(k, v);
         }
         req = req.set(
@@ -240,4 +266,49 @@ impl ImmClient {
             .expect("id")
             .to_string()
     }
+}
+
+/// RPC HMAC-SHA1 signing of `params` (with `Action` among them), as the Tea SDK's `v2` and the
+/// legacy SDK sign: `METHOD&%2F&pct(sorted k=v&...)` keyed with `secret&`. `nonce: None` leaves
+/// `SignatureNonce` out.
+pub fn rpc_signed(
+    method: &str,
+    params: &[(&str, &str)],
+    key_id: &str,
+    secret: &str,
+    nonce: Option<&str>,
+) -> Vec<(String, String)> {
+    let mut all: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    for (k, v) in [
+        ("Version", "2020-09-30"),
+        ("Format", "JSON"),
+        ("SignatureMethod", "HMAC-SHA1"),
+        ("SignatureVersion", "1.0"),
+        ("SignatureType", ""),
+        ("AccessKeyId", key_id),
+    ] {
+        all.push((k.into(), v.into()));
+    }
+    all.push(("Timestamp".into(), now_iso(0)));
+    if let Some(n) = nonce {
+        all.push(("SignatureNonce".into(), n.into()));
+    }
+    all.sort();
+    let canon = all
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let sts = format!("{method}&%2F&{}", enc(&canon));
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(format!("{secret}&").as_bytes()).expect("key");
+    mac.update(sts.as_bytes());
+    use base64::Engine;
+    all.push((
+        "Signature".into(),
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()),
+    ));
+    all
 }

@@ -35,27 +35,126 @@ pub struct Signed<'a> {
     pub body: &'a [u8],
 }
 
-/// Nonces seen within the timestamp window.
-#[derive(Default)]
+/// Signature nonces seen within the timestamp window, with bounded memory and a flat cost per
+/// request.
+///
+/// A nonce is remembered until the timestamp it was signed with leaves the window (after that
+/// the timestamp check refuses a replay anyway), under a keyed 64-bit hash of (access key,
+/// nonce): about 50 bytes an entry. Entries are kept in arrival order, so expiry and eviction
+/// pop from the front (amortised O(1)). At `capacity` the oldest entry is evicted and its
+/// timestamp becomes the *horizon*: from then on a request signed at or before the horizon is
+/// refused as expired, because a replay of the evicted nonce could no longer be recognised.
+/// Replay protection therefore stays exact at the bound; what gives is the oldest clock skew
+/// the service accepts.
 pub struct NonceCache {
-    seen: Mutex<HashMap<String, u64>>,
+    inner: Mutex<NonceInner>,
+    hasher: std::collections::hash_map::RandomState,
+    capacity: usize,
+}
+
+#[derive(Default)]
+struct NonceInner {
+    /// hash -> expiry (ms).
+    seen: HashMap<u64, u64>,
+    /// (expiry, hash) in arrival order.
+    order: std::collections::VecDeque<(u64, u64)>,
+    /// Requests signed at or before this time (ms) are refused (see [`NonceCache`]).
+    horizon_ms: Option<u64>,
+}
+
+/// Why a nonce was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NonceRefusal {
+    /// Seen within the window.
+    Replayed,
+    /// Signed at or before the horizon of evicted entries.
+    BeyondHorizon,
+}
+
+/// Default [`NonceCache`] capacity.
+pub const DEFAULT_NONCE_CAPACITY: usize = 1_000_000;
+
+impl Default for NonceCache {
+    fn default() -> Self {
+        NonceCache::with_capacity(DEFAULT_NONCE_CAPACITY)
+    }
 }
 
 impl NonceCache {
-    /// Records a nonce of an access key; `false` when it was used within the window.
-    pub fn fresh(&self, key_id: &str, nonce: &str, now_ms: u64, window_ms: u64) -> bool {
-        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        if seen.len() > 100_000 {
-            seen.retain(|_, until| *until > now_ms);
+    /// A cache that holds at most `capacity` nonces.
+    pub fn with_capacity(capacity: usize) -> NonceCache {
+        NonceCache {
+            inner: Mutex::new(NonceInner::default()),
+            hasher: std::collections::hash_map::RandomState::new(),
+            capacity: capacity.max(1),
         }
-        let key = format!("{key_id}\0{nonce}");
-        match seen.get(&key) {
-            Some(until) if *until > now_ms => false,
-            _ => {
-                seen.insert(key, now_ms + window_ms);
-                true
+    }
+
+    /// Records the nonce of an access key, signed at `signed_ms`, arriving at `now_ms`; a
+    /// replay stays refused until `signed_ms + window_ms`.
+    pub fn admit(
+        &self,
+        key_id: &str,
+        nonce: &str,
+        signed_ms: u64,
+        now_ms: u64,
+        window_ms: u64,
+    ) -> Result<(), NonceRefusal> {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let mut h = self.hasher.build_hasher();
+        key_id.hash(&mut h);
+        nonce.hash(&mut h);
+        let hash = h.finish();
+        let until = signed_ms.saturating_add(window_ms);
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let NonceInner {
+            seen,
+            order,
+            horizon_ms,
+        } = &mut *inner;
+        while let Some(&(exp, old)) = order.front() {
+            if exp > now_ms {
+                break;
+            }
+            order.pop_front();
+            if seen.get(&old) == Some(&exp) {
+                seen.remove(&old);
             }
         }
+        if horizon_ms.is_some_and(|h| signed_ms <= h) {
+            return Err(NonceRefusal::BeyondHorizon);
+        }
+        if seen.get(&hash).is_some_and(|exp| *exp > now_ms) {
+            return Err(NonceRefusal::Replayed);
+        }
+        while order.len() >= self.capacity {
+            let Some((exp, old)) = order.pop_front() else {
+                break;
+            };
+            if seen.get(&old) == Some(&exp) {
+                seen.remove(&old);
+                // Evicted before it expired: the horizon moves to its signing time.
+                let t = exp.saturating_sub(window_ms);
+                *horizon_ms = Some(horizon_ms.map_or(t, |h| h.max(t)));
+            }
+        }
+        seen.insert(hash, until);
+        order.push_back((until, hash));
+        Ok(())
+    }
+
+    /// Nonces held now.
+    pub fn len(&self) -> usize {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .order
+            .len()
+    }
+
+    /// Whether no nonce is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -95,7 +194,8 @@ fn mismatch(string_to_sign: &str) -> AliError {
     )
 }
 
-fn check_time(raw: Option<&str>, f: Freshness) -> Result<(), AliError> {
+/// The signing time (ms) of a request, which must be within the window.
+fn check_time(raw: Option<&str>, f: Freshness) -> Result<u64, AliError> {
     let ms = raw
         .and_then(crate::clock::parse_rfc3339_ms)
         .ok_or_else(|| {
@@ -105,13 +205,17 @@ fn check_time(raw: Option<&str>, f: Freshness) -> Result<(), AliError> {
             )
         })?;
     let now = crate::clock::now_ms() as i64;
-    if (now - ms).unsigned_abs() > f.max_skew_seconds * 1000 {
-        return Err(AliError::new(
-            Code::InvalidTimeStampExpired,
-            "Specified time stamp or date value is expired.",
-        ));
+    if (now - ms).unsigned_abs() > f.max_skew_seconds.saturating_mul(1000) {
+        return Err(expired());
     }
-    Ok(())
+    Ok(ms.max(0) as u64)
+}
+
+fn expired() -> AliError {
+    AliError::new(
+        Code::InvalidTimeStampExpired,
+        "Specified time stamp or date value is expired.",
+    )
 }
 
 fn secret_of(a: &Account) -> &str {
@@ -129,29 +233,87 @@ pub fn verify(
     nonces: &NonceCache,
     f: Freshness,
 ) -> Result<Arc<Account>, AliError> {
-    let (account, key_id, nonce) = match style {
+    let v = match style {
         Style::V3 => verify_v3(req, accounts, f)?,
         Style::Rpc => verify_rpc(req, accounts, f)?,
     };
     if f.reject_replayed_nonces {
-        if let Some(n) = nonce {
-            if !nonces.fresh(
-                &key_id,
-                &n,
-                crate::clock::now_ms(),
-                f.max_skew_seconds * 1000,
-            ) {
+        let window_ms = f.max_skew_seconds.saturating_mul(1000);
+        match nonces.admit(
+            &v.key_id,
+            &v.nonce,
+            v.signed_ms,
+            crate::clock::now_ms(),
+            window_ms,
+        ) {
+            Ok(()) => {}
+            Err(NonceRefusal::Replayed) => {
                 return Err(AliError::new(
                     Code::SignatureNonceUsed,
                     "Specified signature nonce was used already.",
-                ));
+                ))
             }
+            Err(NonceRefusal::BeyondHorizon) => return Err(expired()),
         }
     }
-    Ok(account)
+    Ok(v.account)
 }
 
-type Verified = (Arc<Account>, String, Option<String>);
+/// What a verified signature yields.
+struct Verified {
+    account: Arc<Account>,
+    key_id: String,
+    nonce: String,
+    signed_ms: u64,
+}
+
+/// Headers a V3 request must sign whatever else it signs: the gateway routes and checks
+/// freshness by them, so an unsigned one could be changed or replayed with fresh values.
+pub const V3_REQUIRED_SIGNED: &[&str] = &[
+    "host",
+    "x-acs-action",
+    "x-acs-version",
+    "x-acs-date",
+    "x-acs-signature-nonce",
+    "x-acs-content-sha256",
+];
+
+/// `IncompleteSignature` unless `host`, the required `x-acs-*` headers and every other
+/// `x-acs-*` header the request carries are in `SignedHeaders`.
+fn check_signed_headers(headers: &HeaderMap, signed: &[String]) -> Result<(), AliError> {
+    let is_signed = |name: &str| signed.iter().any(|s| s == name);
+    for name in V3_REQUIRED_SIGNED {
+        if !headers.contains_key(*name) {
+            return Err(missing_header(name));
+        }
+    }
+    let carried = headers
+        .keys()
+        .map(|k| k.as_str())
+        .filter(|k| k.starts_with("x-acs-"));
+    if let Some(name) = V3_REQUIRED_SIGNED
+        .iter()
+        .copied()
+        .chain(carried)
+        .find(|n| !is_signed(n))
+    {
+        return Err(AliError::new(
+            Code::IncompleteSignature,
+            format!("The request signature does not conform to Aliyun standards: header `{name}` must be listed in SignedHeaders (host and every x-acs-* header are signed)."),
+        ));
+    }
+    Ok(())
+}
+
+fn missing_header(name: &str) -> AliError {
+    if name == "x-acs-signature-nonce" {
+        return AliError::missing("SignatureNonce");
+    }
+    AliError::new(
+        Code::IncompleteSignature,
+        format!("The request signature does not conform to Aliyun standards: header `{name}` is required."),
+    )
+}
 
 fn verify_v3(req: &Signed<'_>, accounts: &Accounts, f: Freshness) -> Result<Verified, AliError> {
     let raw = header(req.headers, "authorization").unwrap_or_default();
@@ -170,7 +332,12 @@ fn verify_v3(req: &Signed<'_>, accounts: &Accounts, f: Freshness) -> Result<Veri
     let account = accounts
         .by_aliyun_key_id(&auth.access_key_id)
         .ok_or_else(unknown_key)?;
-    check_time(header(req.headers, "x-acs-date"), f)?;
+    check_signed_headers(req.headers, &auth.signed_headers)?;
+    let nonce = header(req.headers, "x-acs-signature-nonce")
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| AliError::missing("SignatureNonce"))?
+        .to_string();
+    let signed_ms = check_time(header(req.headers, "x-acs-date"), f)?;
     let canonical_headers: String = auth
         .signed_headers
         .iter()
@@ -199,8 +366,12 @@ fn verify_v3(req: &Signed<'_>, accounts: &Accounts, f: Freshness) -> Result<Veri
         tracing::debug!(canonical_request = %cr, string_to_sign = %sts, "ACS3 signature mismatch: the server expected these");
         return Err(mismatch(&sts));
     }
-    let nonce = header(req.headers, "x-acs-signature-nonce").map(str::to_string);
-    Ok((account, auth.access_key_id, nonce))
+    Ok(Verified {
+        account,
+        key_id: auth.access_key_id,
+        nonce,
+        signed_ms,
+    })
 }
 
 fn verify_rpc(req: &Signed<'_>, accounts: &Accounts, f: Freshness) -> Result<Verified, AliError> {
@@ -221,18 +392,23 @@ fn verify_rpc(req: &Signed<'_>, accounts: &Accounts, f: Freshness) -> Result<Ver
         }
     }
     let account = accounts.by_aliyun_key_id(key_id).ok_or_else(unknown_key)?;
-    check_time(param(req.all, "Timestamp"), f)?;
+    let nonce = param(req.all, "SignatureNonce")
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| AliError::missing("SignatureNonce"))?
+        .to_string();
+    let signed_ms = check_time(param(req.all, "Timestamp"), f)?;
     let sts = sign::rpc_string_to_sign(req.method.as_str(), req.all);
     let expected = sign::rpc_signature(secret_of(&account), &sts);
     if !crate::dialect::signatures_match(&expected, given) {
         tracing::debug!(string_to_sign = %sts, "RPC signature mismatch: the server expected this string to sign");
         return Err(mismatch(&sts));
     }
-    Ok((
+    Ok(Verified {
         account,
-        key_id.to_string(),
-        param(req.all, "SignatureNonce").map(str::to_string),
-    ))
+        key_id: key_id.to_string(),
+        nonce,
+        signed_ms,
+    })
 }
 
 #[cfg(test)]
@@ -242,12 +418,56 @@ mod tests {
     #[test]
     fn a_nonce_is_accepted_once_within_the_window() {
         let n = NonceCache::default();
-        assert!(n.fresh("ak", "n1", 1000, 500));
-        assert!(!n.fresh("ak", "n1", 1200, 500));
-        assert!(n.fresh("other", "n1", 1200, 500));
-        assert!(
-            n.fresh("ak", "n1", 1600, 500),
+        assert_eq!(n.admit("ak", "n1", 1000, 1000, 500), Ok(()));
+        assert_eq!(
+            n.admit("ak", "n1", 1000, 1200, 500),
+            Err(NonceRefusal::Replayed)
+        );
+        assert_eq!(n.admit("other", "n1", 1000, 1200, 500), Ok(()));
+        assert_eq!(
+            n.admit("ak", "n1", 1600, 1600, 500),
+            Ok(()),
             "after the window the nonce is free again"
         );
+    }
+
+    #[test]
+    fn a_nonce_signed_in_the_future_stays_refused_until_its_timestamp_leaves_the_window() {
+        let n = NonceCache::default();
+        assert_eq!(n.admit("ak", "f", 1400, 1000, 500), Ok(()));
+        assert_eq!(
+            n.admit("ak", "f", 1400, 1800, 500),
+            Err(NonceRefusal::Replayed),
+            "arrival + window has passed, but the signed time is still acceptable"
+        );
+    }
+
+    #[test]
+    fn expired_nonces_are_dropped_so_memory_follows_the_window() {
+        let n = NonceCache::with_capacity(1_000_000);
+        for i in 0..10_000u64 {
+            assert_eq!(n.admit("ak", &i.to_string(), i, i, 100), Ok(()));
+        }
+        assert!(n.len() <= 101, "{} held", n.len());
+    }
+
+    #[test]
+    fn at_the_bound_the_oldest_goes_and_requests_signed_before_it_are_refused() {
+        let n = NonceCache::with_capacity(3);
+        for (i, t) in [10u64, 20, 30].iter().enumerate() {
+            assert_eq!(n.admit("ak", &format!("n{i}"), *t, 40, 1000), Ok(()));
+        }
+        assert_eq!(n.admit("ak", "n3", 40, 40, 1000), Ok(()));
+        assert_eq!(n.len(), 3);
+        assert_eq!(
+            n.admit("ak", "n0", 10, 41, 1000),
+            Err(NonceRefusal::BeyondHorizon),
+            "the evicted nonce cannot be replayed"
+        );
+        assert_eq!(
+            n.admit("ak", "n1", 20, 41, 1000),
+            Err(NonceRefusal::Replayed)
+        );
+        assert_eq!(n.admit("ak", "fresh", 50, 50, 1000), Ok(()));
     }
 }

@@ -6,6 +6,10 @@
 //! `{"Filters":[{"Name":"image-type","Values":["PRIVATE_IMAGE"]}]}`; indices are 0-based and
 //! gaps are tolerated. Form scalars stay strings; the typed getters accept `"10"` for an
 //! integer and `True`/`true`/`1` for a boolean (the Python SDK sends `True`).
+//!
+//! A name has at most [`MAX_NAME_SEGMENTS`] dot-separated segments (the deepest CVM parameter,
+//! `TagSpecification.0.Tags.0.Key`, has five): rebuilding and dropping the nested value is
+//! recursive, and an unbounded depth would let one request overflow a worker's stack.
 
 use std::collections::BTreeMap;
 
@@ -45,6 +49,9 @@ pub struct TagSpecification {
     /// Tags to bind.
     pub tags: Vec<TagInput>,
 }
+
+/// Most dot-separated segments in one flattened parameter name.
+pub const MAX_NAME_SEGMENTS: usize = 16;
 
 enum Node {
     Leaf(String),
@@ -232,6 +239,15 @@ impl Params {
 }
 
 fn insert_path(root: &mut BTreeMap<String, Node>, key: &str, value: String) -> Result<(), TcError> {
+    if key.split('.').nth(MAX_NAME_SEGMENTS).is_some() {
+        let shown: String = key.chars().take(64).collect();
+        return Err(TcError::new(
+            Code::InvalidParameter,
+            format!(
+                "The parameter name `{shown}...` has more than {MAX_NAME_SEGMENTS} dot-separated segments."
+            ),
+        ));
+    }
     let mut parts = key.split('.').peekable();
     let mut cur = root;
     while let Some(part) = parts.next() {
@@ -419,6 +435,16 @@ mod tests {
             .names()
             .next()
             .is_none());
+    }
+
+    #[test]
+    fn a_name_deeper_than_the_bound_is_invalid_parameter_not_a_crash() {
+        let deep = vec!["A"; 100_000].join(".");
+        let e = Params::from_pairs(&pairs(&[(deep.as_str(), "v")])).expect_err("refused");
+        assert_eq!(e.code, Code::InvalidParameter);
+        assert!(e.message.contains("16"), "{}", e.message);
+        let ok = vec!["A"; MAX_NAME_SEGMENTS].join(".");
+        assert!(Params::from_pairs(&pairs(&[(ok.as_str(), "v")])).is_ok());
     }
 
     #[test]

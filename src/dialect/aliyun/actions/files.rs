@@ -166,6 +166,13 @@ pub fn file_input(obj: &Map<String, Value>, mode: FaceMode) -> Result<FileInput,
     let faces = match obj.get("Figures") {
         None | Some(Value::Null) => None,
         Some(Value::Array(a)) if a.is_empty() => None,
+        Some(Value::Array(a)) if a.len() > crate::imm::files::FIGURES_PER_FILE_CEILING => {
+            return Err(AliError::invalid(format!(
+                "File.Figures has {} faces; at most {} are accepted per file.",
+                a.len(),
+                crate::imm::files::FIGURES_PER_FILE_CEILING
+            )))
+        }
         Some(Value::Array(a)) => Some(
             a.iter()
                 .enumerate()
