@@ -2,10 +2,11 @@
 //! loopback, with signature checks on and rate limits off, side by side with moto.
 //!
 //! Prints one table, writes `benches/results/latest.json` and `benches/results/latest.png`.
-//! Scenarios: `cvm`, `imm`, `ceiling`, `reset`, `moto`, or `all`; `--quick` stops at 100k images;
+//! Scenarios: `cvm`, `imm`, `ceiling`, `reset`, `moto`, `hardening`, or `all`; `--quick` stops at 100k images;
 //! `--seconds N` sets the measuring time per figure (default 5); `--out DIR` writes the JSON and
 //! the chart there instead of `benches/results/`.
 
+mod hardening;
 mod load;
 mod report;
 mod requests;
@@ -781,7 +782,7 @@ async fn main() {
         out,
     };
     let all = has("all")
-        || !["cvm", "imm", "ceiling", "moto", "reset"]
+        || !["cvm", "imm", "ceiling", "moto", "reset", "hardening"]
             .iter()
             .any(|s| has(s));
     let mut r = Report::default();
@@ -801,6 +802,9 @@ async fn main() {
     }
     if all || has("imm") {
         imm(&o, &mut r).await;
+    }
+    if all || has("hardening") {
+        hardening::run(&o, &mut r).await;
     }
     if all || has("moto") {
         moto(&o, &mut r).await;

@@ -101,3 +101,42 @@ pub fn ec2(host: &str, form: &str) -> Vec<u8> {
     )
     .into_bytes()
 }
+
+/// An RPC (HMAC-SHA1) signed IMM request with its parameters in a form body, the way a large
+/// `File` travels (the legacy SDK and the Tea SDK's `v2` style).
+pub fn aliyun_form(
+    host: &str,
+    id: &str,
+    secret: &str,
+    action: &str,
+    params: &[(String, String)],
+) -> Vec<u8> {
+    let mut all: Vec<(String, String)> = params.to_vec();
+    for (k, v) in [
+        ("Action", action.to_string()),
+        ("Version", "2020-09-30".to_string()),
+        ("Format", "JSON".to_string()),
+        ("SignatureMethod", "HMAC-SHA1".to_string()),
+        ("SignatureVersion", "1.0".to_string()),
+        ("AccessKeyId", id.to_string()),
+        (
+            "Timestamp",
+            cloudtwin::clock::iso8601_utc(cloudtwin::clock::now_ms()),
+        ),
+        ("SignatureNonce", uuid::Uuid::new_v4().simple().to_string()),
+    ] {
+        all.push((k.into(), v));
+    }
+    let sts = acs::rpc_string_to_sign("POST", &all);
+    all.push(("Signature".into(), acs::rpc_signature(secret, &sts)));
+    let body: String = all
+        .iter()
+        .map(|(k, v)| format!("{}={}", acs::pct(k), acs::pct(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    format!(
+        "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
