@@ -6,35 +6,82 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
-use crate::server::App;
+use crate::app::App;
 use crate::store::StoreError;
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
-fn authorized(app: &App, headers: &HeaderMap) -> Result<(), Box<Response>> {
-    let given = headers
+/// Prefix of the service's own routes.
+pub const PREFIX: &str = "/_cloudtwin/";
+
+/// Largest state document accepted by `PUT /_cloudtwin/state` and `POST /_cloudtwin/seed`.
+pub const MAX_STATE_BYTES: usize = 1 << 30;
+
+/// The admin routes: `health` open, every other route behind the one token layer.
+pub fn router(app: Arc<App>) -> Router<Arc<App>> {
+    let guarded = Router::new()
+        .route("/_cloudtwin/backup", post(backup))
+        .route("/_cloudtwin/imm/faces", post(ingest_faces))
+        .route(
+            "/_cloudtwin/state",
+            get(get_state)
+                .put(put_state)
+                .layer(DefaultBodyLimit::max(MAX_STATE_BYTES)),
+        )
+        .route(
+            "/_cloudtwin/seed",
+            post(post_seed).layer(DefaultBodyLimit::max(MAX_STATE_BYTES)),
+        )
+        .route("/_cloudtwin/reset", post(reset))
+        .route("/_cloudtwin/cvm/images/{id}/state", post(set_image_state))
+        .route("/_cloudtwin/imm/tasks/{task_id}/finish", post(finish_task))
+        .route("/_cloudtwin/settings", get(get_settings).put(put_settings))
+        .route(
+            "/_cloudtwin/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
+        .route("/_cloudtwin/faults/{id}", delete(delete_fault))
+        .route("/_cloudtwin/metrics", get(metrics))
+        .route("/_cloudtwin/request-log", get(get_journal).put(put_journal))
+        .route_layer(middleware::from_fn_with_state(app, require_token));
+    Router::new()
+        .route("/_cloudtwin/health", get(health))
+        .merge(guarded)
+}
+
+/// The token layer: `Authorization: Bearer <admin_token>`, compared in constant time; a wrong
+/// or missing token is 401 before the handler runs, so it changes nothing.
+async fn require_token(
+    State(app): State<Arc<App>>,
+    req: axum::extract::Request,
+    next: Next,
+) -> Response {
+    let given = req
+        .headers()
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
     let expected = app.config.admin_token.as_bytes();
     if !given.is_empty() && bool::from(given.as_bytes().ct_eq(expected)) {
-        Ok(())
+        next.run(req).await
     } else {
-        Err(Box::new(error(
+        error(
             StatusCode::UNAUTHORIZED,
             "admin routes need `Authorization: Bearer <admin_token>` with the token from the config",
-        )))
+        )
     }
 }
 
@@ -60,10 +107,7 @@ struct BackupRequest {
 
 /// `POST /_cloudtwin/backup` with `{"dir": "/path"}`: writes a consistent copy of the store
 /// into a new or empty directory; `serve --data-dir /path` opens it.
-pub async fn backup(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = authorized(&app, &headers) {
-        return *r;
-    }
+pub async fn backup(State(app): State<Arc<App>>, body: Bytes) -> Response {
     let req: BackupRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
@@ -108,15 +152,8 @@ struct IngestRequest {
 /// `{"AccountId": "100000000001", "Region": "cn-hangzhou", "ProjectName": "p", "DatasetName": "d",
 ///   "File": {"URI": "oss://b/a.jpg", "Figures": [{"FigureId": "f1", "Age": 30, "Embedding": [..]}]}}`
 /// -> `{"URI": "oss://b/a.jpg", "FigureIds": ["f1"]}`
-pub async fn ingest_faces(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn ingest_faces(State(app): State<Arc<App>>, body: Bytes) -> Response {
     use crate::dialect::aliyun::actions::{file_input, FaceMode};
-    if let Err(r) = authorized(&app, &headers) {
-        return *r;
-    }
     let req: IngestRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("the body must be {{\"AccountId\", \"ProjectName\", \"DatasetName\", \"File\"}}: {e}")),
@@ -205,22 +242,8 @@ fn parse_body<T: serde::de::DeserializeOwned>(
     })
 }
 
-/// The token check, then the JSON body as `T` (`shape` names it in the 400 message).
-fn authorized_body<T: serde::de::DeserializeOwned>(
-    app: &App,
-    headers: &HeaderMap,
-    body: &Bytes,
-    shape: &str,
-) -> Result<T, Box<Response>> {
-    authorized(app, headers)?;
-    parse_body(body, shape)
-}
-
 /// `GET /_cloudtwin/state`: the whole state as a portable document.
-pub async fn get_state(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    if let Err(r) = authorized(&app, &headers) {
-        return *r;
-    }
+pub async fn get_state(State(app): State<Arc<App>>) -> Response {
     let store = app.store.clone();
     match tokio::task::spawn_blocking(move || crate::fixture::export(&store)).await {
         Ok(Ok(doc)) => Json(doc).into_response(),
@@ -229,10 +252,7 @@ pub async fn get_state(State(app): State<Arc<App>>, headers: HeaderMap) -> Respo
     }
 }
 
-async fn load_state(app: Arc<App>, headers: HeaderMap, body: Bytes, merge: bool) -> Response {
-    if let Err(r) = authorized(&app, &headers) {
-        return *r;
-    }
+async fn load_state(app: Arc<App>, body: Bytes, merge: bool) -> Response {
     let doc = match json_body(&body) {
         Ok(d) => d,
         Err(r) => return *r,
@@ -256,13 +276,13 @@ async fn load_state(app: Arc<App>, headers: HeaderMap, body: Bytes, merge: bool)
 }
 
 /// `PUT /_cloudtwin/state`: replaces the whole state with a document (all or nothing).
-pub async fn put_state(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    load_state(app, headers, body, false).await
+pub async fn put_state(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    load_state(app, body, false).await
 }
 
 /// `POST /_cloudtwin/seed`: loads a fixture document, skipping what exists (idempotent).
-pub async fn post_seed(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    load_state(app, headers, body, true).await
+pub async fn post_seed(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    load_state(app, body, true).await
 }
 
 #[derive(Deserialize)]
@@ -274,12 +294,11 @@ struct ResetRequest {
 
 /// `POST /_cloudtwin/reset` with `{}`, `{"account": "..."}`, `{"dialect": "tencent"|"aliyun"}`
 /// or both: removes that state in one transaction.
-pub async fn reset(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    let req: ResetRequest =
-        match authorized_body(&app, &headers, &body, "{\"account\"?, \"dialect\"?}") {
-            Ok(r) => r,
-            Err(r) => return *r,
-        };
+pub async fn reset(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    let req: ResetRequest = match parse_body(&body, "{\"account\"?, \"dialect\"?}") {
+        Ok(r) => r,
+        Err(r) => return *r,
+    };
     let part = match req.dialect.as_deref() {
         None => None,
         Some("tencent") | Some("cvm") => Some(crate::fixture::Part::Cvm),
@@ -326,16 +345,10 @@ struct ImageStateRequest {
 pub async fn set_image_state(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     use crate::cvm::ImageState;
-    let req: ImageStateRequest = match authorized_body(
-        &app,
-        &headers,
-        &body,
-        "{\"state\", \"then\"?, \"after_ms\"?}",
-    ) {
+    let req: ImageStateRequest = match parse_body(&body, "{\"state\", \"then\"?, \"after_ms\"?}") {
         Ok(r) => r,
         Err(r) => return *r,
     };
@@ -385,15 +398,9 @@ struct FinishRequest {
 pub async fn finish_task(
     State(app): State<Arc<App>>,
     Path(task_id): Path<String>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let req: FinishRequest = match authorized_body(
-        &app,
-        &headers,
-        &body,
-        "{\"status\", \"code\"?, \"message\"?}",
-    ) {
+    let req: FinishRequest = match parse_body(&body, "{\"status\", \"code\"?, \"message\"?}") {
         Ok(r) => r,
         Err(r) => return *r,
     };
@@ -426,10 +433,7 @@ fn settings_body(app: &App) -> serde_json::Value {
 }
 
 /// `GET /_cloudtwin/settings`: the delays in force.
-pub async fn get_settings(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    if let Err(r) = authorized(&app, &headers) {
-        return *r;
-    }
+pub async fn get_settings(State(app): State<Arc<App>>) -> Response {
     Json(settings_body(&app)).into_response()
 }
 
@@ -454,14 +458,8 @@ struct SettingsRequest {
 
 /// `PUT /_cloudtwin/settings` with `{"cvm": {"image_ready_after_ms": 0}, "imm":
 /// {"task_min_duration_ms": 0}}`: changes the delays at run time (not saved in the config).
-pub async fn put_settings(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let req: SettingsRequest = match authorized_body(
-        &app,
-        &headers,
+pub async fn put_settings(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    let req: SettingsRequest = match parse_body(
         &body,
         "{\"cvm\"?: {\"image_ready_after_ms\"}, \"imm\"?: {\"task_min_duration_ms\"}}",
     ) {
@@ -495,12 +493,11 @@ pub async fn put_settings(
 
 /// `POST /_cloudtwin/faults` with a rule (`dialect`, `action`, `account`, `probability`,
 /// `count`, `error: {code, message, status}`, `latency_ms`): returns its id.
-pub async fn add_fault(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    let spec: crate::faults::FaultSpec =
-        match authorized_body(&app, &headers, &body, "a fault rule") {
-            Ok(s) => s,
-            Err(r) => return *r,
-        };
+pub async fn add_fault(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    let spec: crate::faults::FaultSpec = match parse_body(&body, "a fault rule") {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
     match app.faults.add(spec) {
         Ok(id) => Json(json!({"id": id})).into_response(),
         Err(m) => error(StatusCode::BAD_REQUEST, m),
@@ -508,30 +505,17 @@ pub async fn add_fault(State(app): State<Arc<App>>, headers: HeaderMap, body: By
 }
 
 /// `GET /_cloudtwin/faults`: the rules in force, with how often each fired.
-pub async fn list_faults(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    if let Err(r) = authorized(&app, &headers) {
-        return *r;
-    }
+pub async fn list_faults(State(app): State<Arc<App>>) -> Response {
     Json(json!({"rules": app.faults.list()})).into_response()
 }
 
 /// `DELETE /_cloudtwin/faults`: removes every rule.
-pub async fn clear_faults(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    if let Err(r) = authorized(&app, &headers) {
-        return *r;
-    }
+pub async fn clear_faults(State(app): State<Arc<App>>) -> Response {
     Json(json!({"removed": app.faults.clear()})).into_response()
 }
 
 /// `DELETE /_cloudtwin/faults/{id}`: removes one rule.
-pub async fn delete_fault(
-    State(app): State<Arc<App>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    if let Err(r) = authorized(&app, &headers) {
-        return *r;
-    }
+pub async fn delete_fault(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
     if app.faults.remove(&id) {
         Json(json!({"removed": 1})).into_response()
     } else {
@@ -540,10 +524,7 @@ pub async fn delete_fault(
 }
 
 /// `GET /_cloudtwin/metrics`: Prometheus text format.
-pub async fn metrics(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    if let Err(r) = authorized(&app, &headers) {
-        return *r;
-    }
+pub async fn metrics(State(app): State<Arc<App>>) -> Response {
     let (flushes, last) = app.store.flush_stats();
     let text = app.metrics.render(&crate::metrics::Gauges {
         store_bytes: app.store.size_on_disk().unwrap_or(0),
@@ -569,21 +550,17 @@ struct JournalRequest {
 }
 
 /// `GET /_cloudtwin/request-log`: where requests are journalled (`null` when off).
-pub async fn get_journal(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    if let Err(r) = authorized(&app, &headers) {
-        return *r;
-    }
+pub async fn get_journal(State(app): State<Arc<App>>) -> Response {
     Json(json!({"path": app.journal.path()})).into_response()
 }
 
 /// `PUT /_cloudtwin/request-log` with `{"path": "/tmp/requests.jsonl"}` (on) or
 /// `{"path": null}` (off).
-pub async fn put_journal(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    let req: JournalRequest =
-        match authorized_body(&app, &headers, &body, "{\"path\": \"...\" | null}") {
-            Ok(r) => r,
-            Err(r) => return *r,
-        };
+pub async fn put_journal(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    let req: JournalRequest = match parse_body(&body, "{\"path\": \"...\" | null}") {
+        Ok(r) => r,
+        Err(r) => return *r,
+    };
     match app.journal.set(req.path.as_deref()) {
         Ok(()) => Json(json!({"path": app.journal.path()})).into_response(),
         Err(m) => error(StatusCode::BAD_REQUEST, m),

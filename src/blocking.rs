@@ -16,3 +16,19 @@ pub fn off_workers<T>(f: impl FnOnce() -> T) -> T {
 
 /// Inputs at least this large (faces, files, scanned records) go through [`off_workers`].
 pub const HEAVY: usize = 256;
+
+/// Requests with at least this many bytes of query and body are answered through [`heavy`].
+pub const HEAVY_REQUEST_BYTES: usize = 256 * 1024;
+
+/// Runs a future where a large request's CPU work (decoding a multi-megabyte form, hashing it
+/// for the signature, parsing its JSON) does not hold an async worker: with `big` on a
+/// multi-thread runtime the worker hands its queued tasks over and drives `f` itself
+/// (`block_in_place` + `block_on`); otherwise `f` is simply awaited.
+pub async fn heavy<F: std::future::Future>(big: bool, f: F) -> F::Output {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if big && h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(|| h.block_on(f))
+        }
+        _ => f.await,
+    }
+}

@@ -230,7 +230,7 @@ fn default_quota() -> u64 {
     500
 }
 fn default_nonce_capacity() -> usize {
-    crate::dialect::aliyun::verify::DEFAULT_NONCE_CAPACITY
+    1_000_000
 }
 fn default_max_figures() -> usize {
     crate::imm::files::DEFAULT_MAX_FIGURES_PER_FILE
@@ -319,7 +319,7 @@ impl Config {
                 "imm.cluster_similarity_threshold: must be between -1 and 1".into(),
             ));
         }
-        if !crate::dialect::aliyun::REGIONS.contains(&self.imm.default_region.as_str()) {
+        if !crate::imm::regions::is_known(&self.imm.default_region) {
             return Err(ConfigError(format!(
                 "imm.default_region: {:?} is not an IMM region",
                 self.imm.default_region
@@ -370,7 +370,7 @@ impl Config {
                 0,
                 crate::clock::MAX_DELAY_MS,
             ),
-            ("cvm.image_quota", self.cvm.image_quota, 1, 1_000_000),
+            ("cvm.image_quota", self.cvm.image_quota, 1, 1_000_000_000),
             (
                 "imm.task_min_duration_ms",
                 self.imm.task_min_duration_ms,

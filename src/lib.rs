@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod app;
 pub mod blocking;
 pub mod clock;
 pub mod config;

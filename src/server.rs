@@ -1,5 +1,5 @@
-//! The HTTP server: one listener for every dialect, the `/_cloudtwin/` routes, the request
-//! log line, and graceful shutdown (finish in-flight requests, flush, exit 0).
+//! The HTTP server: one listener for every dialect and the `/_cloudtwin/` routes, the store's
+//! open and close around it, and graceful shutdown (finish in-flight requests, flush, exit 0).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -7,129 +7,22 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::accounts::Accounts;
 use crate::admin;
+use crate::app::App;
 use crate::config::Config;
-use crate::cvm::Cvm;
-use crate::dialect::aliyun::verify::NonceCache;
-use crate::dialect::{self, aliyun, tencent, Dialect, RequestLog};
-use crate::imm::{Imm, ImmSettings};
-use crate::ratelimit::RateLimits;
+use crate::dialect::pipeline::{self, Request};
+use crate::dialect::{self, tencent, Dialect, RequestLog};
 use crate::store::Store;
 
-/// Largest state document accepted by `PUT /_cloudtwin/state` and `POST /_cloudtwin/seed`.
-pub const MAX_STATE_BYTES: usize = 1 << 30;
-
-/// Prefix of the service's own routes.
-pub const ADMIN_PREFIX: &str = "/_cloudtwin/";
-
-/// Everything a request handler can reach.
-pub struct App {
-    /// The configuration in force (after CLI and environment overrides).
-    pub config: Config,
-    /// Accounts by credential.
-    pub accounts: Accounts,
-    /// The store.
-    pub store: Store,
-    /// The image service.
-    pub cvm: Cvm,
-    /// The face service.
-    pub imm: Arc<Imm>,
-    /// Alibaba Cloud signature nonces seen recently.
-    pub nonces: NonceCache,
-    /// Request limits.
-    pub limits: RateLimits,
-    /// Fault-injection rules.
-    pub faults: crate::faults::Faults,
-    /// Request counters and latencies.
-    pub metrics: crate::metrics::Metrics,
-    /// The request journal.
-    pub journal: crate::journal::Journal,
-    /// When the server started.
-    pub started: Instant,
-}
-
-impl App {
-    /// Builds the application over an open store.
-    pub fn new(config: Config, store: Store) -> App {
-        App {
-            accounts: Accounts::new(&config.accounts),
-            cvm: Cvm::new(
-                store.clone(),
-                config.cvm.image_ready_after_ms,
-                config.cvm.image_quota,
-            ),
-            imm: Arc::new(Imm::new(
-                store.clone(),
-                ImmSettings {
-                    similarity_threshold: config.imm.cluster_similarity_threshold,
-                    task_retention_ms: config.imm.task_retention_seconds.saturating_mul(1000),
-                    task_min_duration_ms: config.imm.task_min_duration_ms,
-                    max_figures_per_file: config.imm.max_figures_per_file,
-                },
-            )),
-            nonces: NonceCache::with_capacity(config.auth.nonce_cache_capacity),
-            limits: RateLimits::new(&config.rate_limit),
-            faults: crate::faults::Faults::default(),
-            metrics: crate::metrics::Metrics::default(),
-            journal: crate::journal::Journal::default(),
-            store,
-            config,
-            started: Instant::now(),
-        }
-    }
-}
-
-/// The axum router of the whole service.
+/// The axum router of the whole service: the admin routes, and every other request to the
+/// dialect that claims it.
 pub fn router(app: Arc<App>) -> Router {
-    Router::new()
-        .route("/_cloudtwin/health", get(admin::health))
-        .route("/_cloudtwin/backup", post(admin::backup))
-        .route("/_cloudtwin/imm/faces", post(admin::ingest_faces))
-        .route(
-            "/_cloudtwin/state",
-            get(admin::get_state)
-                .put(admin::put_state)
-                .layer(DefaultBodyLimit::max(MAX_STATE_BYTES)),
-        )
-        .route(
-            "/_cloudtwin/seed",
-            post(admin::post_seed).layer(DefaultBodyLimit::max(MAX_STATE_BYTES)),
-        )
-        .route("/_cloudtwin/reset", post(admin::reset))
-        .route(
-            "/_cloudtwin/cvm/images/{id}/state",
-            post(admin::set_image_state),
-        )
-        .route(
-            "/_cloudtwin/imm/tasks/{task_id}/finish",
-            post(admin::finish_task),
-        )
-        .route(
-            "/_cloudtwin/settings",
-            get(admin::get_settings).put(admin::put_settings),
-        )
-        .route(
-            "/_cloudtwin/faults",
-            get(admin::list_faults)
-                .post(admin::add_fault)
-                .delete(admin::clear_faults),
-        )
-        .route(
-            "/_cloudtwin/faults/{id}",
-            axum::routing::delete(admin::delete_fault),
-        )
-        .route("/_cloudtwin/metrics", get(admin::metrics))
-        .route(
-            "/_cloudtwin/request-log",
-            get(admin::get_journal).put(admin::put_journal),
-        )
+    admin::router(app.clone())
         .fallback(dispatch)
         .layer(DefaultBodyLimit::max(tencent::MAX_BODY_BYTES + 1))
         .with_state(app)
@@ -139,20 +32,6 @@ fn form_pairs(data: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(data)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
-}
-
-fn is_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|ct| {
-            ct.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
-        .unwrap_or(false)
 }
 
 /// Every request that is not a `/_cloudtwin/` route: find the dialect and let it answer.
@@ -165,7 +44,7 @@ async fn dispatch(
 ) -> Response {
     let started = Instant::now();
     if uri.path() != "/" {
-        let what = if uri.path().starts_with(ADMIN_PREFIX) {
+        let what = if uri.path().starts_with(admin::PREFIX) {
             "no such cloudtwin route"
         } else {
             "cloud API requests are served on path /"
@@ -176,100 +55,59 @@ async fn dispatch(
         )
             .into_response();
     }
+    let big = body.len() + uri.query().map_or(0, str::len) >= crate::blocking::HEAVY_REQUEST_BYTES;
+    crate::blocking::heavy(big, answer(&app, &method, &uri, &headers, &body, started)).await
+}
+
+/// Decodes the parameters and hands the request to the dialect that claims it.
+async fn answer(
+    app: &App,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+    started: Instant,
+) -> Response {
     let raw_query = uri.query().unwrap_or("");
     let query = form_pairs(raw_query.as_bytes());
-    let form = if method == Method::POST && is_form(&headers) {
-        form_pairs(&body)
+    let form = if method == Method::POST
+        && pipeline::content_type_is(headers, "application/x-www-form-urlencoded")
+    {
+        form_pairs(body)
     } else {
         Vec::new()
     };
-    let all: Vec<(String, String)> = query.iter().chain(form.iter()).cloned().collect();
-    let mut log = RequestLog {
-        request_id: uuid::Uuid::new_v4().to_string(),
-        ..RequestLog::default()
+    let req = Request {
+        method,
+        path: uri.path(),
+        raw_query,
+        headers,
+        body,
+        query: &query,
+        form: &form,
     };
-    let response = match dialect::classify(&headers, &all) {
-        Some(Dialect::Tencent) => {
-            log.dialect = Dialect::Tencent.name();
-            // Tencent reads only the query of a GET and only the body of a POST.
-            let incoming = tencent::Incoming {
-                method: &method,
-                raw_query,
-                headers: &headers,
-                body: &body,
-                pairs: if method == Method::POST {
-                    &form
-                } else {
-                    &query
-                },
-            };
-            tencent::handle(&app, incoming, &mut log).await
-        }
-        Some(Dialect::Aliyun) => {
-            log.dialect = Dialect::Aliyun.name();
-            let incoming = aliyun::Incoming {
-                method: &method,
-                headers: &headers,
-                body: &body,
-                query: &query,
-                form: &form,
-            };
-            aliyun::handle(&app, incoming, &mut log).await
-        }
+    let shared = app.shared();
+    let all: Vec<(String, String)> = query.iter().chain(form.iter()).cloned().collect();
+    match dialect::classify(headers, &all) {
+        Some(Dialect::Tencent) => pipeline::handle(&app.tencent, &shared, &req).await,
+        Some(Dialect::Aliyun) => pipeline::handle(&app.aliyun, &shared, &req).await,
         None => {
-            log.dialect = "none";
-            log.code = "Unrecognised".into();
-            (
+            let log = RequestLog {
+                request_id: uuid::Uuid::new_v4().to_string(),
+                dialect: "none",
+                code: "Unrecognised".into(),
+                ..RequestLog::default()
+            };
+            let response = (
                 StatusCode::BAD_REQUEST,
                 Json(json!({
                     "error": "the request speaks no dialect cloudtwin knows: a Tencent Cloud API 3.0 request has an X-TC-Action header or Version=2017-03-12; an Alibaba Cloud IMM request has an x-acs-action header or Version=2020-09-30"
                 })),
             )
-                .into_response()
+                .into_response();
+            pipeline::finish(&shared, &req, &log, started, response).await
         }
-    };
-    let elapsed = started.elapsed();
-    let known = match log.dialect {
-        "tencent" => tencent::router::Action::from_name(&log.action).is_some(),
-        "aliyun" => aliyun::router::Action::from_name(&log.action).is_some(),
-        _ => false,
-    };
-    app.metrics.observe(
-        log.dialect,
-        if known { &log.action } else { "unknown" },
-        &log.code,
-        elapsed,
-    );
-    tracing::info!(
-        request_id = %log.request_id,
-        dialect = log.dialect,
-        action = %log.action,
-        account = %log.account,
-        region = %log.region,
-        code = %log.code,
-        latency_us = elapsed.as_micros() as u64,
-        "request"
-    );
-    if app.journal.enabled() {
-        let (parts, body_out) = response.into_parts();
-        let bytes = axum::body::to_bytes(body_out, usize::MAX)
-            .await
-            .unwrap_or_default();
-        app.journal.record(&crate::journal::Exchange {
-            request_id: &log.request_id,
-            dialect: log.dialect,
-            method: method.as_str(),
-            path: uri.path(),
-            query: raw_query,
-            headers: &headers,
-            body: &body,
-            form: method == Method::POST && is_form(&headers),
-            status: parts.status.as_u16(),
-            response: &bytes,
-        });
-        return Response::from_parts(parts, axum::body::Body::from(bytes));
     }
-    response
 }
 
 /// Resolves when SIGINT or SIGTERM arrives.

@@ -113,9 +113,15 @@ fn acknowledged_writes_survive_kill_9_at_random_moments() {
             json!({"Filters": [{"Name": "image-type", "Values": ["PRIVATE_IMAGE"]}], "Limit": 100}),
         )
         .expect_ok();
-    assert_eq!(
+    // Every acknowledged image is listed; a CreateImage that landed but whose answer the kill
+    // cut off may be listed too (at most one per writer and round).
+    let (listed, acked) = (
         listed["TotalCount"].as_u64().expect("count") as usize,
-        acked.lock().expect("lock").len()
+        acked.lock().expect("lock").len(),
+    );
+    assert!(
+        listed >= acked && listed <= acked + ROUNDS * WRITERS,
+        "{listed} images listed, {acked} acknowledged"
     );
 }
 

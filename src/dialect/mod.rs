@@ -3,6 +3,7 @@
 //! [`classify`] decides which dialect a request speaks; the server dispatches.
 
 pub mod aliyun;
+pub mod pipeline;
 pub mod tencent;
 
 use axum::http::HeaderMap;
@@ -92,4 +93,6 @@ pub struct RequestLog {
     pub region: String,
     /// Answer code (`Success` or the error code).
     pub code: String,
+    /// Whether `action` is an action the dialect knows (metrics label it `unknown` otherwise).
+    pub known: bool,
 }

@@ -16,6 +16,7 @@ pub mod files;
 pub mod model;
 pub mod portable;
 pub mod projects;
+pub mod regions;
 mod service;
 pub mod tasks;
 

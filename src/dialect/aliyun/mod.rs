@@ -1,8 +1,8 @@
-//! Alibaba Cloud RPC dialect, IMM 2020-09-30 (imm.md).
-//!
-//! A request goes through, in this order: method, signing style, action and version,
-//! signature ([`verify::verify`]), rate limit, region, then the action. Parameters come from
-//! the query string and a form body, merged; every answer is the envelope of [`envelope`].
+//! Alibaba Cloud RPC dialect, IMM 2020-09-30 (imm.md): the [`Aliyun`] dialect of the one
+//! pipeline (`dialect::pipeline`). Its route stage checks method, signing style, action and
+//! version; then come the signature ([`verify::verify`]), faults, the rate limit, the region
+//! and the action. Parameters come from the query string and a form body, merged; every answer
+//! is the envelope of [`envelope`].
 
 pub mod actions;
 pub mod envelope;
@@ -13,40 +13,22 @@ pub mod router;
 pub mod sign;
 pub mod verify;
 
+use std::sync::Arc;
+
 use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 
-use crate::dialect::RequestLog;
-use crate::imm::Caller;
-use crate::server::App;
+use crate::accounts::{Account, Accounts};
+use crate::dialect::pipeline::{self, Request};
+use crate::faults::FaultError;
+use crate::imm::{Caller, Imm};
+use crate::ratelimit::Exceeded;
 use error::{AliError, Code};
 use params::Params;
 use router::{Action, VERSION};
-use verify::{Signed, Style};
+use verify::{NonceCache, Signed, Style};
 
-/// Regions of IMM (imm.md §1.1).
-pub const REGIONS: &[&str] = &[
-    "cn-beijing",
-    "cn-zhangjiakou",
-    "cn-hangzhou",
-    "cn-shanghai",
-    "cn-shenzhen",
-    "cn-qingdao",
-    "cn-guangzhou",
-    "cn-chengdu",
-    "cn-wulanchabu",
-    "cn-hongkong",
-    "cn-north-2-gov-1",
-    "cn-beijing-gov-1",
-    "ap-southeast-1",
-    "ap-southeast-2",
-    "ap-southeast-5",
-    "ap-south-1",
-    "eu-west-1",
-    "eu-central-1",
-    "us-east-1",
-    "us-west-1",
-];
+pub use crate::imm::regions::REGIONS;
 
 fn header<'h>(h: &'h HeaderMap, name: &str) -> Option<&'h str> {
     h.get(name).and_then(|v| v.to_str().ok())
@@ -68,20 +50,6 @@ pub fn recognises(headers: &HeaderMap, pairs: &[(String, String)]) -> bool {
         || param(pairs, "Version") == Some(VERSION)
 }
 
-/// One request, as the server hands it over.
-pub struct Incoming<'a> {
-    /// HTTP method.
-    pub method: &'a Method,
-    /// Headers.
-    pub headers: &'a HeaderMap,
-    /// Raw body.
-    pub body: &'a [u8],
-    /// Decoded query-string parameters.
-    pub query: &'a [(String, String)],
-    /// Decoded form-body parameters (empty unless a form POST).
-    pub form: &'a [(String, String)],
-}
-
 /// The region of a request: `RegionId`, else an `imm.<region>.aliyuncs.com` Host, else the
 /// configured default.
 fn region_of<'a>(all: &'a [(String, String)], headers: &'a HeaderMap, default: &'a str) -> &'a str {
@@ -96,127 +64,176 @@ fn region_of<'a>(all: &'a [(String, String)], headers: &'a HeaderMap, default: &
         .unwrap_or(default)
 }
 
-/// Answers one request.
-pub async fn handle(app: &App, req: Incoming<'_>, log: &mut RequestLog) -> Response {
-    // Alibaba Cloud request ids are upper-case UUIDs.
-    log.request_id = log.request_id.to_uppercase();
-    let host = header(req.headers, "host").unwrap_or_default().to_string();
-    match process(app, &req, log).await {
-        Ok(fields) => {
-            log.code = "Success".into();
-            envelope::success(&log.request_id, fields)
-        }
-        Err(e) => {
-            log.code = e.code.as_str().into_owned();
-            envelope::error(&log.request_id, &host, &e)
-        }
-    }
+/// The Alibaba Cloud RPC dialect (IMM) and what it runs against; it owns its nonce cache.
+pub struct Aliyun {
+    /// The face service.
+    pub imm: Arc<Imm>,
+    /// Accounts by credential.
+    pub accounts: Arc<Accounts>,
+    /// Signature nonces seen recently.
+    pub nonces: NonceCache,
+    /// Timestamp window and replay checks.
+    pub freshness: verify::Freshness,
+    /// Region of requests that name none.
+    pub default_region: String,
 }
 
-async fn process(
-    app: &App,
-    req: &Incoming<'_>,
-    log: &mut RequestLog,
-) -> Result<actions::Output, AliError> {
-    if req.method != Method::GET && req.method != Method::POST {
-        return Err(AliError::new(
-            Code::UnsupportedHTTPMethod,
-            format!(
-                "HTTP method {} is not supported: use GET or POST.",
-                req.method
-            ),
-        ));
+/// What the route stage found: the style, the action, and every parameter (query and form).
+pub struct Route {
+    style: Style,
+    action: Action,
+    all: Vec<(String, String)>,
+}
+
+impl pipeline::Dialect for Aliyun {
+    const NAME: &'static str = "aliyun";
+    type Route = Route;
+    type Error = AliError;
+    type Output = actions::Output;
+
+    /// Alibaba Cloud request ids are upper-case UUIDs.
+    fn request_id(&self) -> String {
+        uuid::Uuid::new_v4().to_string().to_uppercase()
     }
-    let all: Vec<(String, String)> = req.query.iter().chain(req.form.iter()).cloned().collect();
-    let style = if header(req.headers, "authorization").is_some_and(|a| a.starts_with("ACS3-")) {
-        Style::V3
-    } else if param(&all, "Signature").is_some() {
-        Style::Rpc
-    } else {
-        return Err(AliError::missing("Signature"));
-    };
-    let action_name = param(&all, "Action")
-        .or_else(|| header(req.headers, "x-acs-action"))
-        .ok_or_else(|| AliError::missing("Action"))?;
-    log.action = action_name.to_string();
-    let action = Action::from_name(action_name).ok_or_else(|| {
-        AliError::new(
-            Code::InvalidActionNotFound,
-            "Specified api is not found, please check your url and method.",
+
+    fn route(&self, req: &Request<'_>, sent: &mut String) -> Result<Route, AliError> {
+        if *req.method != Method::GET && *req.method != Method::POST {
+            return Err(AliError::new(
+                Code::UnsupportedHTTPMethod,
+                format!(
+                    "HTTP method {} is not supported: use GET or POST.",
+                    req.method
+                ),
+            ));
+        }
+        let all: Vec<(String, String)> = req.query.iter().chain(req.form.iter()).cloned().collect();
+        let style = if req
+            .header("authorization")
+            .is_some_and(|a| a.starts_with("ACS3-"))
+        {
+            Style::V3
+        } else if param(&all, "Signature").is_some() {
+            Style::Rpc
+        } else {
+            return Err(AliError::missing("Signature"));
+        };
+        let action_name = param(&all, "Action")
+            .or_else(|| req.header("x-acs-action"))
+            .ok_or_else(|| AliError::missing("Action"))?;
+        *sent = action_name.to_string();
+        let action = Action::from_name(action_name).ok_or_else(|| {
+            AliError::new(
+                Code::InvalidActionNotFound,
+                "Specified api is not found, please check your url and method.",
+            )
+        })?;
+        let version = param(&all, "Version")
+            .or_else(|| req.header("x-acs-version"))
+            .ok_or_else(|| AliError::missing("Version"))?;
+        if version != VERSION {
+            return Err(AliError::new(
+                Code::InvalidVersion,
+                format!("Specified parameter Version is not valid: `{version}`; IMM is served at {VERSION}."),
+            ));
+        }
+        Ok(Route { style, action, all })
+    }
+
+    fn action(route: &Route) -> &'static str {
+        route.action.name()
+    }
+
+    fn documented_limit(_route: &Route) -> Option<u32> {
+        None
+    }
+
+    fn verify(&self, req: &Request<'_>, route: &Route) -> Result<Arc<Account>, AliError> {
+        let signed = Signed {
+            method: req.method,
+            query: req.query,
+            all: &route.all,
+            headers: req.headers,
+            body: req.body,
+        };
+        verify::verify(
+            route.style,
+            &signed,
+            &self.accounts,
+            &self.nonces,
+            self.freshness,
         )
-    })?;
-    let version = param(&all, "Version")
-        .or_else(|| header(req.headers, "x-acs-version"))
-        .ok_or_else(|| AliError::missing("Version"))?;
-    if version != VERSION {
-        return Err(AliError::new(
-            Code::InvalidVersion,
-            format!("Specified parameter Version is not valid: `{version}`; IMM is served at {VERSION}."),
-        ));
     }
 
-    let signed = Signed {
-        method: req.method,
-        query: req.query,
-        all: &all,
-        headers: req.headers,
-        body: req.body,
-    };
-    let freshness = verify::Freshness {
-        max_skew_seconds: app.config.auth.aliyun_max_skew_seconds,
-        reject_replayed_nonces: app.config.auth.reject_replayed_nonces,
-    };
-    let account = verify::verify(style, &signed, &app.accounts, &app.nonces, freshness)?;
-    log.account = account.id.clone();
-
-    if let Some(f) = app.faults.pick("aliyun", action.name(), &account.id) {
-        if f.latency_ms > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(f.latency_ms)).await;
+    fn injected(&self, e: &FaultError) -> AliError {
+        let status = e.status.unwrap_or(400);
+        let mut err = AliError::new(
+            Code::Injected(e.code.clone(), status),
+            e.message.clone().unwrap_or_default(),
+        );
+        if e.code.starts_with("Throttling") {
+            err.retry_after_ms = Some(1000);
         }
-        if let Some(e) = f.error {
-            let status = e.status.unwrap_or(400);
-            let mut err = AliError::new(
-                Code::Injected(e.code.clone(), status),
-                e.message.unwrap_or_default(),
-            );
-            if e.code.starts_with("Throttling") {
-                err.retry_after_ms = Some(1000);
-            }
-            return Err(err);
-        }
+        err
     }
 
-    if let Err(over) = app.limits.check("aliyun", action.name(), None, &account.id) {
+    fn throttled(&self, over: Exceeded) -> AliError {
         let mut e = AliError::new(
             Code::ThrottlingUser,
             "Request was denied due to user flow control.",
         );
         e.retry_after_ms = Some(u64::from(1000 / over.limit.max(1)).max(1));
-        return Err(e);
+        e
     }
 
-    let region = region_of(&all, req.headers, &app.config.imm.default_region).to_string();
-    log.region = region.clone();
-    if !REGIONS.contains(&region.as_str()) {
-        return Err(AliError::new(
-            Code::InvalidRegionId,
-            format!("Specified parameter RegionId is not valid: `{region}` is not an IMM region."),
-        ));
+    fn region(&self, req: &Request<'_>, route: &Route) -> Result<String, AliError> {
+        let region = region_of(&route.all, req.headers, &self.default_region);
+        if !REGIONS.contains(&region) {
+            return Err(AliError::new(
+                Code::InvalidRegionId,
+                format!(
+                    "Specified parameter RegionId is not valid: `{region}` is not an IMM region."
+                ),
+            ));
+        }
+        Ok(region.to_string())
     }
-    let business: Vec<(String, String)> = all
-        .into_iter()
-        .filter(|(k, _)| !params::COMMON.contains(&k.as_str()))
-        .collect();
-    let params = Params::new(business);
-    let ctx = actions::Ctx {
-        imm: &app.imm,
-        caller: Caller {
-            account: &account.id,
-            region: &region,
-        },
-        params: &params,
-    };
-    actions::dispatch(action, &ctx).await
+
+    async fn run(
+        &self,
+        _req: &Request<'_>,
+        route: &Route,
+        account: &Account,
+        region: &str,
+    ) -> Result<actions::Output, AliError> {
+        let business: Vec<(String, String)> = route
+            .all
+            .iter()
+            .filter(|(k, _)| !params::COMMON.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        let params = Params::new(business);
+        let ctx = actions::Ctx {
+            imm: &self.imm,
+            caller: Caller {
+                account: &account.id,
+                region,
+            },
+            params: &params,
+        };
+        actions::dispatch(route.action, &ctx).await
+    }
+
+    fn code(e: &AliError) -> String {
+        e.code.as_str().into_owned()
+    }
+
+    fn success(&self, request_id: &str, _req: &Request<'_>, out: actions::Output) -> Response {
+        envelope::success(request_id, out)
+    }
+
+    fn failure(&self, request_id: &str, req: &Request<'_>, e: &AliError) -> Response {
+        envelope::error(request_id, req.header("host").unwrap_or_default(), e)
+    }
 }
 
 #[cfg(test)]

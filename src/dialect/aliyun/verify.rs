@@ -71,15 +71,6 @@ pub enum NonceRefusal {
     BeyondHorizon,
 }
 
-/// Default [`NonceCache`] capacity.
-pub const DEFAULT_NONCE_CAPACITY: usize = 1_000_000;
-
-impl Default for NonceCache {
-    fn default() -> Self {
-        NonceCache::with_capacity(DEFAULT_NONCE_CAPACITY)
-    }
-}
-
 impl NonceCache {
     /// A cache that holds at most `capacity` nonces.
     pub fn with_capacity(capacity: usize) -> NonceCache {
@@ -417,7 +408,7 @@ mod tests {
 
     #[test]
     fn a_nonce_is_accepted_once_within_the_window() {
-        let n = NonceCache::default();
+        let n = NonceCache::with_capacity(1_000_000);
         assert_eq!(n.admit("ak", "n1", 1000, 1000, 500), Ok(()));
         assert_eq!(
             n.admit("ak", "n1", 1000, 1200, 500),
@@ -433,7 +424,7 @@ mod tests {
 
     #[test]
     fn a_nonce_signed_in_the_future_stays_refused_until_its_timestamp_leaves_the_window() {
-        let n = NonceCache::default();
+        let n = NonceCache::with_capacity(1_000_000);
         assert_eq!(n.admit("ak", "f", 1400, 1000, 500), Ok(()));
         assert_eq!(
             n.admit("ak", "f", 1400, 1800, 500),

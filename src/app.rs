@@ -1,0 +1,101 @@
+//! The application: everything a request can reach, built once over an open store. The server
+//! routes to it, the admin routes and the dialects act on it; it imports neither.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::accounts::Accounts;
+use crate::config::Config;
+use crate::cvm::Cvm;
+use crate::dialect::aliyun::{verify as ali_verify, Aliyun};
+use crate::dialect::pipeline::Shared;
+use crate::dialect::tencent::Tencent;
+use crate::imm::{Imm, ImmSettings};
+use crate::ratelimit::RateLimits;
+use crate::store::Store;
+
+/// Everything a request handler can reach.
+pub struct App {
+    /// The configuration in force (after CLI and environment overrides).
+    pub config: Config,
+    /// Accounts by credential.
+    pub accounts: Arc<Accounts>,
+    /// The store.
+    pub store: Store,
+    /// The image service.
+    pub cvm: Arc<Cvm>,
+    /// The face service.
+    pub imm: Arc<Imm>,
+    /// The Tencent Cloud dialect (CVM).
+    pub tencent: Tencent,
+    /// The Alibaba Cloud dialect (IMM), with its nonce cache.
+    pub aliyun: Aliyun,
+    /// Request limits.
+    pub limits: RateLimits,
+    /// Fault-injection rules.
+    pub faults: crate::faults::Faults,
+    /// Request counters and latencies.
+    pub metrics: crate::metrics::Metrics,
+    /// The request journal.
+    pub journal: crate::journal::Journal,
+    /// When the server started.
+    pub started: Instant,
+}
+
+impl App {
+    /// Builds the application over an open store.
+    pub fn new(config: Config, store: Store) -> App {
+        let accounts = Arc::new(Accounts::new(&config.accounts));
+        let cvm = Arc::new(Cvm::new(
+            store.clone(),
+            config.cvm.image_ready_after_ms,
+            config.cvm.image_quota,
+        ));
+        let imm = Arc::new(Imm::new(
+            store.clone(),
+            ImmSettings {
+                similarity_threshold: config.imm.cluster_similarity_threshold,
+                task_retention_ms: config.imm.task_retention_seconds.saturating_mul(1000),
+                task_min_duration_ms: config.imm.task_min_duration_ms,
+                max_figures_per_file: config.imm.max_figures_per_file,
+            },
+        ));
+        App {
+            tencent: Tencent {
+                cvm: cvm.clone(),
+                accounts: accounts.clone(),
+                max_skew_seconds: config.auth.max_skew_seconds,
+            },
+            aliyun: Aliyun {
+                imm: imm.clone(),
+                accounts: accounts.clone(),
+                nonces: ali_verify::NonceCache::with_capacity(config.auth.nonce_cache_capacity),
+                freshness: ali_verify::Freshness {
+                    max_skew_seconds: config.auth.aliyun_max_skew_seconds,
+                    reject_replayed_nonces: config.auth.reject_replayed_nonces,
+                },
+                default_region: config.imm.default_region.clone(),
+            },
+            accounts,
+            cvm,
+            imm,
+            limits: RateLimits::new(&config.rate_limit),
+            faults: crate::faults::Faults::default(),
+            metrics: crate::metrics::Metrics::default(),
+            journal: crate::journal::Journal::default(),
+            store,
+            config,
+            started: Instant::now(),
+        }
+    }
+
+    /// What the pipeline's shared stages use.
+    pub fn shared(&self) -> Shared<'_> {
+        Shared {
+            faults: &self.faults,
+            limits: &self.limits,
+            metrics: &self.metrics,
+            journal: &self.journal,
+        }
+    }
+}
