@@ -113,7 +113,10 @@ pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
     }
     let offset_min = match s.get(i..)? {
         "Z" | "z" => 0,
-        tz if tz.len() == 6 && (tz.starts_with('+') || tz.starts_with('-')) && &tz[3..4] == ":" => {
+        tz if tz.len() == 6
+            && (tz.starts_with('+') || tz.starts_with('-'))
+            && tz.as_bytes()[3] == b':' =>
+        {
             let hh: i64 = tz.get(1..3)?.parse().ok()?;
             let mm: i64 = tz.get(4..6)?.parse().ok()?;
             let v = hh * 60 + mm;

@@ -106,10 +106,13 @@ pub fn check_figures(inputs: &[FaceInput], max: usize) -> Result<(), ImmError> {
     Ok(())
 }
 
-fn object_id(c: Caller<'_>, project: &str, dataset: &str, uri: &str) -> String {
-    crate::dialect::aliyun::sign::sha256_hex(
-        format!("{}/{}/{}/{}/{}", c.account, c.region, project, dataset, uri).as_bytes(),
-    )
+/// A file's `ObjectId`: the hex SHA-256 of `account/region/project/dataset/uri`, so it is the
+/// same whenever the file is indexed again (and in an imported document without one).
+pub fn object_id(account: &str, region: &str, project: &str, dataset: &str, uri: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(
+        format!("{account}/{region}/{project}/{dataset}/{uri}").as_bytes(),
+    ))
 }
 
 /// How heavy a write of `files` is: files plus their faces.
@@ -315,7 +318,13 @@ impl Place<'_> {
                 d.file_count += 1;
                 FileMeta {
                     uri: input.uri.clone(),
-                    object_id: object_id(self.c, self.project, self.dataset, &input.uri),
+                    object_id: object_id(
+                        self.c.account,
+                        self.c.region,
+                        self.project,
+                        self.dataset,
+                        &input.uri,
+                    ),
                     media_type: media,
                     size: input.size.unwrap_or(0),
                     fields: Value::Object(input.fields.clone()).to_string(),

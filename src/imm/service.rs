@@ -224,7 +224,8 @@ fn member_of(file: &FileMeta, idx: usize) -> Member {
 }
 
 /// Takes face `idx` of `file` out of its cluster (removing an emptied cluster and its hint) or
-/// out of the pending set. The face's own standing is left for the caller to set.
+/// out of the pending set, writing the cluster at once. The face's own standing is left for
+/// the caller to set.
 pub(super) fn detach(
     tx: &Tx<'_>,
     scope: &[u8],
@@ -232,32 +233,9 @@ pub(super) fn detach(
     idx: usize,
     now: u64,
 ) -> Result<(), TxError<ImmError>> {
-    let face = &file.faces[idx];
-    match &face.cluster {
-        FaceCluster::Assigned(id) => {
-            if let Some(mut c) = tx_cluster(tx, scope, id)? {
-                c.members
-                    .retain(|m| !(m.uri == file.uri && m.figure_id == face.figure_id));
-                if c.members.is_empty() {
-                    delete_cluster(tx, scope, id)?;
-                    if let Some(h) = &c.hint {
-                        tx.remove(Tree::ImmHints, &scoped(scope, h))?;
-                    }
-                } else {
-                    c.updated_ms = now;
-                    put_cluster(tx, scope, &c)?;
-                }
-            }
-        }
-        FaceCluster::Pending { .. } => {
-            tx.remove(
-                Tree::ImmPending,
-                &pending_key(scope, &file.uri, &face.figure_id),
-            )?;
-        }
-        FaceCluster::Independent => {}
-    }
-    Ok(())
+    let mut edits = ClusterEdits::default();
+    edits.detach(tx, scope, file, idx)?;
+    edits.apply(tx, scope, &file.uri, now)
 }
 
 /// The clusters one file write touches, read once and written once at the end, so that a file
@@ -286,8 +264,8 @@ impl ClusterEdits {
         Ok(self.loaded.get_mut(id).and_then(Option::as_mut))
     }
 
-    /// Takes face `idx` of `file` out of its cluster or out of the pending set (as [`detach`],
-    /// with the cluster written by [`ClusterEdits::apply`]).
+    /// Takes face `idx` of `file` out of its cluster or out of the pending set (written by
+    /// [`ClusterEdits::apply`]).
     pub(super) fn detach(
         &mut self,
         tx: &Tx<'_>,
