@@ -225,9 +225,8 @@ impl Recorder {
         let seq = *last + 1;
         self.meta.insert(ACK_KEY, &seq.to_be_bytes())?;
         self.db.flush()?;
-        write_slot(file, seq).map_err(|e| {
-            StoreError::Io(format!("cannot record the flush in {SIDE_FILE}: {e}"))
-        })?;
+        write_slot(file, seq)
+            .map_err(|e| StoreError::Io(format!("cannot record the flush in {SIDE_FILE}: {e}")))?;
         *last = seq;
         Ok(seq)
     }
@@ -248,7 +247,11 @@ mod tests {
         assert_eq!(parse(&good), Some(8));
         let mut torn = good.clone();
         torn[SLOT + 3] ^= 0xff;
-        assert_eq!(parse(&torn), Some(7), "the other slot still holds a true sequence");
+        assert_eq!(
+            parse(&torn),
+            Some(7),
+            "the other slot still holds a true sequence"
+        );
         assert_eq!(parse(&[0u8; 2 * SLOT]), None);
         assert_eq!(parse(&[]), None);
     }
@@ -277,8 +280,14 @@ mod tests {
         assert!(s(Some(4), Some(5)).lost_acknowledged_writes());
         assert!(s(None, Some(1)).lost_acknowledged_writes());
         assert!(!s(Some(5), Some(5)).lost_acknowledged_writes());
-        assert!(!s(Some(6), Some(5)).lost_acknowledged_writes(), "crash before the side file");
-        assert!(!s(Some(6), None).lost_acknowledged_writes(), "older release");
+        assert!(
+            !s(Some(6), Some(5)).lost_acknowledged_writes(),
+            "crash before the side file"
+        );
+        assert!(
+            !s(Some(6), None).lost_acknowledged_writes(),
+            "older release"
+        );
         assert!(!s(None, Some(0)).lost_acknowledged_writes());
     }
 }
