@@ -194,6 +194,9 @@ fn counters(
     }
 }
 
+/// A cluster with its members as (uri, figure id), by (scope, cluster id).
+type Listed<'a> = (&'a Cluster, BTreeSet<(&'a str, &'a str)>);
+
 /// Faces, clusters and hints agree: a face assigned to a cluster is among its members and
 /// every member is a face assigned to it; a cluster has members and lives in a dataset that
 /// exists; a hint names a cluster of its dataset that carries the hint; a file's dataset
@@ -213,9 +216,7 @@ fn standings(d: &ImmDump, out: &mut Vec<Problem>) {
             )
         })
         .collect();
-    // (scope, cluster id) -> members as (uri, figure id).
-    let mut clusters: BTreeMap<(Vec<u8>, &str), (&Cluster, BTreeSet<(&str, &str)>)> =
-        BTreeMap::new();
+    let mut clusters: BTreeMap<(Vec<u8>, &str), Listed<'_>> = BTreeMap::new();
     for c in &d.clusters {
         let scope = dataset_scope(
             Caller {
