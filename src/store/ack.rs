@@ -26,6 +26,7 @@
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use super::StoreError;
@@ -200,6 +201,8 @@ pub(crate) struct Recorder {
     meta: sled::Tree,
     /// The last recorded sequence and the open side file (`None`: opened for inspection only).
     state: Mutex<(u64, Option<File>)>,
+    /// A transaction committed since the last recorded flush began.
+    dirty: AtomicBool,
 }
 
 impl Recorder {
@@ -209,6 +212,7 @@ impl Recorder {
             db,
             meta,
             state: Mutex::new((seq, side)),
+            dirty: AtomicBool::new(false),
         }
     }
 
@@ -222,6 +226,7 @@ impl Recorder {
                 "the store was opened for inspection and does not write".into(),
             ));
         };
+        self.dirty.store(false, Ordering::SeqCst);
         let seq = *last + 1;
         self.meta.insert(ACK_KEY, &seq.to_be_bytes())?;
         self.db.flush()?;
@@ -229,6 +234,21 @@ impl Recorder {
             .map_err(|e| StoreError::Io(format!("cannot record the flush in {SIDE_FILE}: {e}")))?;
         *last = seq;
         Ok(seq)
+    }
+
+    /// Notes that a transaction committed (called after each commit).
+    pub(crate) fn mark_dirty(&self) {
+        self.dirty.store(true, Ordering::Relaxed);
+    }
+
+    /// [`Recorder::flush`] if a transaction committed since the last one began (`interval`
+    /// mode's periodic flush: an idle store writes nothing).
+    pub(crate) fn flush_if_dirty(&self) -> Result<Option<u64>, StoreError> {
+        if self.dirty.load(Ordering::SeqCst) {
+            self.flush().map(Some)
+        } else {
+            Ok(None)
+        }
     }
 
     /// The last recorded sequence.

@@ -756,7 +756,10 @@ impl Store {
             })
         });
         match result {
-            Ok(v) => Ok(v),
+            Ok(v) => {
+                self.inner.recorder.mark_dirty();
+                Ok(v)
+            }
             Err(TransactionError::Abort(e)) => Err(TxFailure::Abort(e)),
             Err(TransactionError::Storage(e)) => Err(TxFailure::Store(e.into())),
         }
@@ -980,7 +983,7 @@ async fn record_every(recorder: Arc<Recorder>, ms: u64, mut stop: watch::Receive
             _ = stop.changed() => return,
         }
         let r = recorder.clone();
-        match tokio::task::spawn_blocking(move || r.flush()).await {
+        match tokio::task::spawn_blocking(move || r.flush_if_dirty()).await {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "periodic store flush failed"),
             Err(e) => tracing::error!(error = %e, "periodic store flush task failed"),
@@ -1531,7 +1534,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn interval_mode_records_a_flush_every_period() {
+    async fn interval_mode_records_a_flush_every_period_with_writes() {
         let dir = tempfile::tempdir().expect("tempdir");
         let s = Store::open(dir.path(), Durability::Interval { ms: 20 }).expect("open");
         let flusher = s.start_flusher();
@@ -1539,13 +1542,18 @@ mod tests {
         write_one(&s, b"a");
         s.durable().await.expect("acknowledged at once");
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while ack::read_side(dir.path()).expect("side").unwrap_or(0) <= start {
+        while s.ack_seq() <= start {
             assert!(
                 std::time::Instant::now() < deadline,
                 "no periodic flush recorded"
             );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+        let recorded = s.ack_seq();
+        assert_eq!(ack::read_side(dir.path()).expect("side"), Some(recorded));
+        // Idle: nothing committed, nothing recorded.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(s.ack_seq(), recorded, "an idle store records no flushes");
         s.close().expect("close");
         flusher.await.expect("flusher");
     }
