@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod admin;
 pub mod app;
 pub mod blocking;
+pub mod check;
 pub mod clock;
 pub mod config;
 pub mod cvm;

@@ -11,6 +11,7 @@
 //!   names the receiver.
 
 pub mod catalogue;
+pub mod check;
 mod describe;
 mod error;
 mod export;

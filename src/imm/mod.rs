@@ -9,6 +9,7 @@
 //!   its identity hint).
 //! - A dataset's `file_count` equals its files; a project's `dataset_count` its datasets.
 
+pub mod check;
 pub mod clustering;
 pub mod clusters;
 mod error;
