@@ -14,7 +14,10 @@ fuzz_target!(|data: &[u8]| {
     let pairs: Vec<(String, String)> = form_urlencoded::parse(data)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    if pairs.iter().any(|(k, _)| k.split('.').count() > MAX_SEGMENTS) {
+    if pairs
+        .iter()
+        .any(|(k, _)| k.split('.').count() > MAX_SEGMENTS)
+    {
         return;
     }
     if let Ok(p) = Params::from_pairs(&pairs) {
