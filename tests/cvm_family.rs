@@ -129,25 +129,21 @@ fn instance_type_filters_by_the_architecture_of_known_families() {
 
 #[test]
 fn import_image_is_importing_then_normal_and_the_fail_marker_ends_in_importfailed() {
+    // A 60 s delay pins the first imports in IMPORTING however slow the machine is.
     let s = Server::start(Opts {
-        ready_after_ms: 300,
+        ready_after_ms: 60_000,
         ..Opts::default()
     });
     let c = s.client();
-    let ok = import(
-        &c,
-        "imported",
-        "https://bucket-1300000001.cos.ap-guangzhou.myqcloud.com/centos.qcow2",
-    );
-    let bad = import(
-        &c,
-        "broken",
-        "https://b-1300000001.cos.ap-guangzhou.myqcloud.com/cloudtwin-import-fail.qcow2",
-    );
+    let ok_url = "https://bucket-1300000001.cos.ap-guangzhou.myqcloud.com/centos.qcow2";
+    let bad_url = "https://b-1300000001.cos.ap-guangzhou.myqcloud.com/cloudtwin-import-fail.qcow2";
+    let ok = import(&c, "imported", ok_url);
+    let bad = import(&c, "broken", bad_url);
     let img = c.image(&ok).expect("img");
     assert_eq!(img["ImageState"], "IMPORTING");
     assert_eq!(img["ImageSource"], "EXTERNAL_IMPORT");
     assert_eq!(img["Platform"], "CentOS");
+    assert_eq!(c.image(&bad).expect("img")["ImageState"], "IMPORTING");
     c.call(
         "ModifyImageAttribute",
         json!({"ImageId": ok, "ImageName": "x"}),
@@ -155,9 +151,17 @@ fn import_image_is_importing_then_normal_and_the_fail_marker_ends_in_importfaile
     .expect_code("InvalidImageId.IncorrectState");
     c.call("DeleteImages", json!({"ImageIds": [ok]}))
         .expect_code("InvalidImageId.IncorrectState");
-    std::thread::sleep(Duration::from_millis(400));
-    assert_eq!(c.image(&ok).expect("img")["ImageState"], "NORMAL");
-    assert_eq!(c.image(&bad).expect("img")["ImageState"], "IMPORTFAILED");
+    // With a short delay, each import ends on its own: NORMAL, or IMPORTFAILED for the marker.
+    s.set_ready_after_ms(300);
+    let t0 = std::time::Instant::now();
+    let ok = import(&c, "imported-2", ok_url);
+    let bad = import(&c, "broken-2", bad_url);
+    watch_transition(t0, 300, "IMPORTING", "NORMAL", || {
+        c.image(&ok).expect("img")
+    });
+    watch_transition(t0, 300, "IMPORTING", "IMPORTFAILED", || {
+        c.image(&bad).expect("img")
+    });
     // A failed import can be deleted but not modified.
     c.call(
         "ModifyImageAttribute",
@@ -206,8 +210,9 @@ fn import_image_validates_os_url_iso_license_and_boot_mode() {
 
 #[test]
 fn sync_images_copies_into_other_regions_syncing_then_normal() {
+    // A 60 s delay pins the source in CREATING and the first copies in SYNCING.
     let s = Server::start(Opts {
-        ready_after_ms: 1500,
+        ready_after_ms: 60_000,
         ..Opts::default()
     });
     let c = s.client();
@@ -217,7 +222,9 @@ fn sync_images_copies_into_other_regions_syncing_then_normal() {
         json!({"ImageIds": [src], "DestinationRegions": ["ap-shanghai"]}),
     )
     .expect_code("InvalidImageId.IncorrectState");
-    std::thread::sleep(Duration::from_millis(1550));
+    s.set_image_state(&src, json!({"state": "NORMAL"}));
+    // 20 s copies: SyncPercent moves off 0 after 200 ms and stays below 100 while SYNCING.
+    s.set_ready_after_ms(20_000);
     let r = c
         .call(
             "SyncImages",
@@ -237,15 +244,32 @@ fn sync_images_copies_into_other_regions_syncing_then_normal() {
     let copy = sh.image(&copy_id).expect("copy");
     assert_eq!(copy["ImageState"], "SYNCING");
     assert_eq!(copy["ImageName"], "golden");
-    std::thread::sleep(Duration::from_millis(300));
-    let mid = sh.image(&copy_id).expect("copy")["SyncPercent"]
-        .as_u64()
-        .expect("pct");
+    let mid = poll_until("SyncPercent above 0", || {
+        let copy = sh.image(&copy_id).expect("copy");
+        assert_eq!(copy["ImageState"], "SYNCING", "{copy}");
+        let pct = copy["SyncPercent"].as_u64().expect("pct");
+        (pct > 0).then_some(pct)
+    });
     assert!(mid > 0 && mid < 100, "progress {mid}");
-    std::thread::sleep(Duration::from_millis(1300));
-    let done = sh.image(&copy_id).expect("copy");
-    assert_eq!(done["ImageState"], "NORMAL");
+    // A short delay: the copy is SYNCING until it has passed, then NORMAL at 100%.
+    s.set_ready_after_ms(300);
+    let t0 = std::time::Instant::now();
+    let r = c
+        .call(
+            "SyncImages",
+            json!({"ImageIds": [src], "DestinationRegions": ["ap-seoul"], "ImageSetRequired": true}),
+        )
+        .expect_ok();
+    let fast_id = r["ImageSet"][0]["ImageId"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let seoul = c.clone().in_region("ap-seoul");
+    let done = watch_transition(t0, 300, "SYNCING", "NORMAL", || {
+        seoul.image(&fast_id).expect("copy")
+    });
     assert_eq!(done["SyncPercent"], 100);
+    assert_eq!(done["ImageName"], "golden");
     assert_eq!(c.image(&src).expect("src")["ImageState"], "NORMAL");
     // Without ImageSetRequired the set is empty.
     let plain = c
@@ -478,7 +502,7 @@ fn the_quota_is_enforced_on_create_import_and_sync() {
 #[test]
 fn export_images_records_a_task_with_cos_paths() {
     let s = Server::start(Opts {
-        ready_after_ms: 300,
+        ready_after_ms: 60_000,
         ..Opts::default()
     });
     let c = s.client();
@@ -488,7 +512,7 @@ fn export_images_records_a_task_with_cos_paths() {
         json!({"BucketName": "backups-1300000001", "ImageIds": [creating]}),
     )
     .expect_code("InvalidParameterValue.InvalidImageState");
-    std::thread::sleep(Duration::from_millis(350));
+    s.set_image_state(&creating, json!({"state": "NORMAL"}));
     let r = c
         .call("ExportImages", json!({"BucketName": "backups-1300000001", "ImageIds": [creating], "ExportFormat": "qcow2", "FileNamePrefixList": ["nightly"]}))
         .expect_ok();
@@ -531,7 +555,7 @@ fn export_images_records_a_task_with_cos_paths() {
         .as_str()
         .expect("id")
         .to_string();
-    std::thread::sleep(Duration::from_millis(350));
+    s.set_image_state(&win, json!({"state": "NORMAL"}));
     c.call(
         "ExportImages",
         json!({"BucketName": "b-1300000001", "ImageIds": [win]}),
@@ -586,13 +610,13 @@ fn describe_image_from_family_picks_the_newest_normal_non_deprecated_image() {
 
 #[test]
 fn a_syncing_copy_finishes_after_the_server_is_killed_and_restarted() {
-    let s = Server::start(Opts {
-        ready_after_ms: 600,
-        ..Opts::default()
-    });
+    let s = Server::start(Opts::default());
     let c = s.client();
-    let src = s.client().create("src");
-    std::thread::sleep(Duration::from_millis(650));
+    let src = c.create("src");
+    // The copy's 8 s timer is stored with it: it outlives the process, and a restart (well
+    // under a second, even on a loaded machine) leaves it running.
+    s.set_ready_after_ms(8_000);
+    let t0 = std::time::Instant::now();
     let r = c
         .call("SyncImages", json!({"ImageIds": [src], "DestinationRegions": ["ap-shanghai"], "ImageSetRequired": true}))
         .expect_ok();
@@ -605,8 +629,9 @@ fn a_syncing_copy_finishes_after_the_server_is_killed_and_restarted() {
     let s = s.restart();
     let sh = s.client().in_region("ap-shanghai");
     assert_eq!(sh.image(&copy).expect("copy")["ImageState"], "SYNCING");
-    std::thread::sleep(Duration::from_millis(650));
-    assert_eq!(sh.image(&copy).expect("copy")["ImageState"], "NORMAL");
+    watch_transition(t0, 8_000, "SYNCING", "NORMAL", || {
+        sh.image(&copy).expect("copy")
+    });
 }
 
 #[test]

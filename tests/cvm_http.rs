@@ -10,8 +10,9 @@ use serde_json::json;
 
 #[test]
 fn create_image_returns_an_img_id_and_the_image_is_creating_then_normal() {
+    // A 60 s delay pins the first image in CREATING however slow the machine is.
     let s = Server::start(Opts {
-        ready_after_ms: 400,
+        ready_after_ms: 60_000,
         ..Opts::default()
     });
     let c = s.client();
@@ -25,8 +26,14 @@ fn create_image_returns_an_img_id_and_the_image_is_creating_then_normal() {
     assert_eq!(img["ImageType"], "PRIVATE_IMAGE");
     assert_eq!(img["ImageSource"], "CREATE_IMAGE");
     assert_eq!(img["ImageCreator"], ACCOUNT_1);
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    assert_eq!(c.image(&id).expect("listed")["ImageState"], "NORMAL");
+    // With a short delay, an image is CREATING until the delay has passed, then NORMAL.
+    s.set_ready_after_ms(400);
+    let t0 = std::time::Instant::now();
+    let second = c.create("second");
+    watch_transition(t0, 400, "CREATING", "NORMAL", || {
+        c.image(&second).expect("listed")
+    });
+    assert_eq!(c.image(&id).expect("listed")["ImageState"], "CREATING");
 }
 
 #[test]
@@ -329,14 +336,14 @@ fn describe_images_enforces_its_documented_limits() {
 #[test]
 fn delete_images_dry_run_checks_without_deleting_and_creating_images_cannot_be_deleted() {
     let s = Server::start(Opts {
-        ready_after_ms: 300,
+        ready_after_ms: 60_000,
         ..Opts::default()
     });
     let c = s.client();
     let id = c.create("doomed");
     c.call("DeleteImages", json!({"ImageIds": [id]}))
         .expect_code("InvalidImageId.IncorrectState");
-    std::thread::sleep(std::time::Duration::from_millis(400));
+    s.set_image_state(&id, json!({"state": "NORMAL"}));
     c.call("DeleteImages", json!({"ImageIds": [id], "DryRun": true}))
         .expect_ok();
     assert!(c.image(&id).is_some());

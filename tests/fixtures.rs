@@ -128,7 +128,7 @@ fn populate(s: &Server) {
         )
         .expect_ok();
     let id = t["TaskId"].as_str().expect("id").to_string();
-    for _ in 0..200 {
+    poll_until("the merging task ends", || {
         let g = imm
             .call(
                 "GetTask",
@@ -139,11 +139,8 @@ fn populate(s: &Server) {
                 ],
             )
             .expect_ok();
-        if g["Status"] != "Running" {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+        (g["Status"] != "Running").then_some(())
+    });
     // A face left for the next clustering run, with a hint.
     admin_post(
         &s.base,

@@ -127,11 +127,18 @@ fn state_control_sets_image_states_and_the_delays_at_run_time() {
         "POST",
         &s.base,
         &format!("/_cloudtwin/cvm/images/{id}/state"),
-        Some(&json!({"state": "SYNCING", "then": "NORMAL", "after_ms": 300})),
+        Some(&json!({"state": "SYNCING", "then": "NORMAL", "after_ms": 60_000})),
     );
     assert_eq!(c.image(&id).expect("img")["ImageState"], "SYNCING");
-    std::thread::sleep(Duration::from_millis(350));
-    assert_eq!(c.image(&id).expect("img")["ImageState"], "NORMAL");
+    // A short timer replaces the long one: SYNCING until it has run out, then NORMAL.
+    let t0 = Instant::now();
+    ok_json(
+        "POST",
+        &s.base,
+        &format!("/_cloudtwin/cvm/images/{id}/state"),
+        Some(&json!({"state": "SYNCING", "then": "NORMAL", "after_ms": 300})),
+    );
+    watch_transition(t0, 300, "SYNCING", "NORMAL", || c.image(&id).expect("img"));
     for bad in [
         json!({"state": "RUNNING"}),
         json!({"state": "NORMAL", "after_ms": 5}),
@@ -280,17 +287,23 @@ fn fault_rules_answer_chosen_errors_add_latency_and_can_be_listed_and_cleared() 
         "POST",
         &s.base,
         "/_cloudtwin/faults",
-        Some(&json!({"account": ACCOUNT_2, "latency_ms": 300})),
+        Some(&json!({"account": ACCOUNT_2, "latency_ms": 1500})),
     );
+    // The rule does not match another account (no hit), so its answer does not wait.
     let t = Instant::now();
     c.call("DescribeImages", json!({})).expect_ok();
     assert!(
-        t.elapsed() < Duration::from_millis(250),
+        t.elapsed() < Duration::from_millis(1500),
         "another account is not slowed"
+    );
+    let listed = ok_json("GET", &s.base, "/_cloudtwin/faults", None);
+    assert_eq!(
+        listed["rules"][0]["hits"], 0,
+        "another account is not matched"
     );
     let t = Instant::now();
     s.client2().call("DescribeImages", json!({})).expect_ok();
-    assert!(t.elapsed() >= Duration::from_millis(300));
+    assert!(t.elapsed() >= Duration::from_millis(1500));
     let listed = ok_json("GET", &s.base, "/_cloudtwin/faults", None);
     assert_eq!(listed["rules"][0]["hits"], 1);
     assert_eq!(

@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub mod imm;
 
@@ -210,6 +210,23 @@ impl Server {
         self.child.wait().expect("wait")
     }
 
+    /// Sets an image's state through state control (`POST /_cloudtwin/cvm/images/{id}/state`),
+    /// e.g. `{"state": "NORMAL"}` or `{"state": "SYNCING", "then": "NORMAL", "after_ms": 300}`.
+    pub fn set_image_state(&self, id: &str, body: Value) {
+        let path = format!("/_cloudtwin/cvm/images/{id}/state");
+        let (code, answer) = admin_post(&self.base, &path, Some(ADMIN_TOKEN), &body);
+        assert_eq!(code, 200, "state control {body}: {answer}");
+    }
+
+    /// Changes `cvm.image_ready_after_ms` at run time (`PUT /_cloudtwin/settings`): the delay of
+    /// images created, imported or synced from now on.
+    pub fn set_ready_after_ms(&self, ms: u64) {
+        let body = serde_json::json!({"cvm": {"image_ready_after_ms": ms}});
+        let (code, answer) = admin_send("PUT", &self.base, "/_cloudtwin/settings", &body);
+        assert_eq!(code, 200, "settings: {answer}");
+        assert_eq!(answer["cvm"]["image_ready_after_ms"], ms);
+    }
+
     /// Restarts on the same config and data dir, after the old process is gone.
     pub fn restart(mut self) -> Server {
         let mut next = Server::spawn(&self.config, &self.data_dir);
@@ -389,6 +406,68 @@ impl Client {
     pub fn image(&self, id: &str) -> Option<Value> {
         let r = self.describe_ids(&[id]);
         r["ImageSet"].as_array().and_then(|a| a.first().cloned())
+    }
+}
+
+/// How long a test waits for what the server does on its own (a timed transition, a task)
+/// before it fails: generous, so that a loaded machine makes a test slow, never wrong.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// Calls `f` every 20 ms until it returns `Some`, for up to [`PATIENCE`]; panics naming `what`.
+pub fn poll_until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let t = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(t.elapsed() < PATIENCE, "{what}: not within {PATIENCE:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Watches an image whose timer of `delay_ms` started no earlier than `t0` (the instant
+/// before the request that started it) go from `from` to `to`, and returns it in `to`.
+///
+/// Every answer is checked against what the clock allows, however slow the machine: an
+/// answer received before `t0 + delay_ms` was computed before the timer ran out, so it must
+/// say `from`; any later answer says `from` or `to`; `to` must come within [`PATIENCE`].
+pub fn watch_transition(
+    t0: Instant,
+    delay_ms: u64,
+    from: &str,
+    to: &str,
+    mut read: impl FnMut() -> Value,
+) -> Value {
+    let delay = Duration::from_millis(delay_ms);
+    loop {
+        let img = read();
+        let seen = t0.elapsed();
+        let state = img["ImageState"].as_str().unwrap_or("").to_string();
+        if seen < delay {
+            assert_eq!(state, from, "{seen:?} into a {delay_ms} ms timer: {img}");
+        } else {
+            assert!(
+                state == from || state == to,
+                "expected {from} or {to}: {img}"
+            );
+        }
+        if state == to {
+            return img;
+        }
+        assert!(seen < PATIENCE, "still {from} after {seen:?}: {img}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Sends an admin request with a JSON body and the admin token.
+pub fn admin_send(method: &str, base: &str, path: &str, body: &Value) -> (u16, Value) {
+    let req = ureq::request(method, &format!("{base}{path}"))
+        .set("Content-Type", "application/json")
+        .set("Authorization", &format!("Bearer {ADMIN_TOKEN}"));
+    match req.send_string(&body.to_string()) {
+        Ok(r) => (r.status(), r.into_json().unwrap_or(Value::Null)),
+        Err(ureq::Error::Status(code, r)) => (code, r.into_json().unwrap_or(Value::Null)),
+        Err(e) => panic!("transport: {e}"),
     }
 }
 

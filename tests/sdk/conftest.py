@@ -15,7 +15,9 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.cvm.v20170312 import cvm_client
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.environ.get("CLOUDTWIN_BIN", os.path.join(ROOT, "target", "debug", "cloudtwin"))
+# tests/run.sh passes the binary cargo built; by hand, the default target dir (or CARGO_TARGET_DIR).
+BIN = os.environ.get("CLOUDTWIN_BIN") or os.path.join(
+    os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"), "debug", "cloudtwin")
 
 ACCOUNT_1 = "100000000001"
 ACCOUNT_2 = "100000000002"
@@ -135,6 +137,26 @@ class Server:
         except urllib.error.HTTPError as e:
             return e.code, json.loads(e.read() or b"null")
 
+    def admin(self, method, path, body=None):
+        """An admin route with the token; returns the decoded JSON answer (fails on non-2xx)."""
+        import json
+        import urllib.request
+        req = urllib.request.Request(f"http://{self.endpoint}{path}", method=method,
+                                     data=None if body is None else json.dumps(body).encode(),
+                                     headers={"Authorization": f"Bearer {ADMIN_TOKEN}",
+                                              "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.loads(r.read())
+
+    def set_image_state(self, image_id, **body):
+        """State control: e.g. set_image_state(id, state="NORMAL")."""
+        self.admin("POST", f"/_cloudtwin/cvm/images/{image_id}/state", body)
+
+    def set_ready_after_ms(self, ms):
+        """The delay of images created, imported or synced from now on (PUT /_cloudtwin/settings)."""
+        assert self.admin("PUT", "/_cloudtwin/settings", {"cvm": {"image_ready_after_ms": ms}})["cvm"] == \
+            {"image_ready_after_ms": ms}
+
     def client(self, style="tc3-post", secret_id=SECRET_ID_1, secret_key=SECRET_KEY_1, region=REGION,
                language="en-US"):
         sign_method, req_method = STYLES[style]
@@ -167,6 +189,29 @@ def fresh_server():
 @pytest.fixture(params=list(STYLES))
 def style(request):
     return request.param
+
+
+# How long a test waits for what the server does on its own (a timed transition, a task):
+# generous, so that a loaded machine makes a test slow, never wrong.
+PATIENCE = 30.0
+
+
+def watch_transition(t0, delay_ms, start, end, read):
+    """Polls read() (an image) until its ImageState is `end`, for a timer of delay_ms that started
+    no earlier than t0 (time.monotonic() before the request that started it). An answer received
+    before t0 + delay was computed before the timer ran out, so it must say `start`; later answers
+    say `start` or `end`. Returns the image in `end`."""
+    while True:
+        img = read()
+        seen = time.monotonic() - t0
+        if seen < delay_ms / 1000:
+            assert img.ImageState == start, f"{seen:.3f} s into a {delay_ms} ms timer: {img.ImageState}"
+        else:
+            assert img.ImageState in (start, end), img.ImageState
+        if img.ImageState == end:
+            return img
+        assert seen < PATIENCE, f"still {start} after {seen:.1f} s"
+        time.sleep(0.02)
 
 
 _counter = [0]

@@ -7,7 +7,7 @@ import pytest
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.cvm.v20170312 import models
 
-from conftest import ACCOUNT_2, SECRET_ID_2, SECRET_KEY_2, unique
+from conftest import ACCOUNT_2, SECRET_ID_2, SECRET_KEY_2, unique, watch_transition
 from test_cvm_sdk import code_of, create, describe, one
 from test_tccli import ok as tccli_ok
 
@@ -18,16 +18,6 @@ def call(client, action, **params):
     req = getattr(models, action + "Request")()
     req.from_json_string(json.dumps(params))
     return getattr(client, action)(req)
-
-
-def wait_normal(client, image_id, timeout=5.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        img = one(client, image_id)
-        if img is not None and img.ImageState == "NORMAL":
-            return img
-        time.sleep(0.05)
-    raise AssertionError(f"{image_id} did not become NORMAL")
 
 
 def test_public_catalogue_and_instance_type(server, style):
@@ -43,7 +33,7 @@ def test_public_catalogue_and_instance_type(server, style):
 
 
 def test_import_image_and_describe_import_image_os(fresh_server, style):
-    s = fresh_server(ready_after_ms=300)
+    s = fresh_server(ready_after_ms=60_000)  # pins the first imports in IMPORTING
     c = s.client(style)
     oses = call(c, "DescribeImportImageOs")
     assert "CentOS" in oses.ImportImageOsListSupported.Linux
@@ -51,12 +41,18 @@ def test_import_image_and_describe_import_image_os(fresh_server, style):
     base = dict(Architecture="x86_64", OsType="Ubuntu", OsVersion="16", ImageName="imp",
                 ImageUrl="https://b-1300000001.cos.ap-guangzhou.myqcloud.com/u.qcow2",
                 TagSpecification=[{"ResourceType": "image", "Tags": [{"Key": "k", "Value": "v"}]}])
+    fail_url = "https://b/cloudtwin-import-fail.raw"
     image_id = call(c, "ImportImage", **base).ImageId
     assert one(c, image_id).ImageState == "IMPORTING"
-    failing = call(c, "ImportImage", **dict(base, ImageName="imp-bad",
-                                            ImageUrl="https://b/cloudtwin-import-fail.raw")).ImageId
-    assert wait_normal(c, image_id).ImageSource == "EXTERNAL_IMPORT"
-    assert one(c, failing).ImageState == "IMPORTFAILED"
+    failing = call(c, "ImportImage", **dict(base, ImageName="imp-bad", ImageUrl=fail_url)).ImageId
+    assert one(c, failing).ImageState == "IMPORTING"
+    # With a short delay each import ends on its own: NORMAL, or IMPORTFAILED for the marker.
+    s.set_ready_after_ms(300)
+    t0 = time.monotonic()
+    done = call(c, "ImportImage", **dict(base, ImageName="imp-2")).ImageId
+    failed = call(c, "ImportImage", **dict(base, ImageName="imp-bad-2", ImageUrl=fail_url)).ImageId
+    assert watch_transition(t0, 300, "IMPORTING", "NORMAL", lambda: one(c, done)).ImageSource == "EXTERNAL_IMPORT"
+    watch_transition(t0, 300, "IMPORTING", "IMPORTFAILED", lambda: one(c, failed))
     assert code_of(lambda: call(c, "ImportImage", **dict(base, ImageName="imp2", OsType="Plan9"))) == \
         "InvalidImageOsType.Unsupported"
     assert code_of(lambda: call(c, "ImportImage", **dict(base, ImageName="imp2", OsVersion="1"))) == \
@@ -67,19 +63,24 @@ def test_import_image_and_describe_import_image_os(fresh_server, style):
 
 
 def test_sync_images_to_other_regions(fresh_server, style):
-    s = fresh_server(ready_after_ms=800)
+    s = fresh_server(ready_after_ms=60_000)  # pins the source in CREATING and the copies in SYNCING
     c = s.client(style)
     src = create(c, "golden")
     assert code_of(lambda: call(c, "SyncImages", ImageIds=[src], DestinationRegions=["ap-shanghai"])) == \
         "InvalidImageId.IncorrectState"
-    wait_normal(c, src)
+    s.set_image_state(src, state="NORMAL")
     r = call(c, "SyncImages", ImageIds=[src], DestinationRegions=["ap-shanghai", "ap-beijing"], ImageSetRequired=True)
     assert sorted(x.Region for x in r.ImageSet) == ["ap-beijing", "ap-shanghai"]
     sh = s.client(style, region="ap-shanghai")
     copy_id = [x.ImageId for x in r.ImageSet if x.Region == "ap-shanghai"][0]
     copy = one(sh, copy_id)
     assert copy.ImageState == "SYNCING" and copy.ImageName == "golden"
-    assert wait_normal(sh, copy_id).SyncPercent == 100
+    # With a short delay a copy is SYNCING until it has passed, then NORMAL at 100%.
+    s.set_ready_after_ms(800)
+    t0 = time.monotonic()
+    r = call(c, "SyncImages", ImageIds=[src], DestinationRegions=["ap-seoul"], ImageSetRequired=True)
+    seoul = s.client(style, region="ap-seoul")
+    assert watch_transition(t0, 800, "SYNCING", "NORMAL", lambda: one(seoul, r.ImageSet[0].ImageId)).SyncPercent == 100
     assert code_of(lambda: call(c, "SyncImages", ImageIds=[src], DestinationRegions=["ap-shanghai"])) == \
         "InvalidImageName.Duplicate"
     assert code_of(lambda: call(c, "SyncImages", ImageIds=[src], DestinationRegions=["nowhere-1"])) == \

@@ -9,7 +9,7 @@ import requests
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.cvm.v20170312 import models
 
-from conftest import ACCOUNT_1, SECRET_ID_1, SECRET_ID_2, SECRET_KEY_2, unique
+from conftest import ACCOUNT_1, SECRET_ID_1, SECRET_ID_2, SECRET_KEY_2, unique, watch_transition
 
 
 def code_of(fn):
@@ -54,7 +54,7 @@ def delete(client, ids, dry_run=None):
 # --- CreateImage -----------------------------------------------------------------------------
 
 def test_create_image_returns_an_img_id_and_the_image_becomes_normal_after_the_delay(fresh_server, style):
-    s = fresh_server(ready_after_ms=600)
+    s = fresh_server(ready_after_ms=60_000)  # pins the first image in CREATING
     c = s.client(style)
     image_id = create(c, "fresh", ImageDescription="made by the sdk",
                       TagSpecification=[{"ResourceType": "image", "Tags": [{"Key": "team", "Value": "a b"}]}])
@@ -66,8 +66,12 @@ def test_create_image_returns_an_img_id_and_the_image_becomes_normal_after_the_d
     assert img.ImageDescription == "made by the sdk"
     assert [(t.Key, t.Value) for t in img.Tags] == [("team", "a b")]
     assert img.CreatedTime.endswith("Z")
-    time.sleep(0.7)
-    assert one(c, image_id).ImageState == "NORMAL"
+    # With a short delay: CREATING until it has passed, then NORMAL.
+    s.set_ready_after_ms(600)
+    t0 = time.monotonic()
+    second = create(c, "fresh-2")
+    watch_transition(t0, 600, "CREATING", "NORMAL", lambda: one(c, second))
+    assert one(c, image_id).ImageState == "CREATING"
 
 
 def test_create_image_rejects_a_duplicate_name_and_bad_sources(server, style):
@@ -203,11 +207,11 @@ def test_fifty_concurrent_renames_to_one_name_have_exactly_one_winner(server):
 # --- DeleteImages ----------------------------------------------------------------------------
 
 def test_delete_images_follows_the_state_rules_and_dry_run(fresh_server, style):
-    s = fresh_server(ready_after_ms=500)
+    s = fresh_server(ready_after_ms=60_000)  # pins the image in CREATING
     c = s.client(style)
     image_id = create(c, "to-delete")
     assert code_of(lambda: delete(c, [image_id])) == "InvalidImageId.IncorrectState"
-    time.sleep(0.6)
+    s.set_image_state(image_id, state="NORMAL")
     delete(c, [image_id], dry_run=True)
     assert one(c, image_id) is not None, "DryRun deletes nothing"
     assert code_of(lambda: delete(c, [image_id, "img-00000000"])) == "InvalidImageId.NotFound"

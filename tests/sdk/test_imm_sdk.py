@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import AK_ID_1, AK_ID_2, AK_SECRET_2, unique
+from conftest import AK_ID_1, AK_ID_2, AK_SECRET_2, PATIENCE, unique
 from imm_client import STYLES, ImmError
 
 
@@ -45,7 +45,7 @@ def run_clustering(c, p, d):
     return wait_task(c, p, task["TaskId"], "FaceClustering")
 
 
-def wait_task(c, p, task_id, task_type, timeout=10):
+def wait_task(c, p, task_id, task_type, timeout=PATIENCE):
     deadline = time.time() + timeout
     while time.time() < deadline:
         t = c.call("GetTask", ProjectName=p, TaskId=task_id, TaskType=task_type)
