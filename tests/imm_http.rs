@@ -418,67 +418,10 @@ fn acknowledged_cluster_updates_survive_kill_9_with_a_consistent_meta_lock_versi
     );
 }
 
-/// RPC HMAC-SHA1 signing, written here: `METHOD&%2F&pct(sorted k=v&...)`, key `secret&`.
+/// RPC HMAC-SHA1 signing of `params` with account 1's AccessKey and a fresh nonce.
 fn rpc_signed(method: &str, params: &[(&str, &str)]) -> Vec<(String, String)> {
-    use hmac::{Hmac, Mac};
-    let pct = common::imm::enc;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
-    let ts = {
-        // Reuse the server-independent civil-date code of the V3 client through a round trip.
-        let secs = now as i64;
-        let z = secs.div_euclid(86400) + 719468;
-        let era = z.div_euclid(146097);
-        let doe = z - era * 146097;
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let d = doy - (153 * mp + 2) / 5 + 1;
-        let m = if mp < 10 { mp + 3 } else { mp - 9 };
-        let y = yoe + era * 400 + i64::from(m <= 2);
-        let r = secs.rem_euclid(86400);
-        format!(
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-            r / 3600,
-            r % 3600 / 60,
-            r % 60
-        )
-    };
     let nonce = uuid::Uuid::new_v4().simple().to_string();
-    let mut all: Vec<(String, String)> = params
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    for (k, v) in [
-        ("Version", "2020-09-30"),
-        ("Format", "JSON"),
-        ("SignatureMethod", "HMAC-SHA1"),
-        ("SignatureVersion", "1.0"),
-        ("SignatureType", ""),
-        ("AccessKeyId", AK_ID_1),
-    ] {
-        all.push((k.into(), v.into()));
-    }
-    all.push(("Timestamp".into(), ts));
-    all.push(("SignatureNonce".into(), nonce));
-    all.sort();
-    let canon = all
-        .iter()
-        .map(|(k, v)| format!("{}={}", pct(k), pct(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    let sts = format!("{method}&%2F&{}", pct(&canon));
-    let mut mac =
-        Hmac::<sha1::Sha1>::new_from_slice(format!("{AK_SECRET_1}&").as_bytes()).expect("key");
-    mac.update(sts.as_bytes());
-    use base64::Engine;
-    all.push((
-        "Signature".into(),
-        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()),
-    ));
-    all
+    common::imm::rpc_signed(method, params, AK_ID_1, AK_SECRET_1, Some(&nonce))
 }
 
 fn form(all: &[(String, String)]) -> String {
