@@ -1,5 +1,8 @@
 //! The HTTP server: one listener for every dialect, the `/_cloudtwin/` routes, the request
-//! log line, and graceful shutdown (finish in-flight requests, flush, exit 0).
+//! log line, and graceful shutdown (finish in-flight requests, flush, exit 0). The accept loop
+//! with its timeouts and connection cap is `connections.rs`.
+
+mod connections;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,6 +28,15 @@ use crate::store::Store;
 
 /// Largest state document accepted by `PUT /_cloudtwin/state` and `POST /_cloudtwin/seed`.
 pub const MAX_STATE_BYTES: usize = 1 << 30;
+
+/// The largest body a request to `path` may carry (the router's `DefaultBodyLimit`s): a
+/// larger declared `Content-Length` is answered 413 before any of the body is read.
+pub fn body_limit(path: &str) -> usize {
+    match path {
+        "/_cloudtwin/state" | "/_cloudtwin/seed" => MAX_STATE_BYTES,
+        _ => tencent::MAX_BODY_BYTES + 1,
+    }
+}
 
 /// Prefix of the service's own routes.
 pub const ADMIN_PREFIX: &str = "/_cloudtwin/";
@@ -342,10 +354,23 @@ pub async fn serve(config: Config) -> Result<(), String> {
         schema_version = store.schema_version().unwrap_or(0),
         "cloudtwin started"
     );
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())?;
+    let open_files = connections::raise_open_file_limit();
+    let limits = connections::Limits::new(&app.config.server, open_files);
+    if (limits.max_connections as u64) < app.config.server.max_connections {
+        tracing::warn!(
+            max_connections = limits.max_connections,
+            configured = app.config.server.max_connections,
+            open_file_limit = open_files,
+            "server.max_connections lowered to the open-file limit minus a reserve"
+        );
+    } else {
+        tracing::info!(
+            max_connections = limits.max_connections,
+            open_file_limit = open_files,
+            "connection cap"
+        );
+    }
+    connections::serve(listener, router(app), limits, body_limit, shutdown_signal()).await;
     store.close().map_err(|e| e.to_string())?;
     let _ = flusher.await;
     let dir = store.path().to_path_buf();
