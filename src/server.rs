@@ -356,20 +356,13 @@ pub async fn serve(config: Config) -> Result<(), String> {
     );
     let open_files = connections::raise_open_file_limit();
     let limits = connections::Limits::new(&app.config.server, open_files);
-    if (limits.max_connections as u64) < app.config.server.max_connections {
-        tracing::warn!(
-            max_connections = limits.max_connections,
-            configured = app.config.server.max_connections,
-            open_file_limit = open_files,
-            "server.max_connections lowered to the open-file limit minus a reserve"
-        );
-    } else {
-        tracing::info!(
-            max_connections = limits.max_connections,
-            open_file_limit = open_files,
-            "connection cap"
-        );
-    }
+    tracing::info!(
+        max_connections = limits.max_connections,
+        configured = app.config.server.max_connections,
+        open_file_limit = open_files,
+        "connection cap (server.max_connections, at most the open-file limit minus {})",
+        connections::FD_RESERVE
+    );
     connections::serve(listener, router(app), limits, body_limit, shutdown_signal()).await;
     store.close().map_err(|e| e.to_string())?;
     let _ = flusher.await;

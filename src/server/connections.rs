@@ -240,14 +240,16 @@ struct Registry {
     next_id: AtomicU64,
     open: Mutex<HashMap<u64, Arc<Conn>>>,
     cap: usize,
-    /// When a refusal was last logged, ms since `base` (logged at most every 10 s).
+    /// When a refusal was last logged, ms since `base`.
     last_refusal_log: AtomicU64,
+    /// When an accept error was last logged, ms since `base`.
+    last_accept_error_log: AtomicU64,
 }
 
 /// What the acceptor decided about a new connection.
 enum Admission {
-    /// Serve it.
-    Admit(u64, Arc<Conn>),
+    /// Serve it (its id, its state, whether another was evicted for it).
+    Admit(u64, Arc<Conn>, bool),
     /// At the cap and every connection busy.
     Refuse,
 }
@@ -255,6 +257,7 @@ enum Admission {
 impl Registry {
     fn admit(&self) -> Admission {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let mut evicted = false;
         while open.len() >= self.cap {
             let victim = open
                 .iter()
@@ -270,6 +273,7 @@ impl Registry {
             conn.evicted.store(true, Ordering::Release);
             conn.try_close();
             conn.kick.notify_one();
+            evicted = true;
             tracing::debug!(
                 conn = id,
                 "closed the longest-idle connection to admit a new one"
@@ -278,7 +282,7 @@ impl Registry {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let conn = Arc::new(Conn::new(self.base));
         open.insert(id, conn.clone());
-        Admission::Admit(id, conn)
+        Admission::Admit(id, conn, evicted)
     }
 
     fn remove(&self, id: u64) {
@@ -288,20 +292,17 @@ impl Registry {
             .remove(&id);
     }
 
-    fn log_refusal(&self) {
-        let now = u64::try_from(self.base.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let last = self.last_refusal_log.load(Ordering::Relaxed);
-        if (last == 0 || now.saturating_sub(last) >= 10_000)
-            && self
-                .last_refusal_log
-                .compare_exchange(last, now.max(1), Ordering::Relaxed, Ordering::Relaxed)
+    /// Whether a log line rate-limited by `last` (ms since `base`) is due: at most one every
+    /// 10 s.
+    fn log_due(&self, last: &AtomicU64) -> bool {
+        let now = u64::try_from(self.base.elapsed().as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let before = last.load(Ordering::Relaxed);
+        (before == 0 || now.saturating_sub(before) >= 10_000)
+            && last
+                .compare_exchange(before, now, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
-        {
-            tracing::warn!(
-                max_connections = self.cap,
-                "connection refused: every connection has a request in flight (logged at most every 10 s)"
-            );
-        }
     }
 }
 
@@ -335,6 +336,7 @@ pub async fn serve(
         open: Mutex::new(HashMap::new()),
         cap: limits.max_connections.max(1),
         last_refusal_log: AtomicU64::new(0),
+        last_accept_error_log: AtomicU64::new(0),
     });
     // Every connection task holds a receiver; `closed()` is then "every task has ended".
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -348,16 +350,19 @@ pub async fn serve(
             Ok((stream, _peer)) => stream,
             Err(e) if is_connection_error(&e) => continue,
             Err(e) => {
-                // EMFILE and the like: the pending connection stays in the backlog.
-                tracing::warn!(error = %e, "accept failed; retrying");
+                // EMFILE and the like (evicted connections not yet closed): the pending
+                // connection stays in the backlog until the next try.
+                if registry.log_due(&registry.last_accept_error_log) {
+                    tracing::warn!(error = %e, "accept failed; retrying (logged at most every 10 s)");
+                }
                 tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_millis(50)) => continue,
+                    _ = tokio::time::sleep(Duration::from_millis(10)) => continue,
                     _ = &mut shutdown => break,
                 }
             }
         };
         match registry.admit() {
-            Admission::Admit(id, conn) => {
+            Admission::Admit(id, conn, evicted) => {
                 let registry = registry.clone();
                 let router = router.clone();
                 let stop = stop_rx.clone();
@@ -368,10 +373,20 @@ pub async fn serve(
                     };
                     serve_connection(stream, conn, router, limits, body_limit, stop).await;
                 });
+                if evicted {
+                    // Let the evicted connection's task close its socket before the next
+                    // accept needs a file descriptor.
+                    tokio::task::yield_now().await;
+                }
             }
             Admission::Refuse => {
-                registry.log_refusal();
                 drop(stream);
+                if registry.log_due(&registry.last_refusal_log) {
+                    tracing::warn!(
+                        max_connections = registry.cap,
+                        "connection refused: every connection has a request in flight (logged at most every 10 s)"
+                    );
+                }
             }
         }
     }
