@@ -174,11 +174,6 @@ fn a_partial_request_header_is_closed_after_the_header_read_timeout() {
     // A connection that says nothing at all is closed the same way.
     let mut silent = connect(&s);
     assert!(closed_within(&mut silent, PATIENCE));
-    // A complete header in time is answered.
-    let mut ok = connect(&s);
-    ok.write_all(health_request(&s).as_bytes()).expect("send");
-    let (status, _, _) = read_answer(&mut ok, PATIENCE).expect("an answer");
-    assert_eq!(status, 200);
 }
 
 #[test]
@@ -216,22 +211,25 @@ fn keep_alive_serves_several_requests_on_one_connection() {
 #[test]
 fn a_request_in_flight_outlives_the_header_and_idle_timeouts() {
     let s = start(
-        "header_read_timeout_ms = 1000\nidle_timeout_ms = 1000",
+        "header_read_timeout_ms = 2000\nidle_timeout_ms = 1000",
         None,
     );
     let body = json!({"account": ACCOUNT_1, "dialect": "tencent"}).to_string();
     let mut c = connect(&s);
-    // The header now, the body well after both timeouts: the request is in flight meanwhile.
+    // The header now; `100 Continue` says the server parsed it and waits for the body, which
+    // comes well after both timeouts: the request is in flight all that time.
     c.write_all(
         format!(
-            "POST /_cloudtwin/reset HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            "POST /_cloudtwin/reset HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
             s.host(),
             body.len()
         )
         .as_bytes(),
     )
     .expect("send header");
-    std::thread::sleep(Duration::from_millis(3000));
+    let (status, _, _) = read_answer(&mut c, PATIENCE).expect("100 Continue");
+    assert_eq!(status, 100);
+    std::thread::sleep(Duration::from_millis(4500));
     c.write_all(body.as_bytes()).expect("send body");
     let (status, _, answer) = read_answer(&mut c, PATIENCE).expect("an answer");
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));

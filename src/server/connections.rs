@@ -622,3 +622,89 @@ impl AsyncWrite for Watched {
         self.inner.is_write_vectored()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registry(cap: usize) -> Registry {
+        Registry {
+            base: Instant::now(),
+            next_id: AtomicU64::new(1),
+            open: Mutex::new(HashMap::new()),
+            cap,
+            last_refusal_log: AtomicU64::new(0),
+            last_accept_error_log: AtomicU64::new(0),
+        }
+    }
+
+    fn admitted(a: Admission) -> (u64, Arc<Conn>) {
+        match a {
+            Admission::Admit(id, conn, _) => (id, conn),
+            Admission::Refuse => panic!("refused"),
+        }
+    }
+
+    #[test]
+    fn the_cap_stays_under_the_open_file_limit() {
+        let cfg = crate::config::ServerConfig::default();
+        assert_eq!(Limits::new(&cfg, None).max_connections, 4096);
+        assert_eq!(
+            Limits::new(&cfg, Some(1024)).max_connections,
+            1024 - FD_RESERVE as usize
+        );
+        assert_eq!(Limits::new(&cfg, Some(1 << 20)).max_connections, 4096);
+        assert_eq!(Limits::new(&cfg, Some(10)).max_connections, 1);
+    }
+
+    #[test]
+    fn at_the_cap_the_longest_idle_connection_makes_room() {
+        let r = registry(2);
+        let (first, a) = admitted(r.admit());
+        let (_, b) = admitted(r.admit());
+        // `a` is busy, so `b` (idle) is the one to go, though `a` is older.
+        let guard = a.begin();
+        let (_, c) = admitted(r.admit());
+        assert!(b.evicted.load(Ordering::Acquire));
+        assert_eq!(b.phase(), CLOSING);
+        assert!(!a.evicted.load(Ordering::Acquire));
+        // Every connection busy: the next one is refused.
+        let _busy = c.begin();
+        assert!(matches!(r.admit(), Admission::Refuse));
+        // `a`'s answer written: it is idle again, and evicted for the next.
+        drop(guard);
+        assert_eq!(a.phase(), KEEPALIVE);
+        admitted(r.admit());
+        assert!(a.evicted.load(Ordering::Acquire));
+        r.remove(first);
+        assert_eq!(r.open.lock().map(|o| o.len()).unwrap_or(0), 2);
+    }
+
+    #[test]
+    fn a_request_arriving_as_its_connection_is_evicted_is_still_served() {
+        let r = registry(1);
+        let (_, a) = admitted(r.admit());
+        admitted(r.admit());
+        assert_eq!(a.phase(), CLOSING);
+        // The header was parsed just then: busy, so the task answers before closing.
+        let _guard = a.begin();
+        assert_eq!(a.phase(), BUSY);
+        assert!(!a.try_close());
+    }
+
+    #[test]
+    fn body_limits_follow_the_routes() {
+        assert_eq!(
+            crate::server::body_limit("/"),
+            crate::dialect::tencent::MAX_BODY_BYTES + 1
+        );
+        assert_eq!(
+            crate::server::body_limit("/_cloudtwin/state"),
+            crate::server::MAX_STATE_BYTES
+        );
+        assert_eq!(
+            crate::server::body_limit("/_cloudtwin/seed"),
+            crate::server::MAX_STATE_BYTES
+        );
+    }
+}
