@@ -49,7 +49,44 @@ pub struct Config {
     /// A file to append every cloud API request and response to (secrets redacted).
     #[serde(default)]
     pub request_log: Option<PathBuf>,
+    /// Connection handling: timeouts and the connection cap.
+    #[serde(default)]
+    pub server: ServerConfig,
 }
+
+/// Connection handling: how long a client may take to send a request header or leave a
+/// keep-alive connection idle, and how many connections are open at once.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Time a connection has to send a complete request header: from accept for the first
+    /// request, from its first byte for a later one on a keep-alive connection.
+    #[serde(default = "default_header_read_timeout")]
+    pub header_read_timeout_ms: u64,
+    /// Time a keep-alive connection may wait between an answer and the next request.
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout_ms: u64,
+    /// Most connections open at once (lowered to the open-file limit minus a reserve).
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            header_read_timeout_ms: default_header_read_timeout(),
+            idle_timeout_ms: default_idle_timeout(),
+            max_connections: default_max_connections(),
+        }
+    }
+}
+
+/// Accepted range of `server.header_read_timeout_ms`.
+pub const HEADER_READ_TIMEOUT_MS: std::ops::RangeInclusive<u64> = 10..=600_000;
+/// Accepted range of `server.idle_timeout_ms`.
+pub const IDLE_TIMEOUT_MS: std::ops::RangeInclusive<u64> = 10..=3_600_000;
+/// Accepted range of `server.max_connections`.
+pub const MAX_CONNECTIONS: std::ops::RangeInclusive<u64> = 1..=1_048_576;
 
 /// One account (a Tencent main account / an Alibaba Cloud account).
 #[derive(Debug, Clone, Deserialize)]
@@ -235,6 +272,15 @@ fn default_nonce_capacity() -> usize {
 fn default_max_figures() -> usize {
     crate::imm::files::DEFAULT_MAX_FIGURES_PER_FILE
 }
+fn default_header_read_timeout() -> u64 {
+    10_000
+}
+fn default_idle_timeout() -> u64 {
+    30_000
+}
+fn default_max_connections() -> u64 {
+    4096
+}
 fn default_true() -> bool {
     true
 }
@@ -335,6 +381,32 @@ impl Config {
             if *n == 0 {
                 return Err(ConfigError(format!(
                     "rate_limit.per_action.{action}: must be at least 1"
+                )));
+            }
+        }
+        let server = [
+            (
+                "server.header_read_timeout_ms",
+                self.server.header_read_timeout_ms,
+                HEADER_READ_TIMEOUT_MS,
+            ),
+            (
+                "server.idle_timeout_ms",
+                self.server.idle_timeout_ms,
+                IDLE_TIMEOUT_MS,
+            ),
+            (
+                "server.max_connections",
+                self.server.max_connections,
+                MAX_CONNECTIONS,
+            ),
+        ];
+        for (key, value, range) in server {
+            if !range.contains(&value) {
+                return Err(ConfigError(format!(
+                    "{key}: {value} is not between {} and {}",
+                    range.start(),
+                    range.end()
                 )));
             }
         }
@@ -493,6 +565,32 @@ DescribeImages = 40
         let bad = GOOD.replace("admin_token = \"t\"\n", "");
         let e = Config::parse(&bad).unwrap_err().0;
         assert!(e.contains("admin_token"), "{e}");
+    }
+
+    #[test]
+    fn server_keys_have_documented_defaults() {
+        let c = Config::parse(GOOD).expect("parse");
+        assert_eq!(c.server.header_read_timeout_ms, 10_000);
+        assert_eq!(c.server.idle_timeout_ms, 30_000);
+        assert_eq!(c.server.max_connections, 4096);
+    }
+
+    #[test]
+    fn an_out_of_range_server_key_is_named_in_the_error() {
+        for (key, bad) in [
+            ("header_read_timeout_ms", "0"),
+            ("header_read_timeout_ms", "600001"),
+            ("idle_timeout_ms", "5"),
+            ("max_connections", "0"),
+            ("max_connections", "2000000"),
+        ] {
+            let text = format!("{GOOD}[server]\n{key} = {bad}\n");
+            let e = Config::parse(&text).unwrap_err().0;
+            assert!(e.starts_with(&format!("server.{key}:")), "{e}");
+        }
+        let text = format!("{GOOD}[server]\nmax_conections = 5\n");
+        let e = Config::parse(&text).unwrap_err().0;
+        assert!(e.contains("max_conections"), "{e}");
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! The HTTP server: one listener for every dialect and the `/_cloudtwin/` routes, the store's
 //! open and close around it, and graceful shutdown (finish in-flight requests, flush, exit 0).
+//! The accept loop with its timeouts and connection cap is `connections.rs`.
+
+mod connections;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,6 +21,15 @@ use crate::config::Config;
 use crate::dialect::pipeline::{self, Request};
 use crate::dialect::{self, tencent, Dialect, RequestLog};
 use crate::store::Store;
+
+/// The largest body a request to `path` may carry (the router's `DefaultBodyLimit`s): a
+/// larger declared `Content-Length` is answered 413 before any of the body is read.
+pub fn body_limit(path: &str) -> usize {
+    match path {
+        "/_cloudtwin/state" | "/_cloudtwin/seed" => admin::MAX_STATE_BYTES,
+        _ => tencent::MAX_BODY_BYTES + 1,
+    }
+}
 
 /// The axum router of the whole service: the admin routes, and every other request to the
 /// dialect that claims it.
@@ -182,10 +194,16 @@ pub async fn serve(config: Config) -> Result<(), String> {
         schema_version = store.schema_version().unwrap_or(0),
         "cloudtwin started"
     );
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())?;
+    let open_files = connections::raise_open_file_limit();
+    let limits = connections::Limits::new(&app.config.server, open_files);
+    tracing::info!(
+        max_connections = limits.max_connections,
+        configured = app.config.server.max_connections,
+        open_file_limit = open_files,
+        "connection cap (server.max_connections, at most the open-file limit minus {})",
+        connections::FD_RESERVE
+    );
+    connections::serve(listener, router(app), limits, body_limit, shutdown_signal()).await;
     store.close().map_err(|e| e.to_string())?;
     let _ = flusher.await;
     let dir = store.path().to_path_buf();

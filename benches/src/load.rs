@@ -261,3 +261,39 @@ pub async fn blast(addr: &str, conns: usize, total: u64, build: Build, check: Ch
     }
     failures.load(Ordering::Relaxed)
 }
+
+/// Holds `n` idle connections to `addr` until `stop`: half say nothing (waiting for their
+/// first header), half are keep-alive idle after one `GET /_cloudtwin/health`. After the
+/// `n` are open it keeps opening `per_second` new ones, each replacing the oldest, so a
+/// server at its connection cap must keep making room. Returns the connections opened.
+pub async fn hold_idle(addr: String, n: usize, per_second: u32, stop: Arc<AtomicBool>) -> u64 {
+    let mut held = std::collections::VecDeque::with_capacity(n);
+    let mut opened = 0u64;
+    let mut buf = Vec::new();
+    let health = format!("GET /_cloudtwin/health HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    let pause = Duration::from_secs(1) / per_second.max(1);
+    while !stop.load(Ordering::Relaxed) {
+        let Ok(Ok(mut s)) =
+            tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(&addr)).await
+        else {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        if opened % 2 == 1 {
+            let _ = tokio::time::timeout(
+                Duration::from_secs(2),
+                exchange(&mut s, health.as_bytes(), &mut buf),
+            )
+            .await;
+        }
+        opened += 1;
+        held.push_back(s);
+        if held.len() > n {
+            held.pop_front();
+        }
+        if held.len() >= n {
+            tokio::time::sleep(pause).await;
+        }
+    }
+    opened
+}

@@ -2,7 +2,8 @@
 //! loopback, with signature checks on and rate limits off, side by side with moto.
 //!
 //! Prints one table, writes `benches/results/latest.json` and `benches/results/latest.png`.
-//! Scenarios: `cvm`, `imm`, `ceiling`, `reset`, `moto`, `hardening`, or `all`; `--quick` stops at 100k images;
+//! Scenarios: `cvm`, `imm`, `ceiling`, `reset`, `conns`, `hardening`, `moto`, or `all`;
+//! `--quick` stops at 100k images;
 //! `--seconds N` sets the measuring time per figure (default 5); `--out DIR` writes the JSON and
 //! the chart there instead of `benches/results/`.
 
@@ -80,7 +81,22 @@ struct Server {
 
 impl Server {
     fn start(cfg: &Path) -> Server {
-        let mut child = Command::new(bin())
+        Self::start_limited(cfg, None)
+    }
+
+    /// Starts the server, under an open-file limit (soft and hard, set by the shell) if given.
+    fn start_limited(cfg: &Path, nofile: Option<u32>) -> Server {
+        let mut command = match nofile {
+            None => Command::new(bin()),
+            Some(n) => {
+                let mut c = Command::new("sh");
+                c.arg("-c")
+                    .arg(format!("ulimit -n {n} && exec \"$0\" \"$@\""))
+                    .arg(bin());
+                c
+            }
+        };
+        let mut child = command
             .args(["serve", "--config"])
             .arg(cfg)
             .env("CLOUDTWIN_LOG", "warn")
@@ -125,6 +141,21 @@ impl Server {
             .map(|kb| kb / 1024.0)
             .unwrap_or(0.0)
     }
+}
+
+/// Sockets the server process has open (its connections, the listener, the signal pipe).
+fn sockets(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| {
+                    std::fs::read_link(e.path())
+                        .map(|t| t.to_string_lossy().starts_with("socket:"))
+                        .unwrap_or(false)
+                })
+                .count()
+        })
+        .unwrap_or(0)
 }
 
 fn dir_mb(p: &Path) -> f64 {
@@ -369,6 +400,87 @@ async fn ceiling(o: &Opts, r: &mut Report) {
         16.0,
         &run,
     );
+}
+
+/// Idle connections: `/_cloudtwin/health` over 4 keep-alive connections with no other
+/// connection open, then while 2000 idle ones are held (half silent, half keep-alive idle;
+/// 200 new ones a second replace the oldest), then the same on a server limited to 1024 open
+/// files (its cap drops to 960, so it evicts an idle connection for every new one).
+async fn conns(o: &Opts, r: &mut Report) {
+    const IDLE: usize = 2000;
+    for (nofile, what) in [
+        (None, ""),
+        (Some(1024), ", server limited to 1024 open files"),
+    ] {
+        let tmp = std::env::temp_dir().join(format!(
+            "cloudtwin-bench-conns-{}-{}",
+            std::process::id(),
+            nofile.unwrap_or(0)
+        ));
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp).unwrap_or_default();
+        let cfg = config(&tmp, "sync");
+        // Timeouts out of the way: the connections stay idle for the whole measurement.
+        let text = std::fs::read_to_string(&cfg).unwrap_or_default()
+            + "[server]\nheader_read_timeout_ms = 600000\nidle_timeout_ms = 600000\n";
+        std::fs::write(&cfg, text)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", cfg.display()));
+        let server = Server::start_limited(&cfg, nofile);
+        let host = server.addr.clone();
+        let health: Build = Arc::new(move |_, _| {
+            format!("GET /_cloudtwin/health HTTP/1.1\r\nHost: {host}\r\n\r\n").into_bytes()
+        });
+        let ok: Check = Arc::new(|status, _| status == 200);
+        let warmup = Duration::from_secs(1);
+        let secs = Duration::from_secs(o.seconds);
+        if nofile.is_none() {
+            let quiet = drive(&server.addr, 4, warmup, secs, health.clone(), ok.clone()).await;
+            r.run(
+                "GET /_cloudtwin/health, 4 conns, no idle connections",
+                "health_quiet",
+                0.0,
+                &quiet,
+            );
+        }
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let holder = tokio::spawn(load::hold_idle(
+            server.addr.clone(),
+            IDLE,
+            200,
+            stop.clone(),
+        ));
+        // Until the 2000 are open (bounded: 60 s).
+        let t = Instant::now();
+        let full = if nofile.is_some() { 960 } else { IDLE };
+        while sockets(server.child.id()) < full && t.elapsed() < Duration::from_secs(60) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let held = sockets(server.child.id());
+        let flooded = drive(&server.addr, 4, warmup, secs, health.clone(), ok.clone()).await;
+        let held_after = sockets(server.child.id());
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let opened = holder.await.unwrap_or(0);
+        r.run(
+            &format!("same, {IDLE} idle connections held{what}"),
+            if nofile.is_none() {
+                "health_idle"
+            } else {
+                "health_idle_1024"
+            },
+            IDLE as f64,
+            &flooded,
+        );
+        r.value(
+            &format!("server sockets during that run (before, after; {opened} idle connections opened){what}"),
+            if nofile.is_none() { "idle_held" } else { "idle_held_1024" },
+            held.min(held_after) as f64,
+            "open",
+        );
+        eprintln!("  server sockets: {held} before, {held_after} after the health run");
+        server.stop();
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
 }
 
 async fn admin(addr: &str, method: &str, path: &str, doc: &Value) -> (u16, Vec<u8>) {
@@ -782,9 +894,17 @@ async fn main() {
         out,
     };
     let all = has("all")
-        || !["cvm", "imm", "ceiling", "moto", "reset", "hardening"]
-            .iter()
-            .any(|s| has(s));
+        || ![
+            "cvm",
+            "imm",
+            "ceiling",
+            "moto",
+            "reset",
+            "conns",
+            "hardening",
+        ]
+        .iter()
+        .any(|s| has(s));
     let mut r = Report::default();
     eprintln!(
         "cloudtwin bench: {} (release binary {})",
@@ -796,6 +916,9 @@ async fn main() {
     }
     if all || has("reset") {
         reset(&mut r).await;
+    }
+    if all || has("conns") {
+        conns(&o, &mut r).await;
     }
     if all || has("cvm") {
         cvm(&o, &mut r).await;

@@ -97,6 +97,17 @@ impl Report {
         let mut bar = |name: &str, v: Option<f64>, target: &str, ok: fn(f64) -> bool| {
             out.push((name.to_string(), v, target.to_string(), v.is_some_and(ok)));
         };
+        for (key, what) in [
+            ("health_idle", "2000 idle connections held"),
+            ("health_idle_1024", "2000 idle connections, 1024 open files"),
+        ] {
+            bar(
+                &format!("GET /_cloudtwin/health p99 ms, {what}"),
+                self.find(key, None).and_then(|r| r.p99),
+                "< 100",
+                |v| v < 100.0,
+            );
+        }
         let d10k = self.find("describe", Some(10_000.0));
         let moto = self.find("moto_describe", None);
         bar(
