@@ -40,6 +40,9 @@ pub struct App {
     pub journal: crate::journal::Journal,
     /// When the server started.
     pub started: Instant,
+    /// The store's schema version, read once at start (it changes only when a store is
+    /// opened and migrated), so that health never waits on the store.
+    pub schema_version: u32,
 }
 
 impl App {
@@ -83,6 +86,7 @@ impl App {
             faults: crate::faults::Faults::default(),
             metrics: crate::metrics::Metrics::default(),
             journal: crate::journal::Journal::default(),
+            schema_version: store.schema_version().unwrap_or(0),
             store,
             config,
             started: Instant::now(),

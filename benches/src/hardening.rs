@@ -2,7 +2,8 @@
 //!
 //! - IndexFileMeta of one file with 5k..80k faces (`imm.max_figures_per_file` raised to
 //!   100,000 for the measurement; the default is 1000), with `/_cloudtwin/health` probed every
-//!   20 ms meanwhile (the bar: health p99 < 100 ms while it runs);
+//!   20 ms meanwhile (the bar: health p99 < 100 ms while it runs); then 1000-face files (the
+//!   default bound) back to back, with health and an IMM read probed meanwhile;
 //! - the Alibaba nonce cache: ListProjects req/s before and after 100k nonces are held, and
 //!   the cost of one admission at 0 and at 1M held nonces, next to the previous algorithm
 //!   (rebuilt here for the comparison: a map that is swept on every request once it holds more
@@ -98,6 +99,78 @@ pub async fn run(o: &Opts, r: &mut Report) {
             "ms",
         );
     }
+
+    // At the default bound (1000 faces a file): files indexed back to back for the measuring
+    // time, health and an IMM read probed meanwhile.
+    let done = Arc::new(AtomicBool::new(false));
+    let health = tokio::spawn(health_probe(addr.clone(), done.clone()));
+    let read = {
+        let (addr, done) = (addr.clone(), done.clone());
+        tokio::spawn(async move {
+            let mut out = Vec::new();
+            while !done.load(Ordering::Relaxed) {
+                let req = requests::aliyun(&addr, AK, AK_SECRET, "ListProjects", &[]);
+                let t = Instant::now();
+                let _ = once(&addr, &req).await;
+                out.push(t.elapsed().as_secs_f64() * 1000.0);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            out
+        })
+    };
+    let t = Instant::now();
+    let mut files = 0u32;
+    while t.elapsed() < Duration::from_secs(o.seconds) {
+        let figures: Vec<Value> = (0..1000)
+            .map(|i| json!({"FigureId": format!("f{i}"), "FigureType": "face", "FigureClusterId": format!("hint-{}", i % 50)}))
+            .collect();
+        let file = json!({"URI": format!("oss://b/group-{files}.jpg"), "Figures": figures});
+        let req = requests::aliyun_form(
+            &addr,
+            AK,
+            AK_SECRET,
+            "IndexFileMeta",
+            &[
+                ("ProjectName".into(), "bench".into()),
+                ("DatasetName".into(), "faces".into()),
+                ("File".into(), file.to_string()),
+            ],
+        );
+        let _ = once(&addr, &req).await;
+        files += 1;
+    }
+    let per_file = t.elapsed().as_secs_f64() / f64::from(files.max(1));
+    done.store(true, Ordering::Relaxed);
+    let (h, q) = (
+        health.await.unwrap_or_default(),
+        read.await.unwrap_or_default(),
+    );
+    r.value(
+        &format!("IndexFileMeta of 1000-face files back to back ({files} files), per file"),
+        "index_faces_1000",
+        per_file,
+        "s",
+    );
+    let (hp50, hp99, _) = summary(&h);
+    r.value(
+        &format!(
+            "health meanwhile: p50 {hp50:.2} ms ({} probes); p99",
+            h.len()
+        ),
+        "health_during_index_1000_p99",
+        hp99,
+        "ms",
+    );
+    let (qp50, qp99, _) = summary(&q);
+    r.value(
+        &format!(
+            "ListProjects meanwhile: p50 {qp50:.2} ms ({} probes); p99",
+            q.len()
+        ),
+        "read_during_index_1000_p99",
+        qp99,
+        "ms",
+    );
 
     // The nonce cache over HTTP: the same load before and after 100k nonces are held.
     let host = addr.clone();
