@@ -72,6 +72,47 @@ pub fn parse_auth_fields(rest: &str) -> Option<AuthFields<'_>> {
     })
 }
 
+/// A header as text (`None` when absent or not visible ASCII).
+pub fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The first value of a parameter, as Tencent Cloud reads a repeated one.
+pub fn first_param<'p>(pairs: &'p [(String, String)], name: &str) -> Option<&'p str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The last value of a parameter, as Alibaba Cloud reads a repeated one (the form body comes
+/// after the query, so it wins).
+pub fn last_param<'p>(pairs: &'p [(String, String)], name: &str) -> Option<&'p str> {
+    pairs
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Lower-case hex SHA-256 (the payload hash of both clouds' v3 signatures).
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}
+
+/// The canonical request of both clouds' v3 signatures (TC3 and ACS3 share its shape; the
+/// path is always `/`).
+pub fn canonical_request(
+    method: &str,
+    canonical_query: &str,
+    canonical_headers: &str,
+    signed_headers: &str,
+    payload_hash: &str,
+) -> String {
+    format!("{method}\n/\n{canonical_query}\n{canonical_headers}\n{signed_headers}\n{payload_hash}")
+}
+
 /// Constant-time equality of two signatures (both dialects).
 pub fn signatures_match(expected: &str, given: &str) -> bool {
     use subtle::ConstantTimeEq;

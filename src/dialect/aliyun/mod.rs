@@ -19,6 +19,7 @@ use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 
 use crate::accounts::{Account, Accounts};
+use crate::dialect::header;
 use crate::dialect::pipeline::{self, Request};
 use crate::faults::FaultError;
 use crate::imm::{Caller, Imm};
@@ -30,16 +31,9 @@ use verify::{NonceCache, Signed, Style};
 
 pub use crate::imm::regions::REGIONS;
 
-fn header<'h>(h: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    h.get(name).and_then(|v| v.to_str().ok())
-}
-
+/// A parameter's last value; an empty value counts as absent.
 fn param<'p>(p: &'p [(String, String)], name: &str) -> Option<&'p str> {
-    p.iter()
-        .rev()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .filter(|v| !v.is_empty())
+    crate::dialect::last_param(p, name).filter(|v| !v.is_empty())
 }
 
 /// Whether a request speaks this dialect: an `x-acs-action` header, an ACS3 `Authorization`,

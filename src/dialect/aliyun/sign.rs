@@ -7,7 +7,9 @@
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
+
+pub use crate::dialect::{canonical_request, sha256_hex};
 
 /// The V3 algorithm name.
 pub const ACS3_ALGORITHM: &str = "ACS3-HMAC-SHA256";
@@ -77,22 +79,6 @@ pub fn canonical_query(params: &[(String, String)]) -> String {
         .map(|(k, v)| format!("{}={}", pct(k), pct(v)))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-/// Lower-case hex SHA-256.
-pub fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
-}
-
-/// The V3 canonical request.
-pub fn canonical_request(
-    method: &str,
-    canonical_query: &str,
-    canonical_headers: &str,
-    signed_headers: &str,
-    payload_hash: &str,
-) -> String {
-    format!("{method}\n/\n{canonical_query}\n{canonical_headers}\n{signed_headers}\n{payload_hash}")
 }
 
 /// The V3 string to sign.

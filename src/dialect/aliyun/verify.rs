@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, Method};
 use super::error::{AliError, Code};
 use super::sign;
 use crate::accounts::{Account, Accounts};
+use crate::dialect::{header, last_param as param};
 
 /// How the request was signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,17 +157,6 @@ pub struct Freshness {
     pub max_skew_seconds: u64,
     /// Whether a reused nonce is refused.
     pub reject_replayed_nonces: bool,
-}
-
-fn header<'h>(h: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    h.get(name).and_then(|v| v.to_str().ok())
-}
-
-fn param<'p>(p: &'p [(String, String)], name: &str) -> Option<&'p str> {
-    p.iter()
-        .rev()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
 }
 
 fn unknown_key() -> AliError {

@@ -19,6 +19,7 @@ use axum::response::Response;
 
 use crate::accounts::{Account, Accounts};
 use crate::cvm::{regions, Caller, Cvm};
+use crate::dialect::first_param as param;
 use crate::dialect::pipeline::{self, Request};
 use crate::faults::FaultError;
 use crate::ratelimit::Exceeded;
@@ -81,13 +82,6 @@ fn pairs<'a>(req: &'a Request<'_>) -> &'a [(String, String)] {
     } else {
         req.query
     }
-}
-
-fn param<'p>(pairs: &'p [(String, String)], name: &str) -> Option<&'p str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
 }
 
 impl pipeline::Dialect for Tencent {

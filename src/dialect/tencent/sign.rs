@@ -8,7 +8,9 @@
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
+
+pub use crate::dialect::{canonical_request, sha256_hex};
 
 /// The TC3 algorithm name, as it starts the `Authorization` header and the string to sign.
 pub const TC3_ALGORITHM: &str = "TC3-HMAC-SHA256";
@@ -60,11 +62,6 @@ pub fn parse_tc3_authorization(header: &str) -> Option<Tc3Authorization> {
     })
 }
 
-/// Lower-case hex SHA-256.
-pub fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
-}
-
 fn hmac256(key: &[u8], msg: &[u8]) -> [u8; 32] {
     // HMAC accepts keys of any length, so this cannot fail.
     let mut mac = <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
@@ -75,17 +72,6 @@ fn hmac256(key: &[u8], msg: &[u8]) -> [u8; 32] {
 /// The canonical headers block: `name:value\n` for each signed header.
 pub fn canonical_headers(pairs: &[(String, String)]) -> String {
     pairs.iter().map(|(n, v)| format!("{n}:{v}\n")).collect()
-}
-
-/// The TC3 canonical request.
-pub fn canonical_request(
-    method: &str,
-    canonical_query: &str,
-    canonical_headers: &str,
-    signed_headers: &str,
-    payload_hash: &str,
-) -> String {
-    format!("{method}\n/\n{canonical_query}\n{canonical_headers}\n{signed_headers}\n{payload_hash}")
 }
 
 /// The TC3 string to sign.

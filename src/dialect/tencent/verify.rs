@@ -13,6 +13,7 @@ use super::error::{Code, TcError};
 use super::router::SERVICE;
 use super::sign::{self, Tc3Authorization, V1Method};
 use crate::accounts::{Account, Accounts};
+use crate::dialect::{first_param as param, header};
 
 /// How the request was signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,17 +50,6 @@ pub struct Signed<'a> {
     pub body: &'a [u8],
     /// Every decoded parameter (v1 style).
     pub pairs: &'a [(String, String)],
-}
-
-fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
-}
-
-fn param<'p>(pairs: &'p [(String, String)], name: &str) -> Option<&'p str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
 }
 
 fn parse_timestamp(name: &str, raw: Option<&str>) -> Result<(String, i64), TcError> {
