@@ -49,21 +49,7 @@ pub async fn run(o: &Opts, r: &mut Report) {
         let _ = once(&addr, &requests::aliyun(&addr, AK, AK_SECRET, action, &p)).await;
     }
     for n in [5_000usize, 20_000, 40_000, 80_000] {
-        let figures: Vec<Value> = (0..n)
-            .map(|i| json!({"FigureId": format!("f{i}"), "FigureType": "face", "FigureClusterId": format!("hint-{}", i % 50)}))
-            .collect();
-        let file = json!({"URI": format!("oss://b/crowd-{n}.jpg"), "Figures": figures});
-        let req = requests::aliyun_form(
-            &addr,
-            AK,
-            AK_SECRET,
-            "IndexFileMeta",
-            &[
-                ("ProjectName".into(), "bench".into()),
-                ("DatasetName".into(), "faces".into()),
-                ("File".into(), file.to_string()),
-            ],
-        );
+        let req = index_file(&addr, &format!("oss://b/crowd-{n}.jpg"), n);
         let done = Arc::new(AtomicBool::new(false));
         let probe = tokio::spawn(health_probe(addr.clone(), done.clone()));
         let t = Instant::now();
@@ -121,21 +107,7 @@ pub async fn run(o: &Opts, r: &mut Report) {
     let t = Instant::now();
     let mut files = 0u32;
     while t.elapsed() < Duration::from_secs(o.seconds) {
-        let figures: Vec<Value> = (0..1000)
-            .map(|i| json!({"FigureId": format!("f{i}"), "FigureType": "face", "FigureClusterId": format!("hint-{}", i % 50)}))
-            .collect();
-        let file = json!({"URI": format!("oss://b/group-{files}.jpg"), "Figures": figures});
-        let req = requests::aliyun_form(
-            &addr,
-            AK,
-            AK_SECRET,
-            "IndexFileMeta",
-            &[
-                ("ProjectName".into(), "bench".into()),
-                ("DatasetName".into(), "faces".into()),
-                ("File".into(), file.to_string()),
-            ],
-        );
+        let req = index_file(&addr, &format!("oss://b/group-{files}.jpg"), 1000);
         let _ = once(&addr, &req).await;
         files += 1;
     }
@@ -256,6 +228,25 @@ pub async fn run(o: &Opts, r: &mut Report) {
         old_100k,
         "ns",
     );
+}
+
+/// IndexFileMeta of one file `uri` with `faces` faces (50 identity hints), in a form body.
+fn index_file(addr: &str, uri: &str, faces: usize) -> Vec<u8> {
+    let figures: Vec<Value> = (0..faces)
+        .map(|i| json!({"FigureId": format!("f{i}"), "FigureType": "face", "FigureClusterId": format!("hint-{}", i % 50)}))
+        .collect();
+    let file = json!({"URI": uri, "Figures": figures});
+    requests::aliyun_form(
+        addr,
+        AK,
+        AK_SECRET,
+        "IndexFileMeta",
+        &[
+            ("ProjectName".into(), "bench".into()),
+            ("DatasetName".into(), "faces".into()),
+            ("File".into(), file.to_string()),
+        ],
+    )
 }
 
 /// Health latencies (ms), one probe every 20 ms on a fresh connection, until `done`.
