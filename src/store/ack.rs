@@ -27,9 +27,10 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use super::StoreError;
+use super::engine::Engine;
+use super::{StoreError, Tree};
 
 /// Key in the `meta` tree of the sequence of the last recorded flush (u64, big-endian).
 pub(crate) const ACK_KEY: &[u8] = b"ack_seq";
@@ -151,11 +152,11 @@ fn write_slot(file: &mut File, seq: u64) -> std::io::Result<()> {
 }
 
 /// Reads the store's sequence from `meta` (`None`: none recorded yet).
-pub(crate) fn read_store_seq(meta: &sled::Tree) -> Result<Option<u64>, StoreError> {
-    match meta.get(ACK_KEY)? {
+pub(crate) fn read_store_seq(engine: &dyn Engine) -> Result<Option<u64>, StoreError> {
+    match engine.get(Tree::Meta, ACK_KEY)? {
         None => Ok(None),
         Some(v) => {
-            let bytes: [u8; 8] = v.as_ref().try_into().map_err(|_| StoreError::Corrupt {
+            let bytes: [u8; 8] = v.as_slice().try_into().map_err(|_| StoreError::Corrupt {
                 kind: "meta.ack_seq",
                 detail: format!("{} bytes, expected 8", v.len()),
             })?;
@@ -197,8 +198,7 @@ impl AckStatus {
 
 /// Runs the flushes that acknowledge writes, one at a time, and records each one.
 pub(crate) struct Recorder {
-    db: sled::Db,
-    meta: sled::Tree,
+    engine: Arc<dyn Engine>,
     /// The last recorded sequence and the open side file (`None`: opened for inspection only).
     state: Mutex<(u64, Option<File>)>,
     /// A transaction committed since the last recorded flush began.
@@ -207,16 +207,15 @@ pub(crate) struct Recorder {
 
 impl Recorder {
     /// A recorder that continues from `seq`, writing into `side`.
-    pub(crate) fn new(db: sled::Db, meta: sled::Tree, seq: u64, side: Option<File>) -> Recorder {
+    pub(crate) fn new(engine: Arc<dyn Engine>, seq: u64, side: Option<File>) -> Recorder {
         Recorder {
-            db,
-            meta,
+            engine,
             state: Mutex::new((seq, side)),
             dirty: AtomicBool::new(false),
         }
     }
 
-    /// Flushes sled, then records that everything written before the call is on disk.
+    /// Flushes the engine, then records that everything written before the call is on disk.
     /// Returns the sequence recorded.
     pub(crate) fn flush(&self) -> Result<u64, StoreError> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -228,8 +227,9 @@ impl Recorder {
         };
         self.dirty.store(false, Ordering::SeqCst);
         let seq = *last + 1;
-        self.meta.insert(ACK_KEY, &seq.to_be_bytes())?;
-        self.db.flush()?;
+        self.engine
+            .put(Tree::Meta, ACK_KEY, Some(&seq.to_be_bytes()))?;
+        self.engine.flush()?;
         write_slot(file, seq)
             .map_err(|e| StoreError::Io(format!("cannot record the flush in {SIDE_FILE}: {e}")))?;
         *last = seq;

@@ -1,0 +1,90 @@
+//! The storage seam: what an engine must do for the [`super::Store`] facade. One engine today
+//! (`sled_engine.rs`); a database engine (serializable transactions retried on a serialization
+//! failure, scans by key range) implements the same two traits and passes the same suite
+//! (`suite.rs`).
+//!
+//! The facade keeps everything that is not the engine's: the write gate, the commit epoch of
+//! consistent reads, group commit and the acknowledged-sequence record, the rewrite journal's
+//! format, the lock file. An engine only stores bytes under `(tree, key)`.
+
+use std::ops::Bound;
+use std::path::Path;
+
+use super::error::{Conflict, StoreError, TxFailure};
+use super::tree::Tree;
+
+/// Items of a scan: `(key, value)` in key order (or reversed).
+pub type Item = Result<(Vec<u8>, Vec<u8>), StoreError>;
+
+/// A scan as an engine returns it.
+pub type EngineScan = Box<dyn Iterator<Item = Item> + Send>;
+
+/// How a transaction body stopped, as the engine sees it: the caller's value (kept by the
+/// facade) is not the engine's business.
+#[derive(Debug)]
+pub enum Stop {
+    /// The caller refused; the engine writes nothing and returns `TxFailure::Abort(())`.
+    Abort,
+    /// A read or write inside the transaction reported a conflict or a failure.
+    Conflict(Conflict),
+}
+
+/// One transaction's view of every tree.
+pub trait Txn {
+    /// Reads a key as of this transaction.
+    fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, Conflict>;
+    /// Writes a key; visible to later reads of this transaction.
+    fn insert(&self, tree: Tree, key: &[u8], value: &[u8]) -> Result<(), Conflict>;
+    /// Removes a key.
+    fn remove(&self, tree: Tree, key: &[u8]) -> Result<(), Conflict>;
+}
+
+/// A storage engine: named trees of byte keys and values.
+pub trait Engine: Send + Sync + 'static {
+    /// Reads one key, outside any transaction.
+    fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Scans the keys in `(lo, hi)`, in key order, or reversed when `descending`.
+    fn range(
+        &self,
+        tree: Tree,
+        lo: Bound<Vec<u8>>,
+        hi: Bound<Vec<u8>>,
+        descending: bool,
+    ) -> EngineScan;
+
+    /// Number of keys in a tree.
+    fn len(&self, tree: Tree) -> usize;
+
+    /// Writes (`Some`) or removes (`None`) one key outside any transaction: store bookkeeping
+    /// in `meta` and migrations, never domain writes.
+    fn put(&self, tree: Tree, key: &[u8], value: Option<&[u8]>) -> Result<(), StoreError>;
+
+    /// Runs `body` as one serializable transaction over every tree, again after a conflict,
+    /// until it commits, aborts ([`Stop::Abort`] gives `TxFailure::Abort(())`) or fails.
+    fn transact(&self, body: &dyn Fn(&dyn Txn) -> Result<(), Stop>) -> Result<(), TxFailure<()>>;
+
+    /// Empties whole trees at once (the caller holds the exclusive gate).
+    fn drop_trees(&self, trees: &[Tree]) -> Result<(), StoreError>;
+
+    /// Makes everything written so far durable.
+    fn flush(&self) -> Result<(), StoreError>;
+
+    /// Bytes the engine's files take on disk.
+    fn size_on_disk(&self) -> Result<u64, StoreError>;
+
+    /// Opens a new, empty engine of the same kind in the data dir `dir` (the target of a
+    /// consistent copy).
+    fn create_like(&self, dir: &Path) -> Result<Box<dyn Engine>, StoreError>;
+
+    /// Number of entries in the rewrite journal, `None` when there is none.
+    fn journal_len(&self) -> Result<Option<usize>, StoreError>;
+    /// Empties (creating if needed) the rewrite journal.
+    fn journal_clear(&self) -> Result<(), StoreError>;
+    /// Appends entries numbered from `first` to the journal, in one batch.
+    fn journal_append(&self, first: u64, entries: &[Vec<u8>]) -> Result<(), StoreError>;
+    /// The journal's entries in order (empty when there is none).
+    fn journal_entries(&self) -> EngineScan;
+    /// Removes the journal.
+    fn journal_drop(&self) -> Result<(), StoreError>;
+}
