@@ -3,10 +3,10 @@
 use crate::clock::now_ms;
 
 use super::error::CvmError;
+use super::keys::{name_key, random_snapshot_id};
 use super::model::{Image, ImageSource, ImageState, ImageType, Pending, Snapshot, Tag};
 use super::service::{
-    abort, check_new, finish, insert_new, name_key, put_image, random_suffix, remove, Caller, Cvm,
-    ImageView,
+    abort, check_new, finish, insert_new, put_image, remove, Caller, Cvm, ImageView,
 };
 use crate::store::Tree;
 
@@ -75,7 +75,7 @@ pub struct ImageChanges {
 
 fn snapshot(usage: &str, id: Option<String>) -> Snapshot {
     Snapshot {
-        id: id.unwrap_or_else(|| format!("snap-{}", random_suffix())),
+        id: id.unwrap_or_else(random_snapshot_id),
         disk_usage: usage.into(),
         size_gb: 50,
     }

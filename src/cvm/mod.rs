@@ -16,6 +16,7 @@ mod describe;
 mod error;
 mod export;
 mod images;
+pub mod keys;
 pub mod model;
 pub mod portable;
 pub mod regions;
