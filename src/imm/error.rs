@@ -59,3 +59,24 @@ pub fn not_found(kind: &'static str, name: &str) -> ImmError {
         name: name.to_string(),
     }
 }
+
+/// How a task failed, as the face domain sees it. The stored record keeps a code string (its
+/// bincode layout is version 1); the dialect says how each kind is spelled
+/// ([`super::ImmSettings::task_failure_code`]), so the domain never spells a wire code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskFailure {
+    /// A resource the task works on is gone (a merge's destination cluster, ...).
+    NotFound,
+    /// Anything else (the store failed).
+    Internal,
+}
+
+impl TaskFailure {
+    /// The kind of failure of a task that ended with `e`.
+    pub fn of(e: &ImmError) -> TaskFailure {
+        match e {
+            ImmError::NotFound { .. } => TaskFailure::NotFound,
+            _ => TaskFailure::Internal,
+        }
+    }
+}

@@ -5,10 +5,9 @@ use crate::clock::now_ms;
 use crate::store::Tree;
 
 use super::error::{not_found, ImmError};
+use super::keys::{dataset_key, project_key, project_scope, region_prefix};
 use super::model::{Dataset, DatasetLimits, Project};
-use super::service::{
-    abort, dataset_key, finish, get, project_key, tx_get, tx_project, tx_put, Caller, Imm,
-};
+use super::service::{abort, finish, get, tx_get, tx_project, tx_put, Caller, Imm};
 
 /// Limits given in a request; `None` keeps the current or default value.
 #[derive(Debug, Clone, Default)]
@@ -166,8 +165,7 @@ impl Imm {
         let p = get::<Project>(&self.store, Tree::ImmProjects, &project_key(c, name))?
             .ok_or_else(|| not_found("project", name))?;
         let mut stats = Statistics::default();
-        let mut prefix = project_key(c, name);
-        prefix.push(0);
+        let prefix = project_scope(c, name);
         for item in self.store.scan_prefix(Tree::ImmDatasets, &prefix) {
             let (_, v) = item?;
             let d = crate::store::decode::<Dataset>(&v)?;
@@ -183,7 +181,7 @@ impl Imm {
         c: Caller<'_>,
         q: &NamePage,
     ) -> Result<(Vec<Project>, Option<String>), ImmError> {
-        let prefix = format!("{}\0{}\0", c.account, c.region).into_bytes();
+        let prefix = region_prefix(c);
         let mut all = Vec::new();
         for item in self.store.scan_prefix(Tree::ImmProjects, &prefix) {
             let (_, v) = item?;
@@ -314,8 +312,7 @@ impl Imm {
     ) -> Result<(Vec<Dataset>, Option<String>), ImmError> {
         get::<Project>(&self.store, Tree::ImmProjects, &project_key(c, project))?
             .ok_or_else(|| not_found("project", project))?;
-        let mut prefix = project_key(c, project);
-        prefix.push(0);
+        let prefix = project_scope(c, project);
         let mut all = Vec::new();
         for item in self.store.scan_prefix(Tree::ImmDatasets, &prefix) {
             let (_, v) = item?;

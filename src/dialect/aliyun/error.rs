@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use crate::imm::ImmError;
+use crate::imm::{ImmError, TaskFailure};
 
 /// Wire error codes cloudtwin answers with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,4 +140,15 @@ impl From<ImmError> for AliError {
             ImmError::Store(d) => AliError::internal(&d),
         }
     }
+}
+
+/// The code a failed task records (`Code` in GetTask and ListTasks): the code the same error
+/// would have answered with, had it happened on a request.
+pub fn task_failure_code(f: TaskFailure) -> String {
+    match f {
+        TaskFailure::NotFound => Code::ResourceNotFound,
+        TaskFailure::Internal => Code::InternalError,
+    }
+    .as_str()
+    .into_owned()
 }
