@@ -93,6 +93,9 @@ pub enum CvmError {
     /// BYOL images cannot be shared.
     #[error("image {0} is BYOL")]
     ByolShare(String),
+    /// A name or value breaks a rule of the domain (`rules.rs`).
+    #[error("{0}")]
+    Rule(super::rules::Violation),
     /// The store failed (not the caller's fault).
     #[error("store: {0}")]
     Store(String),

@@ -5,6 +5,7 @@ use crate::clock::now_ms;
 use super::error::CvmError;
 use super::keys::{name_key, random_snapshot_id};
 use super::model::{Image, ImageSource, ImageState, ImageType, Pending, Snapshot, Tag};
+use super::rules;
 use super::service::{
     abort, check_new, finish, insert_new, put_image, remove, Caller, Cvm, ImageView,
 };
@@ -71,6 +72,49 @@ pub struct ImageChanges {
     pub family: Option<String>,
     /// New deprecation flag.
     pub deprecated: Option<bool>,
+}
+
+impl NewImage {
+    /// The domain's rules on the request's names and ids (`rules.rs`).
+    pub fn check(&self) -> Result<(), CvmError> {
+        rules::image_name(&self.name)?;
+        rules::image_description(&self.description)?;
+        rules::image_family(&self.family)?;
+        if let Some(id) = &self.instance_id {
+            rules::instance_id(id)?;
+        }
+        self.snapshot_ids
+            .iter()
+            .try_for_each(|s| rules::snapshot_id(s))?;
+        self.data_disk_ids
+            .iter()
+            .try_for_each(|d| rules::disk_id(d))
+    }
+}
+
+impl ImportedImage {
+    /// The domain's rules on the request's names (`rules.rs`).
+    pub fn check(&self) -> Result<(), CvmError> {
+        rules::image_name(&self.name)?;
+        rules::image_description(&self.description)?;
+        rules::image_family(&self.family)
+    }
+}
+
+impl ImageChanges {
+    /// The domain's rules on the new values (`rules.rs`).
+    pub fn check(&self) -> Result<(), CvmError> {
+        if let Some(n) = &self.name {
+            rules::image_name(n)?;
+        }
+        if let Some(d) = &self.description {
+            rules::image_description(d)?;
+        }
+        if let Some(f) = &self.family {
+            rules::image_family(f)?;
+        }
+        Ok(())
+    }
 }
 
 fn snapshot(usage: &str, id: Option<String>) -> Snapshot {
@@ -148,6 +192,7 @@ impl Cvm {
         caller: Caller<'_>,
         req: NewImage,
     ) -> Result<Option<String>, CvmError> {
+        req.check()?;
         let now = now_ms();
         let mut img = self.fresh_image(
             caller,
@@ -185,6 +230,7 @@ impl Cvm {
         caller: Caller<'_>,
         req: ImportedImage,
     ) -> Result<Option<String>, CvmError> {
+        req.check()?;
         let now = now_ms();
         let outcome = if req.will_fail {
             ImageState::ImportFailed
@@ -220,6 +266,7 @@ impl Cvm {
         id: &str,
         changes: ImageChanges,
     ) -> Result<(), CvmError> {
+        changes.check()?;
         let now = now_ms();
         finish(self.store.transact(|tx| {
             let v = self.tx_visible(tx, caller, id, now)?;

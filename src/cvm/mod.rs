@@ -20,6 +20,7 @@ pub mod keys;
 pub mod model;
 pub mod portable;
 pub mod regions;
+pub mod rules;
 mod service;
 mod share;
 mod sync;

@@ -9,7 +9,8 @@
 
 use serde_json::{json, Value};
 
-use super::{check_description, check_family, check_name, tags_from_specs, Ctx, Output};
+use super::{tags_from_specs, Ctx, Output};
+use crate::cvm::rules;
 use crate::cvm::ImportedImage;
 use crate::dialect::tencent::error::{Code, TcError};
 use crate::dialect::tencent::params::Params;
@@ -156,9 +157,9 @@ impl ImportImage {
                 "An ISO file can only be imported with Force=true.",
             ));
         }
-        check_name("ImageName", &name)?;
-        check_description("ImageDescription", &description)?;
-        check_family(&family)?;
+        rules::image_name(&name)?;
+        rules::image_description(&description)?;
+        rules::image_family(&family)?;
         if license_type != "TencentCloud" && license_type != "BYOL" {
             return Err(TcError::new(
                 Code::InvalidParameterValueInvalidLicenseType,
