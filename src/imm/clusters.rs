@@ -13,6 +13,7 @@ use super::keys::{
 };
 use super::model::Cluster;
 pub use super::model::{SortKey, SortVal};
+use super::rules::{self, ClusterText};
 use super::service::{
     abort, dataset_of, finish, get, put_cluster, tx_cluster, tx_dataset, Caller, Imm,
 };
@@ -36,6 +37,19 @@ pub struct ClusterUpdate {
     pub cover_figure: Option<String>,
     /// `MetaLockVersion`, when the client wants the optimistic lock.
     pub meta_lock_version: Option<i64>,
+}
+
+impl ClusterUpdate {
+    /// The domain's rules on the new name, custom id and labels (`rules.rs`).
+    pub fn check(&self) -> Result<(), ImmError> {
+        if let Some(n) = &self.name {
+            rules::cluster_text(ClusterText::Name, n)?;
+        }
+        if let Some(id) = &self.custom_id {
+            rules::cluster_text(ClusterText::CustomId, id)?;
+        }
+        self.labels.as_deref().map_or(Ok(()), rules::labels)
+    }
 }
 
 /// Where a page ends: the last item's sort value and id, with the sort it belongs to.
@@ -286,6 +300,7 @@ impl Imm {
         dataset: &str,
         u: &ClusterUpdate,
     ) -> Result<(), ImmError> {
+        u.check()?;
         let now = now_ms();
         let scope = dataset_scope(c, project, dataset);
         finish(self.store.transact(|tx| {

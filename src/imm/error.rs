@@ -41,6 +41,9 @@ pub enum ImmError {
     /// A value the domain refuses (a cover face that is not in the cluster, ...).
     #[error("{0}")]
     Invalid(String),
+    /// A name or value breaks a rule of the domain (`rules.rs`).
+    #[error("{0}")]
+    Rule(super::rules::Violation),
     /// The store failed (not the caller's fault).
     #[error("store: {0}")]
     Store(String),

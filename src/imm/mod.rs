@@ -21,6 +21,7 @@ pub mod model;
 pub mod portable;
 pub mod projects;
 pub mod regions;
+pub mod rules;
 mod runner;
 mod running;
 mod service;

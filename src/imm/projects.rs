@@ -7,6 +7,7 @@ use crate::store::Tree;
 use super::error::{not_found, ImmError};
 use super::keys::{dataset_key, project_key, project_scope, region_prefix};
 use super::model::{Dataset, DatasetLimits, Project};
+use super::rules;
 use super::service::{abort, finish, get, tx_get, tx_project, tx_put, Caller, Imm};
 
 /// Limits given in a request; `None` keeps the current or default value.
@@ -75,6 +76,26 @@ pub struct DatasetInput {
     pub limits: LimitsInput,
 }
 
+impl ProjectInput {
+    /// The domain's rules on the name and description (`rules.rs`).
+    pub fn check(&self) -> Result<(), ImmError> {
+        rules::project_name(&self.name)?;
+        self.description
+            .as_deref()
+            .map_or(Ok(()), rules::description)
+    }
+}
+
+impl DatasetInput {
+    /// The domain's rules on the dataset's name and description (`rules.rs`).
+    pub fn check(&self) -> Result<(), ImmError> {
+        rules::dataset_name(&self.name)?;
+        self.description
+            .as_deref()
+            .map_or(Ok(()), rules::description)
+    }
+}
+
 /// A page request of ListProjects / ListDatasets.
 #[derive(Debug, Clone, Default)]
 pub struct NamePage {
@@ -122,6 +143,7 @@ impl Imm {
         c: Caller<'_>,
         input: ProjectInput,
     ) -> Result<Project, ImmError> {
+        input.check()?;
         let now = now_ms();
         let mut limits = DatasetLimits::default();
         input.limits.apply(&mut limits);
@@ -199,6 +221,7 @@ impl Imm {
         c: Caller<'_>,
         input: ProjectInput,
     ) -> Result<Project, ImmError> {
+        input.check()?;
         let now = now_ms();
         let key = project_key(c, &input.name);
         let p = finish(self.store.transact(|tx| {
@@ -250,6 +273,7 @@ impl Imm {
         c: Caller<'_>,
         input: DatasetInput,
     ) -> Result<Dataset, ImmError> {
+        input.check()?;
         let now = now_ms();
         let pkey = project_key(c, &input.project);
         let dkey = dataset_key(c, &input.project, &input.name);
@@ -328,6 +352,7 @@ impl Imm {
         c: Caller<'_>,
         input: DatasetInput,
     ) -> Result<Dataset, ImmError> {
+        input.check()?;
         let now = now_ms();
         let dkey = dataset_key(c, &input.project, &input.name);
         let d = finish(self.store.transact(|tx| {

@@ -14,6 +14,7 @@ use crate::store::{decode, Tree};
 use super::error::{not_found, ImmError};
 use super::keys::{dataset_scope, project_key, project_scope, task_key};
 use super::model::{Project, Task, TaskStatus, TaskWork};
+use super::rules;
 use super::service::{abort, finish, get, tx_cluster, tx_dataset, tx_put, Caller, Imm};
 
 /// `TaskType` of clustering tasks.
@@ -105,6 +106,7 @@ impl Imm {
         work: TaskWork,
         input: TaskInput,
     ) -> Result<Task, ImmError> {
+        rules::user_data(&input.user_data)?;
         let now = now_ms();
         let task = Task {
             task_id: format!("{task_type}-{}", uuid::Uuid::new_v4()),
