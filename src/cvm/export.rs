@@ -8,7 +8,7 @@ use crate::store::{encode, Record, Tree};
 
 use super::error::{CvmError, ExportBlock};
 use super::keys::{export_key, read_u64, TASK_SEQ_KEY};
-use super::model::{ImageState, ImageType};
+use super::model::{ImageState, ImageType, DISK_SYSTEM, PLATFORM_WINDOWS};
 use super::service::{abort, finish, Caller, Cvm};
 
 /// A recorded export.
@@ -70,7 +70,9 @@ impl Cvm {
                 let block = match v.image_type {
                     ImageType::Public => Some(ExportBlock::Public),
                     ImageType::Shared => Some(ExportBlock::Shared),
-                    ImageType::Private if v.image.platform.eq_ignore_ascii_case("windows") => {
+                    ImageType::Private
+                        if v.image.platform.eq_ignore_ascii_case(PLATFORM_WINDOWS) =>
+                    {
                         Some(ExportBlock::Windows)
                     }
                     ImageType::Private => None,
@@ -94,7 +96,7 @@ impl Cvm {
                     .map(|p| format!("{p}_"))
                     .unwrap_or_default();
                 for s in &v.image.snapshots {
-                    let disk = if s.disk_usage == "SYSTEM_DISK" {
+                    let disk = if s.disk_usage == DISK_SYSTEM {
                         "system"
                     } else {
                         "data"

@@ -4,7 +4,11 @@ use crate::clock::now_ms;
 
 use super::error::CvmError;
 use super::keys::{name_key, random_snapshot_id};
-use super::model::{Image, ImageSource, ImageState, ImageType, Pending, Snapshot, Tag};
+use super::model::{
+    Image, ImageSource, ImageState, ImageType, Pending, Snapshot, Tag, BOOT_LEGACY_BIOS,
+    DEFAULT_ARCHITECTURE, DEFAULT_OS_NAME, DEFAULT_PLATFORM, DEFAULT_SIZE_GB, DISK_DATA,
+    DISK_SYSTEM, LICENSE_TENCENT_CLOUD, PLATFORM_WINDOWS,
+};
 use super::rules;
 use super::service::{
     abort, check_new, finish, insert_new, put_image, remove, Caller, Cvm, ImageView,
@@ -121,7 +125,7 @@ fn snapshot(usage: &str, id: Option<String>) -> Snapshot {
     Snapshot {
         id: id.unwrap_or_else(random_snapshot_id),
         disk_usage: usage.into(),
-        size_gb: 50,
+        size_gb: DEFAULT_SIZE_GB,
     }
 }
 
@@ -144,10 +148,10 @@ impl Cvm {
             description: String::new(),
             family: String::new(),
             deprecated: false,
-            os_name: "TencentOS Server 3.1 (TK4)".into(),
-            platform: "TencentOS".into(),
-            architecture: "x86_64".into(),
-            size_gb: 50,
+            os_name: DEFAULT_OS_NAME.into(),
+            platform: DEFAULT_PLATFORM.into(),
+            architecture: DEFAULT_ARCHITECTURE.into(),
+            size_gb: DEFAULT_SIZE_GB,
             source: ImageSource::CreateImage,
             state: if delay == 0 { outcome } else { transient },
             pending: (delay > 0).then_some(Pending {
@@ -160,9 +164,9 @@ impl Cvm {
             instance_id: None,
             snapshots: Vec::new(),
             tags: Vec::new(),
-            license_type: "TencentCloud".into(),
+            license_type: LICENSE_TENCENT_CLOUD.into(),
             cloudinit: true,
-            boot_mode: "Legacy BIOS".into(),
+            boot_mode: BOOT_LEGACY_BIOS.into(),
             shared_with: Vec::new(),
             sync_source: None,
         }
@@ -206,16 +210,13 @@ impl Cvm {
         img.instance_id = req.instance_id;
         img.tags = req.tags;
         if req.snapshot_ids.is_empty() {
-            img.snapshots.push(snapshot("SYSTEM_DISK", None));
-            img.snapshots.extend(
-                req.data_disk_ids
-                    .iter()
-                    .map(|_| snapshot("DATA_DISK", None)),
-            );
+            img.snapshots.push(snapshot(DISK_SYSTEM, None));
+            img.snapshots
+                .extend(req.data_disk_ids.iter().map(|_| snapshot(DISK_DATA, None)));
         } else {
             for (i, s) in req.snapshot_ids.iter().enumerate() {
                 img.snapshots.push(snapshot(
-                    if i == 0 { "SYSTEM_DISK" } else { "DATA_DISK" },
+                    if i == 0 { DISK_SYSTEM } else { DISK_DATA },
                     Some(s.clone()),
                 ));
             }
@@ -243,8 +244,8 @@ impl Cvm {
         img.source = ImageSource::ExternalImport;
         img.architecture = req.architecture;
         img.os_name = format!("{} {}", req.os_type, req.os_version);
-        img.platform = if req.os_type.starts_with("Windows") {
-            "Windows".to_string()
+        img.platform = if req.os_type.starts_with(PLATFORM_WINDOWS) {
+            PLATFORM_WINDOWS.to_string()
         } else {
             req.os_type
         };
@@ -252,9 +253,9 @@ impl Cvm {
         img.boot_mode = req.boot_mode;
         img.tags = req.tags;
         img.cloudinit = false;
-        img.snapshots.push(snapshot("SYSTEM_DISK", None));
+        img.snapshots.push(snapshot(DISK_SYSTEM, None));
         img.snapshots
-            .extend((0..req.data_disks).map(|_| snapshot("DATA_DISK", None)));
+            .extend((0..req.data_disks).map(|_| snapshot(DISK_DATA, None)));
         self.store_new(img, req.dry_run).await
     }
 

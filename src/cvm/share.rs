@@ -7,7 +7,7 @@ use crate::store::Tree;
 
 use super::error::CvmError;
 use super::keys::share_key;
-use super::model::{ImageState, ImageType, ShareGrant};
+use super::model::{ImageState, ImageType, ShareGrant, LICENSE_BYOL};
 use super::service::{abort, finish, put_image, Caller, Cvm};
 
 /// Most accounts one image can be shared with.
@@ -53,7 +53,7 @@ impl Cvm {
                             state: v.state,
                         });
                     }
-                    if img.license_type == "BYOL" {
+                    if img.license_type == LICENSE_BYOL {
                         return abort(CvmError::ByolShare(id.to_string()));
                     }
                     for a in accounts {

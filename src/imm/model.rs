@@ -111,6 +111,15 @@ impl Record for Dataset {
     const VERSION: u8 = 1;
 }
 
+/// The `FigureClusterId` of a face waiting for clustering (on the wire and in documents).
+pub const UNAVAILABLE_CLUSTER_ID: &str = "figure-cluster-id-unavailable";
+/// The `FigureClusterId` of a face detached from every cluster.
+pub const INDEPENDENT_CLUSTER_ID: &str = "figure-cluster-id-independent";
+/// `ServiceRole` of a project that names none.
+pub const DEFAULT_SERVICE_ROLE: &str = "AliyunIMMDefaultRole";
+/// `ProjectMaxDatasetCount` of a project that names none.
+pub const DEFAULT_MAX_DATASET_COUNT: i64 = 1_000_000_000;
+
 /// Where a face stands with respect to clustering.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FaceCluster {

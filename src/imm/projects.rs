@@ -6,7 +6,9 @@ use crate::store::Tree;
 
 use super::error::{not_found, ImmError};
 use super::keys::{dataset_key, project_key, project_scope, region_prefix};
-use super::model::{Dataset, DatasetLimits, Project};
+use super::model::{
+    Dataset, DatasetLimits, Project, DEFAULT_MAX_DATASET_COUNT, DEFAULT_SERVICE_ROLE,
+};
 use super::rules;
 use super::service::{abort, finish, get, tx_get, tx_project, tx_put, Caller, Imm};
 
@@ -155,11 +157,11 @@ impl Imm {
             service_role: input
                 .service_role
                 .clone()
-                .unwrap_or_else(|| "AliyunIMMDefaultRole".into()),
+                .unwrap_or_else(|| DEFAULT_SERVICE_ROLE.into()),
             template_id: input.template_id.clone().unwrap_or_default(),
             tags: input.tags.clone().unwrap_or_default(),
             limits,
-            max_dataset_count: input.max_dataset_count.unwrap_or(1_000_000_000),
+            max_dataset_count: input.max_dataset_count.unwrap_or(DEFAULT_MAX_DATASET_COUNT),
             dataset_count: 0,
             created_ms: now,
             updated_ms: now,
