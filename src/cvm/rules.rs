@@ -5,6 +5,7 @@
 //! turns into the wire code and message.
 
 use super::error::CvmError;
+pub use super::error::Violation;
 use super::keys::{is_id_char, ID_SUFFIX_LEN, IMAGE_ID_PREFIX, SNAPSHOT_ID_PREFIX};
 
 /// Longest `ImageName`, in characters.
@@ -17,48 +18,6 @@ pub const MAX_FAMILY_LEN: usize = 60;
 pub const INSTANCE_ID_PREFIX: &str = "ins-";
 /// Prefix of a disk id.
 pub const DISK_ID_PREFIX: &str = "disk-";
-
-/// Which rule a value breaks.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Violation {
-    /// An image name is empty or only white space.
-    #[error("the image name must not be empty")]
-    NameEmpty,
-    /// An image name holds a control character.
-    #[error("the image name must not contain control characters")]
-    NameControlChars,
-    /// An image name is longer than [`MAX_NAME_CHARS`].
-    #[error("the image name is {got} characters long; at most {max} are allowed")]
-    NameTooLong {
-        /// The limit.
-        max: usize,
-        /// Its length.
-        got: usize,
-    },
-    /// An image description is longer than [`MAX_DESCRIPTION_CHARS`].
-    #[error("the image description is {got} characters long; at most {max} are allowed")]
-    DescriptionTooLong {
-        /// The limit.
-        max: usize,
-        /// Its length.
-        got: usize,
-    },
-    /// An image family does not match `[A-Za-z0-9][A-Za-z0-9._-]{0,59}`.
-    #[error("image family `{0}` is malformed")]
-    FamilyMalformed(String),
-    /// Not `img-` and eight of `[a-z0-9]`.
-    #[error("image id `{0}` is malformed")]
-    ImageIdMalformed(String),
-    /// Not `ins-` and eight of `[a-z0-9]`.
-    #[error("instance id `{0}` is malformed")]
-    InstanceIdMalformed(String),
-    /// Not `snap-` and eight of `[a-z0-9]`.
-    #[error("snapshot id `{0}` is malformed")]
-    SnapshotIdMalformed(String),
-    /// Not `disk-` and eight of `[a-z0-9]`.
-    #[error("disk id `{0}` is malformed")]
-    DiskIdMalformed(String),
-}
 
 fn broken(v: Violation) -> Result<(), CvmError> {
     Err(CvmError::Rule(v))

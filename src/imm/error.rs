@@ -43,7 +43,7 @@ pub enum ImmError {
     Invalid(String),
     /// A name or value breaks a rule of the domain (`rules.rs`).
     #[error("{0}")]
-    Rule(super::rules::Violation),
+    Rule(Violation),
     /// The store failed (not the caller's fault).
     #[error("store: {0}")]
     Store(String),
@@ -82,4 +82,62 @@ impl TaskFailure {
             _ => TaskFailure::Internal,
         }
     }
+}
+
+/// What a name names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameOf {
+    /// A project.
+    Project,
+    /// A dataset.
+    Dataset,
+}
+
+/// A text field of a cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClusterText {
+    /// `Name`.
+    Name,
+    /// `CustomId`.
+    CustomId,
+}
+
+/// Which rule of `rules.rs` a value breaks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Violation {
+    /// A project or dataset name is not 1-128 of `[A-Za-z0-9_-]` starting with a letter or `_`.
+    #[error("{of:?} name `{value}` is malformed")]
+    Name {
+        /// What it names.
+        of: NameOf,
+        /// The name.
+        value: String,
+    },
+    /// A description is empty or longer than `rules::MAX_DESCRIPTION_CHARS`.
+    #[error("a description has {chars} characters")]
+    DescriptionLength {
+        /// Its length in characters.
+        chars: usize,
+    },
+    /// `UserData` is longer than `rules::MAX_USER_DATA`.
+    #[error("UserData has {bytes} bytes")]
+    UserDataTooLong {
+        /// Its length in bytes.
+        bytes: usize,
+    },
+    /// A cluster's `Name` or `CustomId` is longer than `rules::MAX_CLUSTER_TEXT_CHARS`.
+    #[error("the cluster's {0:?} is too long")]
+    ClusterTextTooLong(ClusterText),
+    /// More than `rules::MAX_LABELS` custom labels.
+    #[error("{count} custom labels")]
+    TooManyLabels {
+        /// How many were given.
+        count: usize,
+    },
+    /// A label key that is empty or too long, or a value too long.
+    #[error("custom label `{key}` is too long")]
+    LabelSize {
+        /// The key.
+        key: String,
+    },
 }

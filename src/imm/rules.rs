@@ -5,6 +5,7 @@
 //! the wire code and message.
 
 use super::error::ImmError;
+pub use super::error::{ClusterText, NameOf, Violation};
 
 /// Longest project or dataset name, in bytes (the pattern allows ASCII only).
 pub const MAX_NAME_LEN: usize = 128;
@@ -20,64 +21,6 @@ pub const MAX_LABELS: usize = 100;
 pub const MAX_LABEL_KEY_LEN: usize = 128;
 /// Longest custom label value (its JSON text), in bytes.
 pub const MAX_LABEL_VALUE_LEN: usize = 1024;
-
-/// What a name names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NameOf {
-    /// A project.
-    Project,
-    /// A dataset.
-    Dataset,
-}
-
-/// A text field of a cluster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClusterText {
-    /// `Name`.
-    Name,
-    /// `CustomId`.
-    CustomId,
-}
-
-/// Which rule a value breaks.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Violation {
-    /// A project or dataset name is not 1-128 of `[A-Za-z0-9_-]` starting with a letter or `_`.
-    #[error("{of:?} name `{value}` is malformed")]
-    Name {
-        /// What it names.
-        of: NameOf,
-        /// The name.
-        value: String,
-    },
-    /// A description is empty or longer than [`MAX_DESCRIPTION_CHARS`].
-    #[error("a description has {chars} characters")]
-    DescriptionLength {
-        /// Its length in characters.
-        chars: usize,
-    },
-    /// `UserData` is longer than [`MAX_USER_DATA`].
-    #[error("UserData has {bytes} bytes")]
-    UserDataTooLong {
-        /// Its length in bytes.
-        bytes: usize,
-    },
-    /// A cluster's `Name` or `CustomId` is longer than [`MAX_CLUSTER_TEXT_CHARS`].
-    #[error("the cluster's {0:?} is too long")]
-    ClusterTextTooLong(ClusterText),
-    /// More than [`MAX_LABELS`] custom labels.
-    #[error("{count} custom labels")]
-    TooManyLabels {
-        /// How many were given.
-        count: usize,
-    },
-    /// A label key that is empty or too long, or a value too long.
-    #[error("custom label `{key}` is too long")]
-    LabelSize {
-        /// The key.
-        key: String,
-    },
-}
 
 fn broken(v: Violation) -> Result<(), ImmError> {
     Err(ImmError::Rule(v))
