@@ -298,15 +298,26 @@ pub async fn reset(State(app): State<Arc<App>>, body: Bytes) -> Response {
         Ok(r) => r,
         Err(r) => return *r,
     };
-    let part = match req.dialect.as_deref() {
+    use crate::dialect::Dialect;
+    let dialect = req.dialect.as_deref().map(|d| match d {
+        "cvm" => Some(Dialect::Tencent),
+        "imm" => Some(Dialect::Aliyun),
+        d => Dialect::from_name(d),
+    });
+    let part = match dialect {
         None => None,
-        Some("tencent") | Some("cvm") => Some(crate::fixture::Part::Cvm),
-        Some("aliyun") | Some("imm") => Some(crate::fixture::Part::Imm),
-        Some(other) => {
+        Some(Some(Dialect::Tencent)) => Some(crate::fixture::Part::Cvm),
+        Some(Some(Dialect::Aliyun)) => Some(crate::fixture::Part::Imm),
+        Some(None) => {
+            let other = req.dialect.as_deref().unwrap_or_default();
             return error(
                 StatusCode::BAD_REQUEST,
-                format!("dialect {other:?} is not \"tencent\" or \"aliyun\""),
-            )
+                format!(
+                    "dialect {other:?} is not {:?} or {:?}",
+                    Dialect::Tencent.name(),
+                    Dialect::Aliyun.name()
+                ),
+            );
         }
     };
     if let Some(a) = &req.account {

@@ -61,6 +61,7 @@ impl App {
                 task_retention_ms: config.imm.task_retention_seconds.saturating_mul(1000),
                 task_min_duration_ms: config.imm.task_min_duration_ms,
                 max_figures_per_file: config.imm.max_figures_per_file,
+                task_failure_code: crate::dialect::aliyun::error::task_failure_code,
             },
         ));
         App {

@@ -92,8 +92,12 @@ impl Faults {
             return Err("a rule needs an error, a latency_ms, or both".into());
         }
         if let Some(d) = &spec.dialect {
-            if d != "tencent" && d != "aliyun" {
-                return Err(format!("dialect {d:?} is not \"tencent\" or \"aliyun\""));
+            if crate::dialect::Dialect::from_name(d).is_none() {
+                return Err(format!(
+                    "dialect {d:?} is not {:?} or {:?}",
+                    crate::dialect::Dialect::Tencent.name(),
+                    crate::dialect::Dialect::Aliyun.name()
+                ));
             }
         }
         if let Some(p) = spec.probability {

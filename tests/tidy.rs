@@ -167,3 +167,176 @@ fn the_dependency_check_sees_a_forbidden_reference() {
     assert!(refers_to("let sledding = 1;", "sled").is_none());
     assert!(refers_to("use crate::dialects::x;", "crate::dialect").is_none());
 }
+
+/// The module path of a source file under `src/` (`src/a/b.rs` and `src/a/b/mod.rs` are
+/// `["a", "b"]`; `lib.rs` and `main.rs` are the root).
+fn module_of(rel: &Path) -> Vec<String> {
+    let mut parts: Vec<String> = rel
+        .with_extension("")
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().to_string())
+        .collect();
+    if matches!(
+        parts.last().map(String::as_str),
+        Some("mod" | "lib" | "main")
+    ) {
+        parts.pop();
+    }
+    parts
+}
+
+/// The file-level graph of `src/`: an edge for every `crate::` or `super::` path in non-test
+/// code outside comments, to the file of the longest module prefix it names. A module's
+/// `mod.rs` that only declares and re-exports counts like any file, so a re-export is an edge.
+fn import_graph() -> (Vec<String>, Vec<Vec<usize>>) {
+    let src = root().join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mods: Vec<Vec<String>> = files
+        .iter()
+        .map(|f| module_of(f.strip_prefix(&src).expect("under src")))
+        .collect();
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| f.strip_prefix(root()).unwrap_or(f).display().to_string())
+        .collect();
+    let resolve = |path: &[String]| -> Option<usize> {
+        (1..=path.len())
+            .rev()
+            .find_map(|n| mods.iter().position(|m| m.as_slice() == &path[..n]))
+    };
+    let mut edges = vec![Vec::new(); files.len()];
+    for (i, f) in files.iter().enumerate() {
+        let is_mod_file = f
+            .file_name()
+            .is_some_and(|n| n == "mod.rs" || n == "lib.rs" || n == "main.rs");
+        for line in non_test_code(f).lines() {
+            let code = line.split("//").next().unwrap_or("");
+            for (at, _) in code
+                .match_indices("crate::")
+                .chain(code.match_indices("super::"))
+            {
+                let before = code[..at].chars().next_back();
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+                    continue;
+                }
+                let rest: String = code[at..]
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
+                    .collect();
+                let segs: Vec<String> = rest
+                    .split("::")
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                let mut base = if segs[0] == "crate" {
+                    Vec::new()
+                } else {
+                    let mut b = mods[i].clone();
+                    if !is_mod_file {
+                        b.pop();
+                    }
+                    b.pop();
+                    b
+                };
+                let mut rest = &segs[1..];
+                while rest.first().is_some_and(|s| s == "super") {
+                    base.pop();
+                    rest = &rest[1..];
+                }
+                base.extend(rest.iter().cloned());
+                if let Some(j) = resolve(&base).filter(|j| *j != i) {
+                    if !edges[i].contains(&j) {
+                        edges[i].push(j);
+                    }
+                }
+            }
+        }
+    }
+    (names, edges)
+}
+
+/// Strongly connected components with more than one file (Tarjan).
+fn cycles(edges: &[Vec<usize>]) -> Vec<Vec<usize>> {
+    struct S<'a> {
+        edges: &'a [Vec<usize>],
+        index: Vec<Option<usize>>,
+        low: Vec<usize>,
+        stack: Vec<usize>,
+        on: Vec<bool>,
+        next: usize,
+        out: Vec<Vec<usize>>,
+    }
+    fn visit(s: &mut S<'_>, v: usize) {
+        s.index[v] = Some(s.next);
+        s.low[v] = s.next;
+        s.next += 1;
+        s.stack.push(v);
+        s.on[v] = true;
+        for &w in &s.edges[v] {
+            match s.index[w] {
+                None => {
+                    visit(s, w);
+                    s.low[v] = s.low[v].min(s.low[w]);
+                }
+                Some(iw) if s.on[w] => s.low[v] = s.low[v].min(iw),
+                Some(_) => {}
+            }
+        }
+        if Some(s.low[v]) == s.index[v] {
+            let mut comp = Vec::new();
+            while let Some(w) = s.stack.pop() {
+                s.on[w] = false;
+                comp.push(w);
+                if w == v {
+                    break;
+                }
+            }
+            if comp.len() > 1 {
+                s.out.push(comp);
+            }
+        }
+    }
+    let n = edges.len();
+    let mut s = S {
+        edges,
+        index: vec![None; n],
+        low: vec![0; n],
+        stack: Vec::new(),
+        on: vec![false; n],
+        next: 0,
+        out: Vec::new(),
+    };
+    for v in 0..n {
+        if s.index[v].is_none() {
+            visit(&mut s, v);
+        }
+    }
+    s.out
+}
+
+#[test]
+fn the_files_of_src_import_each_other_without_cycles() {
+    let (names, edges) = import_graph();
+    assert!(
+        edges.iter().map(Vec::len).sum::<usize>() > 50,
+        "the graph has edges"
+    );
+    let found: Vec<String> = cycles(&edges)
+        .into_iter()
+        .map(|c| {
+            let mut c: Vec<&str> = c.iter().map(|i| names[*i].as_str()).collect();
+            c.sort();
+            c.join(" <-> ")
+        })
+        .collect();
+    assert!(found.is_empty(), "import cycles:\n{}", found.join("\n"));
+}
+
+#[test]
+fn the_cycle_finder_finds_a_cycle() {
+    let edges = vec![vec![1], vec![2], vec![0], vec![0]];
+    let c = cycles(&edges);
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].len(), 3);
+}

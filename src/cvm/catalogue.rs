@@ -4,7 +4,9 @@
 //! Public image ids are fixed and the same in every region, as on the real cloud. Nobody can
 //! modify, delete, share or export them.
 
-use super::model::{Image, ImageSource, ImageState, Snapshot};
+use super::model::{
+    Image, ImageSource, ImageState, Snapshot, BOOT_LEGACY_BIOS, LICENSE_TENCENT_CLOUD,
+};
 
 /// Creator shown on public images.
 pub const PUBLIC_CREATOR: &str = "tencentcloud";
@@ -131,9 +133,9 @@ fn build(e: &Entry, region: &str) -> Image {
         instance_id: None,
         snapshots: Vec::<Snapshot>::new(),
         tags: Vec::new(),
-        license_type: "TencentCloud".into(),
+        license_type: LICENSE_TENCENT_CLOUD.into(),
         cloudinit: true,
-        boot_mode: "Legacy BIOS".into(),
+        boot_mode: BOOT_LEGACY_BIOS.into(),
         shared_with: Vec::new(),
         sync_source: None,
     }

@@ -2,12 +2,13 @@
 //! it, and the indexes and counters (`ImagesByOwner`, `ImageNames`, `ImageCounts`,
 //! `ImageShares`) are exactly what [`portable::changes`] rebuilds from the images.
 
-use crate::check::{compare_tree, expected, Problem};
+use crate::check::compare::{compare_tree, expected, Problem};
 use crate::store::{decode, ReadView, StoreError, Tree};
 
 use super::export::ExportTask;
+use super::keys::{export_key, TASK_SEQ_KEY};
 use super::model::Image;
-use super::portable::{self, CvmDump, TASK_SEQ_KEY};
+use super::portable::{self, CvmDump};
 
 /// Checks the image domain's trees, adding what is wrong to `out`.
 pub fn check(view: &ReadView<'_>, out: &mut Vec<Problem>) -> Result<(), StoreError> {
@@ -28,13 +29,11 @@ pub fn check(view: &ReadView<'_>, out: &mut Vec<Problem>) -> Result<(), StoreErr
         let (key, value) = item?;
         match decode::<ExportTask>(&value) {
             Err(e) => out.push(Problem::new(Tree::ImageExports, &key, e.to_string())),
-            Ok(t) if t.task_id.to_be_bytes().as_slice() != key.as_slice() => {
-                out.push(Problem::new(
-                    Tree::ImageExports,
-                    &key,
-                    format!("holds export task {}, not the one its key names", t.task_id),
-                ))
-            }
+            Ok(t) if export_key(t.task_id).as_slice() != key.as_slice() => out.push(Problem::new(
+                Tree::ImageExports,
+                &key,
+                format!("holds export task {}, not the one its key names", t.task_id),
+            )),
             Ok(t) => dump.exports.push(t),
         }
     }

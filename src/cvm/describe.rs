@@ -7,8 +7,11 @@ use crate::store::{decode, Tree};
 
 use super::catalogue;
 use super::error::CvmError;
+use super::keys::{
+    count_key, id_after_scope_in_owner_key, id_after_scope_in_share_key, read_u64, scope_prefix,
+};
 use super::model::{Image, ImageState, ImageType};
-use super::service::{scope_prefix, Caller, Cvm, ImageView};
+use super::service::{Caller, Cvm, ImageView};
 
 /// One DescribeImages filter (values OR-ed; filters AND-ed).
 #[derive(Debug, Clone)]
@@ -110,7 +113,7 @@ impl Cvm {
         let own = scope_prefix(caller.account, caller.region);
         for item in self.store.scan_prefix(Tree::ImagesByOwner, &own) {
             let (key, _) = item?;
-            let Some(img) = self.stored(&key[own.len() + 8..])? else {
+            let Some(img) = self.stored(id_after_scope_in_owner_key(&own, &key))? else {
                 continue;
             };
             if let Some(v) = self.view(caller, img, now) {
@@ -121,7 +124,7 @@ impl Cvm {
         }
         for item in self.store.scan_prefix(Tree::ImageShares, &own) {
             let (key, _) = item?;
-            let Some(img) = self.stored(&key[own.len()..])? else {
+            let Some(img) = self.stored(id_after_scope_in_share_key(&own, &key))? else {
                 continue;
             };
             if let Some(v) = self.view(caller, img, now) {
@@ -174,11 +177,8 @@ impl Cvm {
         let own = scope_prefix(caller.account, caller.region);
         let private_total = if types.contains(&ImageType::Private) {
             self.store
-                .get(
-                    Tree::ImageCounts,
-                    format!("{}\0{}", caller.account, caller.region).as_bytes(),
-                )?
-                .and_then(|v| v.as_slice().try_into().ok().map(u64::from_be_bytes))
+                .get(Tree::ImageCounts, &count_key(caller.account, caller.region))?
+                .and_then(|v| read_u64(&v))
                 .unwrap_or(0)
         } else {
             0
@@ -187,7 +187,7 @@ impl Cvm {
             let mut v = Vec::new();
             for item in self.store.scan_prefix(Tree::ImageShares, &own) {
                 let (key, _) = item?;
-                if let Some(img) = self.stored(&key[own.len()..])? {
+                if let Some(img) = self.stored(id_after_scope_in_share_key(&own, &key))? {
                     v.extend(self.view(caller, img, now));
                 }
             }
@@ -216,7 +216,7 @@ impl Cvm {
                     break;
                 }
                 let (key, _) = item?;
-                if let Some(img) = self.stored(&key[own.len() + 8..])? {
+                if let Some(img) = self.stored(id_after_scope_in_owner_key(&own, &key))? {
                     images.extend(self.view(caller, img, now));
                 }
             }

@@ -93,6 +93,9 @@ pub enum CvmError {
     /// BYOL images cannot be shared.
     #[error("image {0} is BYOL")]
     ByolShare(String),
+    /// A name or value breaks a rule of the domain (`rules.rs`).
+    #[error("{0}")]
+    Rule(Violation),
     /// The store failed (not the caller's fault).
     #[error("store: {0}")]
     Store(String),
@@ -102,4 +105,46 @@ impl From<crate::store::StoreError> for CvmError {
     fn from(e: crate::store::StoreError) -> Self {
         CvmError::Store(e.to_string())
     }
+}
+
+/// Which rule of `rules.rs` a value breaks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Violation {
+    /// An image name is empty or only white space.
+    #[error("the image name must not be empty")]
+    NameEmpty,
+    /// An image name holds a control character.
+    #[error("the image name must not contain control characters")]
+    NameControlChars,
+    /// An image name is longer than `rules::MAX_NAME_CHARS`.
+    #[error("the image name is {got} characters long; at most {max} are allowed")]
+    NameTooLong {
+        /// The limit.
+        max: usize,
+        /// Its length.
+        got: usize,
+    },
+    /// An image description is longer than `rules::MAX_DESCRIPTION_CHARS`.
+    #[error("the image description is {got} characters long; at most {max} are allowed")]
+    DescriptionTooLong {
+        /// The limit.
+        max: usize,
+        /// Its length.
+        got: usize,
+    },
+    /// An image family does not match `[A-Za-z0-9][A-Za-z0-9._-]{0,59}`.
+    #[error("image family `{0}` is malformed")]
+    FamilyMalformed(String),
+    /// Not `img-` and eight of `[a-z0-9]`.
+    #[error("image id `{0}` is malformed")]
+    ImageIdMalformed(String),
+    /// Not `ins-` and eight of `[a-z0-9]`.
+    #[error("instance id `{0}` is malformed")]
+    InstanceIdMalformed(String),
+    /// Not `snap-` and eight of `[a-z0-9]`.
+    #[error("snapshot id `{0}` is malformed")]
+    SnapshotIdMalformed(String),
+    /// Not `disk-` and eight of `[a-z0-9]`.
+    #[error("disk id `{0}` is malformed")]
+    DiskIdMalformed(String),
 }

@@ -7,10 +7,9 @@ use crate::clock::now_ms;
 use crate::store::{encode, Record, Tree};
 
 use super::error::{CvmError, ExportBlock};
-use super::model::{ImageState, ImageType};
+use super::keys::{export_key, read_u64, TASK_SEQ_KEY};
+use super::model::{ImageState, ImageType, DISK_SYSTEM, PLATFORM_WINDOWS};
 use super::service::{abort, finish, Caller, Cvm};
-
-use super::portable::TASK_SEQ_KEY;
 
 /// A recorded export.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,7 +70,9 @@ impl Cvm {
                 let block = match v.image_type {
                     ImageType::Public => Some(ExportBlock::Public),
                     ImageType::Shared => Some(ExportBlock::Shared),
-                    ImageType::Private if v.image.platform.eq_ignore_ascii_case("windows") => {
+                    ImageType::Private
+                        if v.image.platform.eq_ignore_ascii_case(PLATFORM_WINDOWS) =>
+                    {
                         Some(ExportBlock::Windows)
                     }
                     ImageType::Private => None,
@@ -95,7 +96,7 @@ impl Cvm {
                     .map(|p| format!("{p}_"))
                     .unwrap_or_default();
                 for s in &v.image.snapshots {
-                    let disk = if s.disk_usage == "SYSTEM_DISK" {
+                    let disk = if s.disk_usage == DISK_SYSTEM {
                         "system"
                     } else {
                         "data"
@@ -111,7 +112,7 @@ impl Cvm {
             }
             let seq = tx
                 .get(Tree::Meta, TASK_SEQ_KEY)?
-                .and_then(|v| v.as_slice().try_into().ok().map(u64::from_be_bytes))
+                .and_then(|v| read_u64(&v))
                 .unwrap_or(0)
                 + 1;
             tx.insert(Tree::Meta, TASK_SEQ_KEY, &seq.to_be_bytes())?;
@@ -126,7 +127,7 @@ impl Cvm {
                 created_ms: now,
             };
             let bytes = encode(&task).map_err(|e| crate::store::TxError::Abort(e.into()))?;
-            tx.insert(Tree::ImageExports, &seq.to_be_bytes(), &bytes)?;
+            tx.insert(Tree::ImageExports, &export_key(seq), &bytes)?;
             Ok((seq, paths))
         }))?;
         if !req.dry_run {

@@ -3,10 +3,15 @@
 use crate::clock::now_ms;
 
 use super::error::CvmError;
-use super::model::{Image, ImageSource, ImageState, ImageType, Pending, Snapshot, Tag};
+use super::keys::{name_key, random_snapshot_id};
+use super::model::{
+    Image, ImageSource, ImageState, ImageType, Pending, Snapshot, Tag, BOOT_LEGACY_BIOS,
+    DEFAULT_ARCHITECTURE, DEFAULT_OS_NAME, DEFAULT_PLATFORM, DEFAULT_SIZE_GB, DISK_DATA,
+    DISK_SYSTEM, LICENSE_TENCENT_CLOUD, PLATFORM_WINDOWS,
+};
+use super::rules;
 use super::service::{
-    abort, check_new, finish, insert_new, name_key, put_image, random_suffix, remove, Caller, Cvm,
-    ImageView,
+    abort, check_new, finish, insert_new, put_image, remove, Caller, Cvm, ImageView,
 };
 use crate::store::Tree;
 
@@ -73,11 +78,54 @@ pub struct ImageChanges {
     pub deprecated: Option<bool>,
 }
 
+impl NewImage {
+    /// The domain's rules on the request's names and ids (`rules.rs`).
+    pub fn check(&self) -> Result<(), CvmError> {
+        rules::image_name(&self.name)?;
+        rules::image_description(&self.description)?;
+        rules::image_family(&self.family)?;
+        if let Some(id) = &self.instance_id {
+            rules::instance_id(id)?;
+        }
+        self.snapshot_ids
+            .iter()
+            .try_for_each(|s| rules::snapshot_id(s))?;
+        self.data_disk_ids
+            .iter()
+            .try_for_each(|d| rules::disk_id(d))
+    }
+}
+
+impl ImportedImage {
+    /// The domain's rules on the request's names (`rules.rs`).
+    pub fn check(&self) -> Result<(), CvmError> {
+        rules::image_name(&self.name)?;
+        rules::image_description(&self.description)?;
+        rules::image_family(&self.family)
+    }
+}
+
+impl ImageChanges {
+    /// The domain's rules on the new values (`rules.rs`).
+    pub fn check(&self) -> Result<(), CvmError> {
+        if let Some(n) = &self.name {
+            rules::image_name(n)?;
+        }
+        if let Some(d) = &self.description {
+            rules::image_description(d)?;
+        }
+        if let Some(f) = &self.family {
+            rules::image_family(f)?;
+        }
+        Ok(())
+    }
+}
+
 fn snapshot(usage: &str, id: Option<String>) -> Snapshot {
     Snapshot {
-        id: id.unwrap_or_else(|| format!("snap-{}", random_suffix())),
+        id: id.unwrap_or_else(random_snapshot_id),
         disk_usage: usage.into(),
-        size_gb: 50,
+        size_gb: DEFAULT_SIZE_GB,
     }
 }
 
@@ -100,10 +148,10 @@ impl Cvm {
             description: String::new(),
             family: String::new(),
             deprecated: false,
-            os_name: "TencentOS Server 3.1 (TK4)".into(),
-            platform: "TencentOS".into(),
-            architecture: "x86_64".into(),
-            size_gb: 50,
+            os_name: DEFAULT_OS_NAME.into(),
+            platform: DEFAULT_PLATFORM.into(),
+            architecture: DEFAULT_ARCHITECTURE.into(),
+            size_gb: DEFAULT_SIZE_GB,
             source: ImageSource::CreateImage,
             state: if delay == 0 { outcome } else { transient },
             pending: (delay > 0).then_some(Pending {
@@ -116,9 +164,9 @@ impl Cvm {
             instance_id: None,
             snapshots: Vec::new(),
             tags: Vec::new(),
-            license_type: "TencentCloud".into(),
+            license_type: LICENSE_TENCENT_CLOUD.into(),
             cloudinit: true,
-            boot_mode: "Legacy BIOS".into(),
+            boot_mode: BOOT_LEGACY_BIOS.into(),
             shared_with: Vec::new(),
             sync_source: None,
         }
@@ -148,6 +196,7 @@ impl Cvm {
         caller: Caller<'_>,
         req: NewImage,
     ) -> Result<Option<String>, CvmError> {
+        req.check()?;
         let now = now_ms();
         let mut img = self.fresh_image(
             caller,
@@ -161,16 +210,13 @@ impl Cvm {
         img.instance_id = req.instance_id;
         img.tags = req.tags;
         if req.snapshot_ids.is_empty() {
-            img.snapshots.push(snapshot("SYSTEM_DISK", None));
-            img.snapshots.extend(
-                req.data_disk_ids
-                    .iter()
-                    .map(|_| snapshot("DATA_DISK", None)),
-            );
+            img.snapshots.push(snapshot(DISK_SYSTEM, None));
+            img.snapshots
+                .extend(req.data_disk_ids.iter().map(|_| snapshot(DISK_DATA, None)));
         } else {
             for (i, s) in req.snapshot_ids.iter().enumerate() {
                 img.snapshots.push(snapshot(
-                    if i == 0 { "SYSTEM_DISK" } else { "DATA_DISK" },
+                    if i == 0 { DISK_SYSTEM } else { DISK_DATA },
                     Some(s.clone()),
                 ));
             }
@@ -185,6 +231,7 @@ impl Cvm {
         caller: Caller<'_>,
         req: ImportedImage,
     ) -> Result<Option<String>, CvmError> {
+        req.check()?;
         let now = now_ms();
         let outcome = if req.will_fail {
             ImageState::ImportFailed
@@ -197,8 +244,8 @@ impl Cvm {
         img.source = ImageSource::ExternalImport;
         img.architecture = req.architecture;
         img.os_name = format!("{} {}", req.os_type, req.os_version);
-        img.platform = if req.os_type.starts_with("Windows") {
-            "Windows".to_string()
+        img.platform = if req.os_type.starts_with(PLATFORM_WINDOWS) {
+            PLATFORM_WINDOWS.to_string()
         } else {
             req.os_type
         };
@@ -206,9 +253,9 @@ impl Cvm {
         img.boot_mode = req.boot_mode;
         img.tags = req.tags;
         img.cloudinit = false;
-        img.snapshots.push(snapshot("SYSTEM_DISK", None));
+        img.snapshots.push(snapshot(DISK_SYSTEM, None));
         img.snapshots
-            .extend((0..req.data_disks).map(|_| snapshot("DATA_DISK", None)));
+            .extend((0..req.data_disks).map(|_| snapshot(DISK_DATA, None)));
         self.store_new(img, req.dry_run).await
     }
 
@@ -220,6 +267,7 @@ impl Cvm {
         id: &str,
         changes: ImageChanges,
     ) -> Result<(), CvmError> {
+        changes.check()?;
         let now = now_ms();
         finish(self.store.transact(|tx| {
             let v = self.tx_visible(tx, caller, id, now)?;

@@ -4,6 +4,29 @@ use serde::{Deserialize, Serialize};
 
 use crate::store::Record;
 
+/// `OsName` of a new custom image (CreateImage) and of a document's image entry by default.
+pub const DEFAULT_OS_NAME: &str = "TencentOS Server 3.1 (TK4)";
+/// `Platform` of a new custom image by default.
+pub const DEFAULT_PLATFORM: &str = "TencentOS";
+/// `Architecture` of a new custom image by default.
+pub const DEFAULT_ARCHITECTURE: &str = "x86_64";
+/// `ImageSize` (GiB) of a new custom image, and the size of each of its snapshots.
+pub const DEFAULT_SIZE_GB: u64 = 50;
+/// The platform of Windows images (they cannot be exported).
+pub const PLATFORM_WINDOWS: &str = "Windows";
+/// `LicenseType` of images licensed through Tencent Cloud (the default).
+pub const LICENSE_TENCENT_CLOUD: &str = "TencentCloud";
+/// `LicenseType` of bring-your-own-licence images (they cannot be shared).
+pub const LICENSE_BYOL: &str = "BYOL";
+/// Boot mode of legacy BIOS images (the default).
+pub const BOOT_LEGACY_BIOS: &str = "Legacy BIOS";
+/// Boot mode of UEFI images.
+pub const BOOT_UEFI: &str = "UEFI";
+/// `DiskUsage` of the system disk's snapshot.
+pub const DISK_SYSTEM: &str = "SYSTEM_DISK";
+/// `DiskUsage` of a data disk's snapshot.
+pub const DISK_DATA: &str = "DATA_DISK";
+
 /// `ImageState` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ImageState {
@@ -47,6 +70,11 @@ impl ImageState {
     /// Parses the wire spelling.
     pub fn from_wire(s: &str) -> Option<ImageState> {
         Self::ALL.into_iter().find(|st| st.as_wire() == s)
+    }
+
+    /// Every state's wire spelling, comma separated (for messages).
+    pub fn wire_list() -> String {
+        Self::ALL.map(ImageState::as_wire).join(", ")
     }
 
     /// States in which an operation is still running on the image.
@@ -251,10 +279,10 @@ mod tests {
             description: String::new(),
             family: String::new(),
             deprecated: false,
-            os_name: "TencentOS Server 3.1 (TK4)".into(),
-            platform: "TencentOS".into(),
-            architecture: "x86_64".into(),
-            size_gb: 50,
+            os_name: DEFAULT_OS_NAME.into(),
+            platform: DEFAULT_PLATFORM.into(),
+            architecture: DEFAULT_ARCHITECTURE.into(),
+            size_gb: DEFAULT_SIZE_GB,
             source: ImageSource::CreateImage,
             state: ImageState::Creating,
             pending: Some(Pending {
@@ -267,9 +295,9 @@ mod tests {
             instance_id: None,
             snapshots: vec![],
             tags: vec![],
-            license_type: "TencentCloud".into(),
+            license_type: LICENSE_TENCENT_CLOUD.into(),
             cloudinit: true,
-            boot_mode: "Legacy BIOS".into(),
+            boot_mode: BOOT_LEGACY_BIOS.into(),
             shared_with: vec![],
             sync_source: None,
         }

@@ -6,21 +6,14 @@ use std::collections::BTreeMap;
 use crate::store::{decode, encode, Change, ReadView, StoreError, Tree};
 
 use super::export::ExportTask;
+use super::keys::{
+    account_prefix, by_owner_key, count_key, export_key, id_of_index_key, name_key, read_u64,
+    share_key,
+};
 use super::model::Image;
-use super::service::{by_owner_key, name_key, share_key};
 
-/// The trees of the image domain.
-pub const TREES: [Tree; 6] = [
-    Tree::Images,
-    Tree::ImagesByOwner,
-    Tree::ImageNames,
-    Tree::ImageCounts,
-    Tree::ImageShares,
-    Tree::ImageExports,
-];
-
-/// Key in the `meta` tree of the last export task id (also used by `export.rs`).
-pub const TASK_SEQ_KEY: &[u8] = b"cvm.export_task_seq";
+/// The trees of the image domain and the export sequence key (their home is `keys.rs`).
+pub use super::keys::{TASK_SEQ_KEY, TREES};
 
 /// Every record of the image domain.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -60,7 +53,7 @@ pub fn dump(view: &ReadView<'_>) -> Result<CvmDump, StoreError> {
     }
     d.export_seq = view
         .get(Tree::Meta, TASK_SEQ_KEY)?
-        .and_then(|v| v.as_slice().try_into().ok().map(u64::from_be_bytes))
+        .and_then(|v| read_u64(&v))
         .unwrap_or(0);
     Ok(d)
 }
@@ -86,7 +79,7 @@ pub fn changes(d: &CvmDump) -> Result<Vec<Change>, StoreError> {
             ));
         }
         *counts
-            .entry(format!("{}\0{}", img.owner, img.region).into_bytes())
+            .entry(count_key(&img.owner, &img.region))
             .or_default() += 1;
     }
     for (k, n) in counts {
@@ -95,7 +88,7 @@ pub fn changes(d: &CvmDump) -> Result<Vec<Change>, StoreError> {
     for t in &d.exports {
         out.push(put(
             Tree::ImageExports,
-            t.task_id.to_be_bytes().to_vec(),
+            export_key(t.task_id).to_vec(),
             encode(t)?,
         ));
     }
@@ -129,18 +122,18 @@ pub fn reset_changes(
 ) -> Result<Vec<Change>, StoreError> {
     let mut out = Vec::new();
     let Some(a) = account else {
-        for t in TREES {
+        for &t in TREES {
             all_keys(view, t, b"", &mut out)?;
         }
         out.push(del(Tree::Meta, TASK_SEQ_KEY.to_vec()));
         return Ok(out);
     };
-    let prefix = format!("{a}\0").into_bytes();
+    let prefix = account_prefix(a);
     // Its own images, with their indexes and the shares they gave.
     for item in view.scan_prefix(Tree::ImagesByOwner, &prefix) {
         let (key, _) = item?;
         out.push(del(Tree::ImagesByOwner, key.clone()));
-        let id = key[key.len() - 12..].to_vec();
+        let id = id_of_index_key(&key).to_vec();
         if let Some(bytes) = view.get(Tree::Images, &id)? {
             let img = decode::<Image>(&bytes)?;
             for g in &img.shared_with {
@@ -157,7 +150,7 @@ pub fn reset_changes(
     // Shares it received: the granting images forget it.
     for item in view.scan_prefix(Tree::ImageShares, &prefix) {
         let (key, _) = item?;
-        let id = key[key.len() - 12..].to_vec();
+        let id = id_of_index_key(&key).to_vec();
         if let Some(bytes) = view.get(Tree::Images, &id)? {
             let mut img = decode::<Image>(&bytes)?;
             if img.owner != a {

@@ -1,5 +1,4 @@
-//! The image service: shared pieces of every operation (who sees which image, keys of the
-//! index trees, writing and removing an image with all its index entries). The operations
+//! The image service: shared pieces of every operation (who sees which image, writing and removing an image with all its index entries). The operations
 //! themselves live in `images.rs`, `describe.rs`, `sync.rs`, `share.rs` and `export.rs`; each
 //! reads and writes inside one store transaction, then waits for durability before it returns.
 
@@ -9,6 +8,7 @@ use crate::store::{decode, encode, Store, Tree, Tx, TxError, TxFailure};
 
 use super::catalogue;
 use super::error::CvmError;
+use super::keys::{by_owner_key, count_key, name_key, random_image_id, read_u64, share_key};
 use super::model::{Image, ImageState, ImageType};
 
 /// Who is asking, and where.
@@ -40,47 +40,6 @@ pub struct Cvm {
     pub(super) quota: u64,
 }
 
-const ID_ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-
-/// Eight random characters of `[a-z0-9]`.
-pub(super) fn random_suffix() -> String {
-    uuid::Uuid::new_v4().as_bytes()[..8]
-        .iter()
-        .map(|b| ID_ALPHABET[(*b as usize) % ID_ALPHABET.len()] as char)
-        .collect()
-}
-
-/// `owner \0 region \0`: the prefix of an account's keys in one region.
-pub(super) fn scope_prefix(owner: &str, region: &str) -> Vec<u8> {
-    format!("{owner}\0{region}\0").into_bytes()
-}
-
-/// Key of `ImagesByOwner`: newest first, then by id.
-pub(super) fn by_owner_key(img: &Image) -> Vec<u8> {
-    let mut k = scope_prefix(&img.owner, &img.region);
-    k.extend_from_slice(&(u64::MAX - img.created_ms).to_be_bytes());
-    k.extend_from_slice(img.id.as_bytes());
-    k
-}
-
-/// Key of `ImageNames`.
-pub(super) fn name_key(owner: &str, region: &str, name: &str) -> Vec<u8> {
-    let mut k = scope_prefix(owner, region);
-    k.extend_from_slice(name.as_bytes());
-    k
-}
-
-/// Key of `ImageShares`: the receiver's view of an image shared to it.
-pub(super) fn share_key(receiver: &str, region: &str, id: &str) -> Vec<u8> {
-    let mut k = scope_prefix(receiver, region);
-    k.extend_from_slice(id.as_bytes());
-    k
-}
-
-fn count_key(owner: &str, region: &str) -> Vec<u8> {
-    format!("{owner}\0{region}").into_bytes()
-}
-
 /// Maps a failed transaction to the domain error.
 pub(super) fn finish<T>(r: Result<T, TxFailure<CvmError>>) -> Result<T, CvmError> {
     r.map_err(|f| match f {
@@ -98,7 +57,7 @@ pub(super) fn abort<T>(e: CvmError) -> Result<T, TxError<CvmError>> {
 pub(super) fn read_count(tx: &Tx<'_>, owner: &str, region: &str) -> Result<u64, TxError<CvmError>> {
     Ok(tx
         .get(Tree::ImageCounts, &count_key(owner, region))?
-        .and_then(|v| v.as_slice().try_into().ok().map(u64::from_be_bytes))
+        .and_then(|v| read_u64(&v))
         .unwrap_or(0))
 }
 
@@ -155,7 +114,7 @@ pub(super) fn insert_new(tx: &Tx<'_>, img: &mut Image) -> Result<(), TxError<Cvm
         || catalogue::is_public_id(&img.id)
         || tx.get(Tree::Images, img.id.as_bytes())?.is_some()
     {
-        img.id = format!("img-{}", random_suffix());
+        img.id = random_image_id();
     }
     put_image(tx, img)?;
     tx.insert(Tree::ImagesByOwner, &by_owner_key(img), &[])?;

@@ -6,8 +6,9 @@ use crate::clock::now_ms;
 use crate::store::Tree;
 
 use super::error::CvmError;
-use super::model::{ImageState, ImageType, ShareGrant};
-use super::service::{abort, finish, put_image, share_key, Caller, Cvm};
+use super::keys::share_key;
+use super::model::{ImageState, ImageType, ShareGrant, LICENSE_BYOL};
+use super::service::{abort, finish, put_image, Caller, Cvm};
 
 /// Most accounts one image can be shared with.
 pub const MAX_SHARES: usize = 500;
@@ -52,7 +53,7 @@ impl Cvm {
                             state: v.state,
                         });
                     }
-                    if img.license_type == "BYOL" {
+                    if img.license_type == LICENSE_BYOL {
                         return abort(CvmError::ByolShare(id.to_string()));
                     }
                     for a in accounts {

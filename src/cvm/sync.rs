@@ -33,6 +33,9 @@ impl Cvm {
         caller: Caller<'_>,
         req: &SyncRequest,
     ) -> Result<Vec<SyncedImage>, CvmError> {
+        if let Some(n) = &req.name {
+            super::rules::image_name(n)?;
+        }
         let now = now_ms();
         let delay = self.ready_after_ms();
         let quota = self.quota;

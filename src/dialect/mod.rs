@@ -18,12 +18,21 @@ pub enum Dialect {
 }
 
 impl Dialect {
-    /// Name used in logs, metrics and rate-limit keys.
+    /// Every dialect.
+    pub const ALL: [Dialect; 2] = [Dialect::Tencent, Dialect::Aliyun];
+
+    /// Name used in logs, metrics, rate-limit keys, fault rules and admin bodies (each
+    /// dialect's [`pipeline::Dialect::NAME`]).
     pub fn name(self) -> &'static str {
         match self {
-            Dialect::Tencent => "tencent",
-            Dialect::Aliyun => "aliyun",
+            Dialect::Tencent => <tencent::Tencent as pipeline::Dialect>::NAME,
+            Dialect::Aliyun => <aliyun::Aliyun as pipeline::Dialect>::NAME,
         }
+    }
+
+    /// The dialect of a name, if any.
+    pub fn from_name(name: &str) -> Option<Dialect> {
+        Self::ALL.into_iter().find(|d| d.name() == name)
     }
 }
 

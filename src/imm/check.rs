@@ -5,22 +5,20 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::check::{compare_tree, expected, Problem};
+use crate::check::compare::{compare_tree, expected, Problem};
 use crate::store::{decode, ReadView, StoreError, Tree};
 
+use super::keys::{dataset_key, dataset_scope, key_parts, project_key, scoped, task_key};
+use super::model::Caller;
 use super::model::{Cluster, Dataset, FaceCluster, FileMeta, Project, Task};
 use super::portable::{self, Hint, ImmDump, PlacedFile};
-use super::service::{dataset_key, dataset_scope, project_key, scoped, Caller};
 
 fn caller_of<'a>(account: &'a str, region: &'a str) -> Caller<'a> {
     Caller { account, region }
 }
 
 fn parts(key: &[u8]) -> Vec<String> {
-    String::from_utf8_lossy(key)
-        .splitn(5, '\0')
-        .map(str::to_string)
-        .collect()
+    key_parts(key)
 }
 
 /// Decodes every record of `tree`, reporting those that do not decode or whose key is not
@@ -41,7 +39,7 @@ fn records<R: crate::store::Record>(
                 &key,
                 format!(
                     "holds the record of \"{}\"",
-                    crate::check::show_key(&key_of(&r))
+                    crate::check::compare::show_key(&key_of(&r))
                 ),
             )),
             Ok(r) => found.push(r),
@@ -77,7 +75,7 @@ pub fn check(view: &ReadView<'_>, out: &mut Vec<Problem>) -> Result<(), StoreErr
         tasks: records::<Task>(
             view,
             Tree::ImmTasks,
-            |t| format!("{}\0{}\0{}\0{}", t.account, t.region, t.project, t.task_id).into_bytes(),
+            |t| task_key(caller_of(&t.account, &t.region), &t.project, &t.task_id),
             out,
         )?,
         ..ImmDump::default()

@@ -7,11 +7,20 @@ use crate::clock::now_ms;
 use crate::store::{decode, Tree};
 
 use super::error::{not_found, ImmError};
-use super::model::Cluster;
-use super::service::{
-    abort, dataset_of, dataset_scope, finish, get, put_cluster, scoped, tx_cluster, tx_dataset,
-    Caller, Imm,
+use super::keys::{
+    after_scope, cluster_count_key, dataset_scope, id_of_order_key, order_key, order_prefix,
+    order_tag, read_u64, scoped,
 };
+use super::model::Cluster;
+pub use super::model::{SortKey, SortVal};
+use super::rules::{self, ClusterText};
+use super::service::{
+    abort, dataset_of, finish, get, put_cluster, tx_cluster, tx_dataset, Caller, Imm,
+};
+
+fn sort_value(c: &Cluster, key: SortKey) -> SortVal {
+    c.sort_value(key)
+}
 
 /// A validated UpdateFigureCluster request.
 #[derive(Debug, Clone, Default)]
@@ -30,57 +39,17 @@ pub struct ClusterUpdate {
     pub meta_lock_version: Option<i64>,
 }
 
-/// `Sort` keys of QueryFigureClusters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum SortKey {
-    /// Default: by ObjectId.
-    ObjectId,
-    /// `ImageCount`.
-    ImageCount,
-    /// `VideoCount`.
-    VideoCount,
-    /// `ProjectName`.
-    ProjectName,
-    /// `DatasetName`.
-    DatasetName,
-    /// `CreateTime`.
-    CreateTime,
-    /// `UpdateTime`.
-    UpdateTime,
-    /// `Gender`.
-    Gender,
-    /// `FaceCount`.
-    FaceCount,
-    /// `Name`.
-    Name,
-}
-
-impl SortKey {
-    /// Parses the wire spelling (empty = ObjectId).
-    pub fn from_wire(s: &str) -> Option<SortKey> {
-        Some(match s {
-            "" | "ObjectId" => SortKey::ObjectId,
-            "ImageCount" => SortKey::ImageCount,
-            "VideoCount" => SortKey::VideoCount,
-            "ProjectName" => SortKey::ProjectName,
-            "DatasetName" => SortKey::DatasetName,
-            "CreateTime" => SortKey::CreateTime,
-            "UpdateTime" => SortKey::UpdateTime,
-            "Gender" => SortKey::Gender,
-            "FaceCount" => SortKey::FaceCount,
-            "Name" => SortKey::Name,
-            _ => return None,
-        })
+impl ClusterUpdate {
+    /// The domain's rules on the new name, custom id and labels (`rules.rs`).
+    pub fn check(&self) -> Result<(), ImmError> {
+        if let Some(n) = &self.name {
+            rules::cluster_text(ClusterText::Name, n)?;
+        }
+        if let Some(id) = &self.custom_id {
+            rules::cluster_text(ClusterText::CustomId, id)?;
+        }
+        self.labels.as_deref().map_or(Ok(()), rules::labels)
     }
-}
-
-/// A sort value: numbers before strings never mix within one key.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum SortVal {
-    /// Counts and times.
-    Int(i64),
-    /// Names and genders.
-    Str(String),
 }
 
 /// Where a page ends: the last item's sort value and id, with the sort it belongs to.
@@ -124,102 +93,6 @@ pub struct ClusterPage {
     pub next: Option<Cursor>,
     /// All matches.
     pub total: u64,
-}
-
-fn value_of(c: &Cluster, st: &super::model::ClusterStats, key: SortKey) -> SortVal {
-    match key {
-        SortKey::ObjectId => SortVal::Str(c.object_id.clone()),
-        SortKey::ImageCount => SortVal::Int(st.image_count as i64),
-        SortKey::VideoCount => SortVal::Int(st.video_count as i64),
-        SortKey::FaceCount => SortVal::Int(st.face_count as i64),
-        SortKey::ProjectName => SortVal::Str(c.project.clone()),
-        SortKey::DatasetName => SortVal::Str(c.dataset.clone()),
-        SortKey::CreateTime => SortVal::Int(c.created_ms as i64),
-        SortKey::UpdateTime => SortVal::Int(c.updated_ms as i64),
-        SortKey::Gender => SortVal::Str(st.gender.clone().unwrap_or_default()),
-        SortKey::Name => SortVal::Str(c.name.clone()),
-    }
-}
-
-fn sort_value(c: &Cluster, key: SortKey) -> SortVal {
-    value_of(c, &c.stats(), key)
-}
-
-/// Sort keys kept in the order index, with their tags. (ObjectId, ProjectName and DatasetName
-/// order a dataset's clusters by id: the clusters tree itself serves them.)
-const INDEXED: [(u8, SortKey); 7] = [
-    (1, SortKey::ImageCount),
-    (2, SortKey::VideoCount),
-    (3, SortKey::CreateTime),
-    (4, SortKey::UpdateTime),
-    (5, SortKey::Gender),
-    (6, SortKey::FaceCount),
-    (7, SortKey::Name),
-];
-
-fn tag_of(key: SortKey) -> Option<u8> {
-    INDEXED.iter().find(|(_, k)| *k == key).map(|(t, _)| *t)
-}
-
-/// Order-preserving bytes of a sort value: integers big-endian with the sign bit flipped;
-/// strings with 0x00 escaped as 0x00 0xFF and ended by 0x00 0x00.
-fn encode_value(v: &SortVal, out: &mut Vec<u8>) {
-    match v {
-        SortVal::Int(i) => out.extend_from_slice(&((*i as u64) ^ (1 << 63)).to_be_bytes()),
-        SortVal::Str(s) => {
-            for b in s.bytes() {
-                if b == 0 {
-                    out.extend_from_slice(&[0, 0xFF]);
-                } else {
-                    out.push(b);
-                }
-            }
-            out.extend_from_slice(&[0, 0]);
-        }
-    }
-}
-
-/// Where the cluster id starts in an order key (after scope, tag and value).
-fn id_offset(key: &[u8], value_start: usize, int: bool) -> usize {
-    if int {
-        return value_start + 8;
-    }
-    let mut i = value_start;
-    while i + 1 < key.len() {
-        if key[i] == 0 {
-            if key[i + 1] == 0 {
-                return i + 2;
-            }
-            i += 2;
-        } else {
-            i += 1;
-        }
-    }
-    key.len()
-}
-
-fn order_key(scope: &[u8], tag: u8, v: &SortVal, id: &str) -> Vec<u8> {
-    let mut k = scope.to_vec();
-    k.push(tag);
-    encode_value(v, &mut k);
-    k.extend_from_slice(id.as_bytes());
-    k
-}
-
-/// The order-index keys of a cluster.
-pub(super) fn order_keys(scope: &[u8], c: &Cluster) -> Vec<Vec<u8>> {
-    let st = c.stats();
-    INDEXED
-        .iter()
-        .map(|(tag, key)| order_key(scope, *tag, &value_of(c, &st, *key), &c.object_id))
-        .collect()
-}
-
-/// Key of a dataset's cluster count in the order tree.
-pub(super) fn count_key(scope: &[u8]) -> Vec<u8> {
-    let mut k = scope.to_vec();
-    k.push(0);
-    k
 }
 
 /// The text a label value is matched as: a JSON string's content, else the JSON text.
@@ -286,12 +159,12 @@ impl Imm {
     fn query_by_index(&self, scope: &[u8], q: &ClusterQuery) -> Result<ClusterPage, ImmError> {
         let total = self
             .store
-            .get(Tree::ImmClusterOrder, &count_key(scope))?
-            .and_then(|v| v.as_slice().try_into().ok().map(u64::from_be_bytes))
+            .get(Tree::ImmClusterOrder, &cluster_count_key(scope))?
+            .and_then(|v| read_u64(&v))
             .unwrap_or(0);
         let want = q.max_results + 1;
         let mut ids = Vec::new();
-        match tag_of(q.sort) {
+        match order_tag(q.sort) {
             None => {
                 let after = q.after.as_ref().map(|c| scoped(scope, &c.id));
                 for item in self
@@ -300,20 +173,11 @@ impl Imm {
                     .take(want)
                 {
                     let (k, _) = item?;
-                    ids.push(String::from_utf8_lossy(&k[scope.len()..]).to_string());
+                    ids.push(after_scope(scope, &k));
                 }
             }
             Some(tag) => {
-                let mut prefix = scope.to_vec();
-                prefix.push(tag);
-                let int = matches!(
-                    q.sort,
-                    SortKey::ImageCount
-                        | SortKey::VideoCount
-                        | SortKey::FaceCount
-                        | SortKey::CreateTime
-                        | SortKey::UpdateTime
-                );
+                let prefix = order_prefix(scope, tag);
                 let after = q
                     .after
                     .as_ref()
@@ -324,8 +188,7 @@ impl Imm {
                     .take(want)
                 {
                     let (k, _) = item?;
-                    let at = id_offset(&k, prefix.len(), int);
-                    ids.push(String::from_utf8_lossy(&k[at..]).to_string());
+                    ids.push(id_of_order_key(&k, &prefix, q.sort));
                 }
             }
         }
@@ -437,6 +300,7 @@ impl Imm {
         dataset: &str,
         u: &ClusterUpdate,
     ) -> Result<(), ImmError> {
+        u.check()?;
         let now = now_ms();
         let scope = dataset_scope(c, project, dataset);
         finish(self.store.transact(|tx| {

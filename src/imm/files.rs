@@ -15,10 +15,10 @@ use crate::clock::now_ms;
 use crate::store::Tree;
 
 use super::error::{not_found, ImmError};
+use super::keys::{dataset_key, dataset_scope, scoped};
 use super::model::{Face, FaceCluster, FileMeta};
 use super::service::{
-    abort, dataset_key, finish, get, join, mark_pending, scoped, tx_dataset, tx_get, tx_put,
-    Caller, ClusterEdits, Imm,
+    abort, finish, get, join, mark_pending, tx_dataset, tx_get, tx_put, Caller, ClusterEdits, Imm,
 };
 
 /// What an input face says about its cluster.
@@ -407,7 +407,7 @@ impl Imm {
             c,
             project,
             dataset,
-            scope: super::service::dataset_scope(c, project, dataset),
+            scope: dataset_scope(c, project, dataset),
             now: now_ms(),
             max_figures: self.settings.max_figures_per_file,
         }
@@ -488,7 +488,7 @@ impl Imm {
         uri: &str,
     ) -> Result<FileMeta, ImmError> {
         super::service::dataset_of(&self.store, c, project, dataset)?;
-        let scope = super::service::dataset_scope(c, project, dataset);
+        let scope = dataset_scope(c, project, dataset);
         get::<FileMeta>(&self.store, Tree::ImmFiles, &scoped(&scope, uri))?
             .ok_or_else(|| not_found("file", uri))
     }
@@ -502,7 +502,7 @@ impl Imm {
         uris: &[String],
     ) -> Result<Vec<FileMeta>, ImmError> {
         super::service::dataset_of(&self.store, c, project, dataset)?;
-        let scope = super::service::dataset_scope(c, project, dataset);
+        let scope = dataset_scope(c, project, dataset);
         let mut out = Vec::new();
         for u in uris {
             if let Some(f) = get::<FileMeta>(&self.store, Tree::ImmFiles, &scoped(&scope, u))? {

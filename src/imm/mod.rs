@@ -11,15 +11,21 @@
 
 pub mod check;
 pub mod clustering;
+mod clustering_run;
 pub mod clusters;
 mod error;
 pub mod files;
+pub mod keys;
+mod merging;
 pub mod model;
 pub mod portable;
 pub mod projects;
 pub mod regions;
+pub mod rules;
+mod runner;
+mod running;
 mod service;
 pub mod tasks;
 
-pub use error::{not_found, ImmError};
+pub use error::{not_found, ImmError, TaskFailure};
 pub use service::{Caller, Imm, ImmSettings};

@@ -7,6 +7,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::store::Record;
 
+/// Who is asking, and where.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller<'a> {
+    /// Account id.
+    pub account: &'a str,
+    /// Region id.
+    pub region: &'a str,
+}
+
 /// Dataset limits shared by projects (as defaults) and datasets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DatasetLimits {
@@ -101,6 +110,15 @@ impl Record for Dataset {
     const KIND: &'static str = "imm.dataset";
     const VERSION: u8 = 1;
 }
+
+/// The `FigureClusterId` of a face waiting for clustering (on the wire and in documents).
+pub const UNAVAILABLE_CLUSTER_ID: &str = "figure-cluster-id-unavailable";
+/// The `FigureClusterId` of a face detached from every cluster.
+pub const INDEPENDENT_CLUSTER_ID: &str = "figure-cluster-id-independent";
+/// `ServiceRole` of a project that names none.
+pub const DEFAULT_SERVICE_ROLE: &str = "AliyunIMMDefaultRole";
+/// `ProjectMaxDatasetCount` of a project that names none.
+pub const DEFAULT_MAX_DATASET_COUNT: i64 = 1_000_000_000;
 
 /// Where a face stands with respect to clustering.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -228,6 +246,71 @@ impl Record for Cluster {
     const VERSION: u8 = 1;
 }
 
+/// `Sort` keys of QueryFigureClusters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SortKey {
+    /// Default: by ObjectId.
+    ObjectId,
+    /// `ImageCount`.
+    ImageCount,
+    /// `VideoCount`.
+    VideoCount,
+    /// `ProjectName`.
+    ProjectName,
+    /// `DatasetName`.
+    DatasetName,
+    /// `CreateTime`.
+    CreateTime,
+    /// `UpdateTime`.
+    UpdateTime,
+    /// `Gender`.
+    Gender,
+    /// `FaceCount`.
+    FaceCount,
+    /// `Name`.
+    Name,
+}
+
+impl SortKey {
+    /// Parses the wire spelling (empty = ObjectId).
+    pub fn from_wire(s: &str) -> Option<SortKey> {
+        Some(match s {
+            "" | "ObjectId" => SortKey::ObjectId,
+            "ImageCount" => SortKey::ImageCount,
+            "VideoCount" => SortKey::VideoCount,
+            "ProjectName" => SortKey::ProjectName,
+            "DatasetName" => SortKey::DatasetName,
+            "CreateTime" => SortKey::CreateTime,
+            "UpdateTime" => SortKey::UpdateTime,
+            "Gender" => SortKey::Gender,
+            "FaceCount" => SortKey::FaceCount,
+            "Name" => SortKey::Name,
+            _ => return None,
+        })
+    }
+
+    /// Whether the key's values are numbers (else strings).
+    pub fn is_int(self) -> bool {
+        matches!(
+            self,
+            SortKey::ImageCount
+                | SortKey::VideoCount
+                | SortKey::FaceCount
+                | SortKey::CreateTime
+                | SortKey::UpdateTime
+        )
+    }
+}
+
+/// A sort value: numbers before strings never mix within one key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum SortVal {
+    /// Counts and times.
+    Int(i64),
+    /// Names and genders.
+    Str(String),
+}
+
 /// Statistics of a cluster, derived from its members.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClusterStats {
@@ -250,6 +333,27 @@ pub struct ClusterStats {
 }
 
 impl Cluster {
+    /// The cluster's value for a sort key.
+    pub fn sort_value(&self, key: SortKey) -> SortVal {
+        self.sort_value_with(&self.stats(), key)
+    }
+
+    /// The cluster's value for a sort key, with its statistics computed already.
+    pub fn sort_value_with(&self, st: &ClusterStats, key: SortKey) -> SortVal {
+        match key {
+            SortKey::ObjectId => SortVal::Str(self.object_id.clone()),
+            SortKey::ImageCount => SortVal::Int(st.image_count as i64),
+            SortKey::VideoCount => SortVal::Int(st.video_count as i64),
+            SortKey::FaceCount => SortVal::Int(st.face_count as i64),
+            SortKey::ProjectName => SortVal::Str(self.project.clone()),
+            SortKey::DatasetName => SortVal::Str(self.dataset.clone()),
+            SortKey::CreateTime => SortVal::Int(self.created_ms as i64),
+            SortKey::UpdateTime => SortVal::Int(self.updated_ms as i64),
+            SortKey::Gender => SortVal::Str(st.gender.clone().unwrap_or_default()),
+            SortKey::Name => SortVal::Str(self.name.clone()),
+        }
+    }
+
     /// Statistics over the members; the cover is the chosen one while it is a member, else the
     /// best-quality face.
     pub fn stats(&self) -> ClusterStats {

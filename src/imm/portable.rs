@@ -5,20 +5,15 @@ use std::collections::BTreeMap;
 
 use crate::store::{decode, encode, Change, ReadView, StoreError, Tree};
 
+use super::keys::{
+    account_prefix, cluster_count_key, dataset_key, dataset_scope, key_parts, order_keys,
+    pending_key, project_key, scoped, task_key,
+};
+use super::model::Caller;
 use super::model::{Cluster, Dataset, FaceCluster, FileMeta, Project, Task};
-use super::service::{dataset_key, dataset_scope, pending_key, project_key, scoped, Caller};
 
-/// The trees of the face domain.
-pub const TREES: [Tree; 8] = [
-    Tree::ImmProjects,
-    Tree::ImmDatasets,
-    Tree::ImmFiles,
-    Tree::ImmClusters,
-    Tree::ImmPending,
-    Tree::ImmHints,
-    Tree::ImmTasks,
-    Tree::ImmClusterOrder,
-];
+/// The trees of the face domain (their home is `keys.rs`).
+pub use super::keys::TREES;
 
 /// A stored identity hint: which cluster faces with this hint join.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,11 +72,8 @@ fn put(tree: Tree, key: Vec<u8>, value: Vec<u8>) -> Change {
     }
 }
 
-fn split_key(key: &[u8], parts: usize) -> Vec<String> {
-    String::from_utf8_lossy(key)
-        .splitn(parts, '\0')
-        .map(str::to_string)
-        .collect()
+fn split_key(key: &[u8]) -> Vec<String> {
+    key_parts(key)
 }
 
 /// Reads every record (under a rewrite's exclusive view).
@@ -95,7 +87,7 @@ pub fn dump(view: &ReadView<'_>) -> Result<ImmDump, StoreError> {
     }
     for item in view.scan_prefix(Tree::ImmFiles, b"") {
         let (k, v) = item?;
-        let p = split_key(&k, 5);
+        let p = split_key(&k);
         if p.len() == 5 {
             d.files.push(PlacedFile {
                 account: p[0].clone(),
@@ -111,7 +103,7 @@ pub fn dump(view: &ReadView<'_>) -> Result<ImmDump, StoreError> {
     }
     for item in view.scan_prefix(Tree::ImmHints, b"") {
         let (k, v) = item?;
-        let p = split_key(&k, 5);
+        let p = split_key(&k);
         if p.len() == 5 {
             d.hints.push(Hint {
                 account: p[0].clone(),
@@ -198,13 +190,13 @@ pub fn changes(d: &ImmDump) -> Result<Vec<Change>, StoreError> {
             scoped(&scope, &cl.object_id),
             encode(cl)?,
         ));
-        for k in super::clusters::order_keys(&scope, cl) {
+        for k in order_keys(&scope, cl) {
             out.push(put(Tree::ImmClusterOrder, k, Vec::new()));
         }
         *clusters_per_dataset.entry(scope).or_default() += 1;
     }
     for (scope, n) in clusters_per_dataset {
-        let key = super::clusters::count_key(&scope);
+        let key = cluster_count_key(&scope);
         out.push(put(Tree::ImmClusterOrder, key, n.to_be_bytes().to_vec()));
     }
     for h in &d.hints {
@@ -219,7 +211,11 @@ pub fn changes(d: &ImmDump) -> Result<Vec<Change>, StoreError> {
         ));
     }
     for t in &d.tasks {
-        let key = format!("{}\0{}\0{}\0{}", t.account, t.region, t.project, t.task_id).into_bytes();
+        let c = Caller {
+            account: &t.account,
+            region: &t.region,
+        };
+        let key = task_key(c, &t.project, &t.task_id);
         out.push(put(Tree::ImmTasks, key, encode(t)?));
     }
     Ok(out)
@@ -230,11 +226,9 @@ pub fn reset_changes(
     view: &ReadView<'_>,
     account: Option<&str>,
 ) -> Result<Vec<Change>, StoreError> {
-    let prefix = account
-        .map(|a| format!("{a}\0").into_bytes())
-        .unwrap_or_default();
+    let prefix = account.map(account_prefix).unwrap_or_default();
     let mut out = Vec::new();
-    for t in TREES {
+    for &t in TREES {
         for item in view.scan_prefix(t, &prefix) {
             out.push(Change {
                 tree: t,

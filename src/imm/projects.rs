@@ -5,10 +5,12 @@ use crate::clock::now_ms;
 use crate::store::Tree;
 
 use super::error::{not_found, ImmError};
-use super::model::{Dataset, DatasetLimits, Project};
-use super::service::{
-    abort, dataset_key, finish, get, project_key, tx_get, tx_project, tx_put, Caller, Imm,
+use super::keys::{dataset_key, project_key, project_scope, region_prefix};
+use super::model::{
+    Dataset, DatasetLimits, Project, DEFAULT_MAX_DATASET_COUNT, DEFAULT_SERVICE_ROLE,
 };
+use super::rules;
+use super::service::{abort, finish, get, tx_get, tx_project, tx_put, Caller, Imm};
 
 /// Limits given in a request; `None` keeps the current or default value.
 #[derive(Debug, Clone, Default)]
@@ -76,6 +78,26 @@ pub struct DatasetInput {
     pub limits: LimitsInput,
 }
 
+impl ProjectInput {
+    /// The domain's rules on the name and description (`rules.rs`).
+    pub fn check(&self) -> Result<(), ImmError> {
+        rules::project_name(&self.name)?;
+        self.description
+            .as_deref()
+            .map_or(Ok(()), rules::description)
+    }
+}
+
+impl DatasetInput {
+    /// The domain's rules on the dataset's name and description (`rules.rs`).
+    pub fn check(&self) -> Result<(), ImmError> {
+        rules::dataset_name(&self.name)?;
+        self.description
+            .as_deref()
+            .map_or(Ok(()), rules::description)
+    }
+}
+
 /// A page request of ListProjects / ListDatasets.
 #[derive(Debug, Clone, Default)]
 pub struct NamePage {
@@ -123,6 +145,7 @@ impl Imm {
         c: Caller<'_>,
         input: ProjectInput,
     ) -> Result<Project, ImmError> {
+        input.check()?;
         let now = now_ms();
         let mut limits = DatasetLimits::default();
         input.limits.apply(&mut limits);
@@ -134,11 +157,11 @@ impl Imm {
             service_role: input
                 .service_role
                 .clone()
-                .unwrap_or_else(|| "AliyunIMMDefaultRole".into()),
+                .unwrap_or_else(|| DEFAULT_SERVICE_ROLE.into()),
             template_id: input.template_id.clone().unwrap_or_default(),
             tags: input.tags.clone().unwrap_or_default(),
             limits,
-            max_dataset_count: input.max_dataset_count.unwrap_or(1_000_000_000),
+            max_dataset_count: input.max_dataset_count.unwrap_or(DEFAULT_MAX_DATASET_COUNT),
             dataset_count: 0,
             created_ms: now,
             updated_ms: now,
@@ -166,8 +189,7 @@ impl Imm {
         let p = get::<Project>(&self.store, Tree::ImmProjects, &project_key(c, name))?
             .ok_or_else(|| not_found("project", name))?;
         let mut stats = Statistics::default();
-        let mut prefix = project_key(c, name);
-        prefix.push(0);
+        let prefix = project_scope(c, name);
         for item in self.store.scan_prefix(Tree::ImmDatasets, &prefix) {
             let (_, v) = item?;
             let d = crate::store::decode::<Dataset>(&v)?;
@@ -183,7 +205,7 @@ impl Imm {
         c: Caller<'_>,
         q: &NamePage,
     ) -> Result<(Vec<Project>, Option<String>), ImmError> {
-        let prefix = format!("{}\0{}\0", c.account, c.region).into_bytes();
+        let prefix = region_prefix(c);
         let mut all = Vec::new();
         for item in self.store.scan_prefix(Tree::ImmProjects, &prefix) {
             let (_, v) = item?;
@@ -201,6 +223,7 @@ impl Imm {
         c: Caller<'_>,
         input: ProjectInput,
     ) -> Result<Project, ImmError> {
+        input.check()?;
         let now = now_ms();
         let key = project_key(c, &input.name);
         let p = finish(self.store.transact(|tx| {
@@ -252,6 +275,7 @@ impl Imm {
         c: Caller<'_>,
         input: DatasetInput,
     ) -> Result<Dataset, ImmError> {
+        input.check()?;
         let now = now_ms();
         let pkey = project_key(c, &input.project);
         let dkey = dataset_key(c, &input.project, &input.name);
@@ -314,8 +338,7 @@ impl Imm {
     ) -> Result<(Vec<Dataset>, Option<String>), ImmError> {
         get::<Project>(&self.store, Tree::ImmProjects, &project_key(c, project))?
             .ok_or_else(|| not_found("project", project))?;
-        let mut prefix = project_key(c, project);
-        prefix.push(0);
+        let prefix = project_scope(c, project);
         let mut all = Vec::new();
         for item in self.store.scan_prefix(Tree::ImmDatasets, &prefix) {
             let (_, v) = item?;
@@ -331,6 +354,7 @@ impl Imm {
         c: Caller<'_>,
         input: DatasetInput,
     ) -> Result<Dataset, ImmError> {
+        input.check()?;
         let now = now_ms();
         let dkey = dataset_key(c, &input.project, &input.name);
         let d = finish(self.store.transact(|tx| {

@@ -1,22 +1,20 @@
-//! The face service: keys of the IMM trees, typed reads and writes inside transactions, and
-//! the face <-> cluster bookkeeping that every write shares. Operations live in `projects.rs`,
-//! `files.rs`, `clusters.rs` and `tasks.rs`.
+//! The face service: typed reads and writes inside transactions, and the face <-> cluster
+//! bookkeeping that every write shares (keys come from `keys.rs`). Operations live in
+//! `projects.rs`, `files.rs`, `clusters.rs`, `tasks.rs`, `runner.rs`, `clustering_run.rs` and
+//! `merging.rs`.
 
 use std::sync::Arc;
 
 use crate::store::{decode, encode, Record, Store, Tree, Tx, TxError, TxFailure};
 
 use super::error::{not_found, ImmError};
+use super::keys::{
+    cluster_count_key, dataset_key, order_keys, pending_key, project_key, read_u64, scoped,
+};
 use super::model::{Cluster, Dataset, FaceCluster, FileMeta, Member, Project};
+use super::running::Runner;
 
-/// Who is asking, and where.
-#[derive(Debug, Clone, Copy)]
-pub struct Caller<'a> {
-    /// Account id.
-    pub account: &'a str,
-    /// Region id.
-    pub region: &'a str,
-}
+pub use super::model::Caller;
 
 /// Behaviour settings of the face service.
 #[derive(Debug, Clone)]
@@ -29,6 +27,8 @@ pub struct ImmSettings {
     pub task_min_duration_ms: u64,
     /// Most faces in one file.
     pub max_figures_per_file: usize,
+    /// The code a failed task records for each kind of failure (the dialect's spelling).
+    pub task_failure_code: fn(super::error::TaskFailure) -> String,
 }
 
 /// The face service.
@@ -36,39 +36,7 @@ pub struct Imm {
     pub(super) store: Store,
     pub(super) settings: ImmSettings,
     pub(super) task_min_ms: std::sync::atomic::AtomicU64,
-    pub(super) runner: Arc<super::tasks::Runner>,
-}
-
-/// Key of a project: `account \0 region \0 project`.
-pub(super) fn project_key(c: Caller<'_>, project: &str) -> Vec<u8> {
-    format!("{}\0{}\0{}", c.account, c.region, project).into_bytes()
-}
-
-/// Key of a dataset: `account \0 region \0 project \0 dataset`.
-pub(super) fn dataset_key(c: Caller<'_>, project: &str, dataset: &str) -> Vec<u8> {
-    format!("{}\0{}\0{}\0{}", c.account, c.region, project, dataset).into_bytes()
-}
-
-/// Prefix of everything inside a dataset (files, clusters, pending faces, hints).
-pub(super) fn dataset_scope(c: Caller<'_>, project: &str, dataset: &str) -> Vec<u8> {
-    let mut k = dataset_key(c, project, dataset);
-    k.push(0);
-    k
-}
-
-/// `scope + suffix`.
-pub(super) fn scoped(scope: &[u8], suffix: &str) -> Vec<u8> {
-    let mut k = scope.to_vec();
-    k.extend_from_slice(suffix.as_bytes());
-    k
-}
-
-/// Key of a pending face: `scope + uri \0 figure id`.
-pub(super) fn pending_key(scope: &[u8], uri: &str, figure_id: &str) -> Vec<u8> {
-    let mut k = scoped(scope, uri);
-    k.push(0);
-    k.extend_from_slice(figure_id.as_bytes());
-    k
+    pub(super) runner: Arc<Runner>,
 }
 
 /// Maps a failed transaction to the domain error.
@@ -161,10 +129,10 @@ pub(super) fn dataset_of(
 /// stored version, read in this transaction, says which index keys to drop).
 pub(super) fn put_cluster(tx: &Tx<'_>, scope: &[u8], c: &Cluster) -> Result<(), TxError<ImmError>> {
     let key = scoped(scope, &c.object_id);
-    let new_keys = super::clusters::order_keys(scope, c);
+    let new_keys = order_keys(scope, c);
     match tx_get::<Cluster>(tx, Tree::ImmClusters, &key)? {
         Some(old) => {
-            for k in super::clusters::order_keys(scope, &old) {
+            for k in order_keys(scope, &old) {
                 if !new_keys.contains(&k) {
                     tx.remove(Tree::ImmClusterOrder, &k)?;
                 }
@@ -182,7 +150,7 @@ pub(super) fn put_cluster(tx: &Tx<'_>, scope: &[u8], c: &Cluster) -> Result<(), 
 pub(super) fn delete_cluster(tx: &Tx<'_>, scope: &[u8], id: &str) -> Result<(), TxError<ImmError>> {
     let key = scoped(scope, id);
     if let Some(old) = tx_get::<Cluster>(tx, Tree::ImmClusters, &key)? {
-        for k in super::clusters::order_keys(scope, &old) {
+        for k in order_keys(scope, &old) {
             tx.remove(Tree::ImmClusterOrder, &k)?;
         }
         add_to_count(tx, scope, -1)?;
@@ -192,10 +160,10 @@ pub(super) fn delete_cluster(tx: &Tx<'_>, scope: &[u8], id: &str) -> Result<(), 
 }
 
 fn add_to_count(tx: &Tx<'_>, scope: &[u8], delta: i64) -> Result<(), TxError<ImmError>> {
-    let key = super::clusters::count_key(scope);
+    let key = cluster_count_key(scope);
     let n = tx
         .get(Tree::ImmClusterOrder, &key)?
-        .and_then(|v| v.as_slice().try_into().ok().map(u64::from_be_bytes))
+        .and_then(|v| read_u64(&v))
         .unwrap_or(0);
     let n = (n as i64 + delta).max(0) as u64;
     tx.insert(Tree::ImmClusterOrder, &key, &n.to_be_bytes())?;
@@ -379,7 +347,7 @@ impl Imm {
             store,
             task_min_ms: std::sync::atomic::AtomicU64::new(settings.task_min_duration_ms),
             settings,
-            runner: Arc::new(super::tasks::Runner::default()),
+            runner: Arc::new(Runner::default()),
         }
     }
 

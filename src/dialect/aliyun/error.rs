@@ -3,7 +3,8 @@
 
 use std::borrow::Cow;
 
-use crate::imm::ImmError;
+use crate::imm::rules::{self, ClusterText, NameOf, Violation};
+use crate::imm::{ImmError, TaskFailure};
 
 /// Wire error codes cloudtwin answers with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,7 +138,50 @@ impl From<ImmError> for AliError {
                 "MetaLockVersion {given} does not match the figure cluster's current MetaLockVersion {current}: read the cluster again and retry."
             )),
             ImmError::Invalid(m) => AliError::invalid(m),
+            ImmError::Rule(v) => AliError::from(v),
             ImmError::Store(d) => AliError::internal(&d),
         }
+    }
+}
+
+/// The code a failed task records (`Code` in GetTask and ListTasks): the code the same error
+/// would have answered with, had it happened on a request.
+pub fn task_failure_code(f: TaskFailure) -> String {
+    match f {
+        TaskFailure::NotFound => Code::ResourceNotFound,
+        TaskFailure::Internal => Code::InternalError,
+    }
+    .as_str()
+    .into_owned()
+}
+
+impl From<Violation> for AliError {
+    fn from(v: Violation) -> Self {
+        AliError::invalid(match v {
+            Violation::Name { of, value } => {
+                let param = match of {
+                    NameOf::Project => "ProjectName",
+                    NameOf::Dataset => "DatasetName",
+                };
+                format!("Specified parameter {param} is not valid: `{value}` must be 1-128 letters, digits, '-' or '_', starting with a letter or '_'.")
+            }
+            Violation::DescriptionLength { chars } => format!("Specified parameter Description is not valid: it has {chars} characters; 1 to {} are allowed.", rules::MAX_DESCRIPTION_CHARS),
+            Violation::UserDataTooLong { bytes } => format!("Specified parameter UserData is not valid: {bytes} bytes; at most {} are allowed.", rules::MAX_USER_DATA),
+            Violation::ClusterTextTooLong(field) => {
+                let k = match field {
+                    ClusterText::Name => "Name",
+                    ClusterText::CustomId => "CustomId",
+                };
+                format!(
+                    "FigureCluster.{k} is too long: at most {} characters.",
+                    rules::MAX_CLUSTER_TEXT_CHARS
+                )
+            }
+            Violation::TooManyLabels { count } => format!(
+                "FigureCluster.CustomLabels has {count} labels; at most {} are allowed.",
+                rules::MAX_LABELS
+            ),
+            Violation::LabelSize { key } => format!("FigureCluster.CustomLabels: key `{key}` must be {}-{} bytes and its value at most {}.", 1, rules::MAX_LABEL_KEY_LEN, rules::MAX_LABEL_VALUE_LEN),
+        })
     }
 }

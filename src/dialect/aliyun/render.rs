@@ -7,10 +7,11 @@ use crate::clock::rfc3339_nano_utc;
 use crate::imm::model::{Cluster, Dataset, Face, FaceCluster, FileMeta, Project, Task};
 use crate::imm::projects::Statistics;
 
-/// Reserved `FigureClusterId` of a face waiting for clustering.
-pub const UNAVAILABLE: &str = "figure-cluster-id-unavailable";
-/// Reserved `FigureClusterId` of a face in no cluster.
-pub const INDEPENDENT: &str = "figure-cluster-id-independent";
+/// Reserved `FigureClusterId`s of a face waiting for clustering and of a face in no cluster
+/// (spelled by the domain, `imm::model`).
+pub use crate::imm::model::{
+    INDEPENDENT_CLUSTER_ID as INDEPENDENT, UNAVAILABLE_CLUSTER_ID as UNAVAILABLE,
+};
 
 fn tags(list: &[(String, String)]) -> Value {
     Value::Array(

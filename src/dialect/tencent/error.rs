@@ -4,6 +4,7 @@
 //! Every API error travels as HTTP 200 with `{"Response":{"Error":{"Code","Message"},"RequestId"}}`
 //! (cvm.md §3.2): the SDKs drop the code of any non-200 answer.
 
+use crate::cvm::rules::Violation;
 use crate::cvm::{CvmError, ExportBlock};
 
 /// Wire error codes of CVM API 3.0 that cloudtwin answers with.
@@ -338,7 +339,52 @@ impl From<CvmError> for TcError {
                 Code::FailedOperationBYOLImageShareFailed,
                 format!("Image {id} is a BYOL image and cannot be shared."),
             ),
+            CvmError::Rule(v) => TcError::from(v),
             CvmError::Store(detail) => TcError::internal(&detail),
         }
     }
 }
+
+impl From<Violation> for TcError {
+    fn from(v: Violation) -> Self {
+        match v {
+            Violation::NameEmpty => {
+                TcError::invalid_value(IMAGE_NAME, "the image name must not be empty")
+            }
+            Violation::NameControlChars => TcError::invalid_value(
+                IMAGE_NAME,
+                "the image name must not contain control characters",
+            ),
+            Violation::NameTooLong { max, got } => TcError::too_long(IMAGE_NAME, max, got),
+            Violation::DescriptionTooLong { max, got } => {
+                TcError::too_long(IMAGE_DESCRIPTION, max, got)
+            }
+            Violation::FamilyMalformed(value) => TcError::new(
+                Code::InvalidParameterValueInvalidImageFamily,
+                format!("ImageFamily `{value}` is invalid: use 1-60 letters, digits, '.', '_' or '-', starting with a letter or digit."),
+            ),
+            Violation::ImageIdMalformed(id) => TcError::malformed_image_id(&id),
+            Violation::InstanceIdMalformed(id) => TcError::new(
+                Code::InvalidInstanceIdMalformed,
+                format!("InstanceId `{id}` is malformed: an instance id looks like ins-xxxxxxxx, x a lowercase letter or digit."),
+            ),
+            Violation::SnapshotIdMalformed(id) => TcError::invalid_value(
+                SNAPSHOT_IDS,
+                &format!("`{id}` is not a snapshot id like snap-xxxxxxxx"),
+            ),
+            Violation::DiskIdMalformed(id) => TcError::invalid_value(
+                DATA_DISK_IDS,
+                &format!("`{id}` is not a disk id like disk-xxxxxxxx"),
+            ),
+        }
+    }
+}
+
+/// The parameter a broken name rule is reported on.
+const IMAGE_NAME: &str = "ImageName";
+/// The parameter a broken description rule is reported on.
+const IMAGE_DESCRIPTION: &str = "ImageDescription";
+/// The parameter a malformed snapshot id is reported on.
+const SNAPSHOT_IDS: &str = "SnapshotIds";
+/// The parameter a malformed disk id is reported on.
+const DATA_DISK_IDS: &str = "DataDiskIds";

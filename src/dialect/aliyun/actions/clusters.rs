@@ -4,20 +4,16 @@
 use serde_json::{json, Map, Value};
 
 use super::{
-    check_batch, check_user_data, decode_token, descending, encode_token, label_conditions,
-    max_results, string_map, time_range, Ctx, Output,
+    check_batch, decode_token, descending, encode_token, label_conditions, max_results, string_map,
+    time_range, Ctx, Output,
 };
 use crate::dialect::aliyun::error::AliError;
 use crate::dialect::aliyun::render;
 use crate::dialect::aliyun::router::Action;
 use crate::imm::clusters::{ClusterQuery, ClusterUpdate, Cursor, SortKey};
 use crate::imm::model::Cluster;
+use crate::imm::rules::{self, ClusterText};
 use crate::imm::tasks::TaskInput;
-
-/// Longest cluster `Name` and `CustomId`, in characters.
-const MAX_NAME: usize = 128;
-/// Most custom labels on a cluster.
-const MAX_LABELS: usize = 100;
 
 fn update_input(fc: &Map<String, Value>) -> Result<ClusterUpdate, AliError> {
     let object_id = match fc.get("ObjectId") {
@@ -28,13 +24,13 @@ fn update_input(fc: &Map<String, Value>) -> Result<ClusterUpdate, AliError> {
             ))
         }
     };
-    let text = |k: &str| -> Result<Option<String>, AliError> {
+    let text = |k: &str, field: ClusterText| -> Result<Option<String>, AliError> {
         match fc.get(k) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if s.chars().count() > MAX_NAME => Err(AliError::invalid(
-                format!("FigureCluster.{k} is too long: at most {MAX_NAME} characters."),
-            )),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::String(s)) => {
+                rules::cluster_text(field, s)?;
+                Ok(Some(s.clone()))
+            }
             Some(_) => Err(AliError::invalid(format!(
                 "FigureCluster.{k} must be a string."
             ))),
@@ -43,21 +39,15 @@ fn update_input(fc: &Map<String, Value>) -> Result<ClusterUpdate, AliError> {
     let labels = match fc.get("CustomLabels") {
         None | Some(Value::Null) => None,
         Some(Value::Object(m)) => {
-            if m.len() > MAX_LABELS {
-                return Err(AliError::invalid(format!(
-                    "FigureCluster.CustomLabels has {} labels; at most {MAX_LABELS} are allowed.",
-                    m.len()
-                )));
-            }
+            rules::label_count(m.len())?;
             Some(
                 m.iter()
                     .map(|(k, v)| {
-                        if k.is_empty() || k.len() > 128 || v.to_string().len() > 1024 {
-                            return Err(AliError::invalid(format!("FigureCluster.CustomLabels: key `{k}` must be 1-128 bytes and its value at most 1024.")));
-                        }
-                        Ok((k.clone(), v.to_string()))
+                        let text = v.to_string();
+                        rules::label(k, &text)?;
+                        Ok((k.clone(), text))
                     })
-                    .collect::<Result<Vec<_>, _>>()?,
+                    .collect::<Result<Vec<_>, AliError>>()?,
             )
         }
         Some(_) => {
@@ -108,8 +98,8 @@ fn update_input(fc: &Map<String, Value>) -> Result<ClusterUpdate, AliError> {
         };
     Ok(ClusterUpdate {
         object_id,
-        name: text("Name")?,
-        custom_id: text("CustomId")?,
+        name: text("Name", ClusterText::Name)?,
+        custom_id: text("CustomId", ClusterText::CustomId)?,
         labels,
         cover_figure,
         meta_lock_version,
@@ -124,7 +114,7 @@ fn task_input(ctx: &Ctx<'_>) -> Result<TaskInput, AliError> {
         None => Vec::new(),
     };
     let user_data = p.opt_str("UserData").unwrap_or_default();
-    check_user_data(&user_data)?;
+    rules::user_data(&user_data)?;
     let mut def = Map::new();
     for k in [
         "ProjectName",

@@ -7,11 +7,12 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{check_batch, check_user_data, Ctx, Output};
+use super::{check_batch, Ctx, Output};
 use crate::dialect::aliyun::error::AliError;
 use crate::dialect::aliyun::render::{self, INDEPENDENT, UNAVAILABLE};
 use crate::dialect::aliyun::router::Action;
 use crate::imm::files::{ClusterRef, FaceInput, FileInput};
+use crate::imm::rules;
 
 /// Which face fields are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -251,7 +252,7 @@ pub async fn run(action: Action, ctx: &Ctx<'_>) -> Result<Output, AliError> {
             };
             p.opt_object("Notification")?;
             if let Some(u) = p.opt_str("UserData") {
-                check_user_data(&u)?;
+                rules::user_data(&u)?;
             }
             ctx.imm.index_files(c, &project, &dataset, &files).await?;
             out.insert("EventId".into(), json!(event_id()));

@@ -55,45 +55,6 @@ pub async fn dispatch(action: Action, ctx: &Ctx<'_>) -> Result<Output, AliError>
 
 /// Largest batch of files, URIs or source clusters.
 pub const MAX_BATCH: usize = 100;
-/// Largest `UserData`, bytes.
-pub const MAX_USER_DATA: usize = 2048;
-
-/// A project or dataset name: 1-128 of `[A-Za-z0-9_-]`, starting with a letter or `_`.
-pub fn check_name(param: &str, v: &str) -> Result<(), AliError> {
-    let mut chars = v.chars();
-    let ok = v.len() <= 128
-        && chars
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err(AliError::invalid(format!(
-            "Specified parameter {param} is not valid: `{v}` must be 1-128 letters, digits, '-' or '_', starting with a letter or '_'."
-        )))
-    }
-}
-
-/// A description: 1-256 characters.
-pub fn check_description(v: &str) -> Result<(), AliError> {
-    let n = v.chars().count();
-    if (1..=256).contains(&n) {
-        Ok(())
-    } else {
-        Err(AliError::invalid(format!("Specified parameter Description is not valid: it has {n} characters; 1 to 256 are allowed.")))
-    }
-}
-
-/// `UserData`: at most 2048 bytes.
-pub fn check_user_data(v: &str) -> Result<(), AliError> {
-    if v.len() <= MAX_USER_DATA {
-        Ok(())
-    } else {
-        Err(AliError::invalid(format!("Specified parameter UserData is not valid: {} bytes; at most {MAX_USER_DATA} are allowed.", v.len())))
-    }
-}
-
 /// A batch size check.
 pub fn check_batch(param: &str, n: usize) -> Result<(), AliError> {
     if n == 0 {
@@ -199,12 +160,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_follow_the_documented_rule() {
-        assert!(check_name("ProjectName", "test-project_1").is_ok());
-        assert!(check_name("ProjectName", "_x").is_ok());
-        for bad in ["", "1abc", "a b", "a.b", &"a".repeat(129)] {
-            assert!(check_name("ProjectName", bad).is_err(), "{bad}");
-        }
+    fn broken_domain_rules_answer_invalid_argument_with_the_parameter_named() {
+        let e = AliError::from(crate::imm::rules::project_name("1abc").expect_err("refused"));
+        assert_eq!(e.code, super::super::error::Code::InvalidArgument);
+        assert!(e
+            .message
+            .starts_with("Specified parameter ProjectName is not valid"));
+        let e =
+            AliError::from(crate::imm::rules::user_data(&"a".repeat(2049)).expect_err("refused"));
+        assert_eq!(
+            e.message,
+            "Specified parameter UserData is not valid: 2049 bytes; at most 2048 are allowed."
+        );
     }
 
     #[test]

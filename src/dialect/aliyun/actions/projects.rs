@@ -3,12 +3,13 @@
 
 use serde_json::{json, Value};
 
-use super::{check_description, check_name, decode_token, encode_token, max_results, Ctx, Output};
+use super::{decode_token, encode_token, max_results, Ctx, Output};
 use crate::dialect::aliyun::error::AliError;
 use crate::dialect::aliyun::params::Params;
 use crate::dialect::aliyun::render;
 use crate::dialect::aliyun::router::Action;
 use crate::imm::projects::{DatasetInput, LimitsInput, NamePage, ProjectInput};
+use crate::imm::rules;
 
 fn bounded(p: &Params, name: &str, lo: i64, hi: i64) -> Result<Option<i64>, AliError> {
     match p.opt_i64(name)? {
@@ -56,14 +57,14 @@ fn key_values(
 fn description(p: &Params) -> Result<Option<String>, AliError> {
     let d = p.opt_str("Description");
     if let Some(d) = &d {
-        check_description(d)?;
+        rules::description(d)?;
     }
     Ok(d)
 }
 
 fn project_input(p: &Params) -> Result<ProjectInput, AliError> {
     let name = p.req_str("ProjectName")?;
-    check_name("ProjectName", &name)?;
+    rules::project_name(&name)?;
     Ok(ProjectInput {
         name,
         description: description(p)?,
@@ -78,7 +79,7 @@ fn project_input(p: &Params) -> Result<ProjectInput, AliError> {
 fn dataset_input(p: &Params) -> Result<DatasetInput, AliError> {
     let project = p.req_str("ProjectName")?;
     let name = p.req_str("DatasetName")?;
-    check_name("DatasetName", &name)?;
+    rules::dataset_name(&name)?;
     Ok(DatasetInput {
         project,
         name,

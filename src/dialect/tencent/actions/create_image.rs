@@ -8,10 +8,8 @@
 
 use serde_json::Value;
 
-use super::{
-    check_description, check_disk_id, check_family, check_instance_id, check_name,
-    check_snapshot_id, tags_from_specs, Ctx, Output,
-};
+use super::{tags_from_specs, Ctx, Output};
+use crate::cvm::rules;
 use crate::cvm::NewImage;
 use crate::dialect::tencent::error::{Code, TcError};
 use crate::dialect::tencent::params::Params;
@@ -62,9 +60,9 @@ impl CreateImage {
         let specs = p.opt_tag_specs("TagSpecification")?.unwrap_or_default();
         let family = p.opt_str("ImageFamily")?.unwrap_or_default();
 
-        check_name("ImageName", &name)?;
-        check_description("ImageDescription", &description)?;
-        check_family(&family)?;
+        rules::image_name(&name)?;
+        rules::image_description(&description)?;
+        rules::image_family(&family)?;
         match (&instance_id, snapshot_ids.is_empty()) {
             (None, true) => {
                 return Err(TcError::new(
@@ -78,10 +76,10 @@ impl CreateImage {
                     "`InstanceId` and `SnapshotIds` cannot be given together.",
                 ))
             }
-            (Some(id), true) => check_instance_id(id)?,
+            (Some(id), true) => rules::instance_id(id)?,
             (None, false) => {
                 for s in &snapshot_ids {
-                    check_snapshot_id("SnapshotIds", s)?;
+                    rules::snapshot_id(s)?;
                 }
             }
         }
@@ -92,7 +90,7 @@ impl CreateImage {
             ));
         }
         for d in &data_disk_ids {
-            check_disk_id("DataDiskIds", d)?;
+            rules::disk_id(d)?;
         }
         let tags = tags_from_specs(&specs)?;
         Ok(CreateImage {

@@ -4,7 +4,8 @@
 //! # Format
 //! `{"ImageFamily": "business-daily-update"}` -> `{"Image": Image | null}`
 
-use super::{check_family, render_image, Ctx, Output};
+use super::{render_image, Ctx, Output};
+use crate::cvm::rules;
 use crate::dialect::tencent::error::TcError;
 use crate::dialect::tencent::params::Params;
 
@@ -21,7 +22,7 @@ impl DescribeImageFromFamily {
         if family.is_empty() {
             return Err(TcError::missing("ImageFamily"));
         }
-        check_family(&family)?;
+        rules::image_family(&family)?;
         Ok(DescribeImageFromFamily { family })
     }
 

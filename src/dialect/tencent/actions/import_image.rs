@@ -9,7 +9,9 @@
 
 use serde_json::{json, Value};
 
-use super::{check_description, check_family, check_name, tags_from_specs, Ctx, Output};
+use super::{tags_from_specs, Ctx, Output};
+use crate::cvm::model::{BOOT_LEGACY_BIOS, BOOT_UEFI, LICENSE_BYOL, LICENSE_TENCENT_CLOUD};
+use crate::cvm::rules;
 use crate::cvm::ImportedImage;
 use crate::dialect::tencent::error::{Code, TcError};
 use crate::dialect::tencent::params::Params;
@@ -102,10 +104,10 @@ impl ImportImage {
         let specs = p.opt_tag_specs("TagSpecification")?.unwrap_or_default();
         let license_type = p
             .opt_str("LicenseType")?
-            .unwrap_or_else(|| "TencentCloud".into());
+            .unwrap_or_else(|| LICENSE_TENCENT_CLOUD.into());
         let boot_mode = p
             .opt_str("BootMode")?
-            .unwrap_or_else(|| "Legacy BIOS".into());
+            .unwrap_or_else(|| BOOT_LEGACY_BIOS.into());
         let family = p.opt_str("ImageFamily")?.unwrap_or_default();
         let disks = p
             .opt_objects("ImportImageDataDiskList", &["ImageUrl"])?
@@ -156,19 +158,21 @@ impl ImportImage {
                 "An ISO file can only be imported with Force=true.",
             ));
         }
-        check_name("ImageName", &name)?;
-        check_description("ImageDescription", &description)?;
-        check_family(&family)?;
-        if license_type != "TencentCloud" && license_type != "BYOL" {
+        rules::image_name(&name)?;
+        rules::image_description(&description)?;
+        rules::image_family(&family)?;
+        if license_type != LICENSE_TENCENT_CLOUD && license_type != LICENSE_BYOL {
             return Err(TcError::new(
                 Code::InvalidParameterValueInvalidLicenseType,
-                format!("LicenseType `{license_type}` is not TencentCloud or BYOL."),
+                format!(
+                    "LicenseType `{license_type}` is not {LICENSE_TENCENT_CLOUD} or {LICENSE_BYOL}."
+                ),
             ));
         }
-        if boot_mode != "Legacy BIOS" && boot_mode != "UEFI" {
+        if boot_mode != BOOT_LEGACY_BIOS && boot_mode != BOOT_UEFI {
             return Err(TcError::new(
                 Code::InvalidParameterValueInvalidBootMode,
-                format!("BootMode `{boot_mode}` is not `Legacy BIOS` or `UEFI`."),
+                format!("BootMode `{boot_mode}` is not `{BOOT_LEGACY_BIOS}` or `{BOOT_UEFI}`."),
             ));
         }
         let tags = tags_from_specs(&specs)?;

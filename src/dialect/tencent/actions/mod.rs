@@ -19,7 +19,7 @@ use super::params::Params;
 use super::router::Action;
 use crate::accounts::Accounts;
 use crate::clock::iso8601_utc;
-use crate::cvm::{Caller, Cvm, ImageView};
+use crate::cvm::{rules, Caller, Cvm, ImageView};
 
 /// What an action runs against.
 pub struct Ctx<'a> {
@@ -202,32 +202,10 @@ pub fn tags_from_specs(
     Ok(tags)
 }
 
-/// Longest `ImageName`, in characters.
-pub const MAX_NAME_CHARS: usize = 60;
-/// Longest `ImageDescription`, in characters.
-pub const MAX_DESCRIPTION_CHARS: usize = 256;
 /// Longest id list in one call.
 pub const MAX_IDS: usize = 100;
 
-fn is_id(s: &str, prefix: &str) -> bool {
-    s.strip_prefix(prefix).is_some_and(|rest| {
-        rest.len() == 8
-            && rest
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-    })
-}
-
-/// `img-` + 8 of `[a-z0-9]`, else `InvalidImageId.Malformed`.
-pub fn check_image_id(id: &str) -> Result<(), TcError> {
-    if is_id(id, "img-") {
-        Ok(())
-    } else {
-        Err(TcError::malformed_image_id(id))
-    }
-}
-
-/// A list of image ids: each well formed, at most [`MAX_IDS`].
+/// A list of image ids: at most [`MAX_IDS`], each well formed (`cvm::rules::image_id`).
 pub fn check_image_ids(name: &str, ids: &[String]) -> Result<(), TcError> {
     if ids.len() > MAX_IDS {
         return Err(TcError::new(
@@ -238,140 +216,51 @@ pub fn check_image_ids(name: &str, ids: &[String]) -> Result<(), TcError> {
             ),
         ));
     }
-    ids.iter().try_for_each(|id| check_image_id(id))
-}
-
-/// An image name: not empty, no control characters, at most 60 characters.
-pub fn check_name(name: &str, value: &str) -> Result<(), TcError> {
-    if value.trim().is_empty() {
-        return Err(TcError::invalid_value(
-            name,
-            "the image name must not be empty",
-        ));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(TcError::invalid_value(
-            name,
-            "the image name must not contain control characters",
-        ));
-    }
-    let n = value.chars().count();
-    if n > MAX_NAME_CHARS {
-        return Err(TcError::too_long(name, MAX_NAME_CHARS, n));
-    }
-    Ok(())
-}
-
-/// An image description: at most 256 characters.
-pub fn check_description(name: &str, value: &str) -> Result<(), TcError> {
-    let n = value.chars().count();
-    if n > MAX_DESCRIPTION_CHARS {
-        return Err(TcError::too_long(name, MAX_DESCRIPTION_CHARS, n));
-    }
-    Ok(())
-}
-
-/// An image family: `""` (none) or `[A-Za-z0-9][A-Za-z0-9._-]{0,59}`.
-pub fn check_family(value: &str) -> Result<(), TcError> {
-    let mut chars = value.chars();
-    let ok = match chars.next() {
-        None => true,
-        Some(first) => {
-            first.is_ascii_alphanumeric()
-                && value.len() <= 60
-                && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-        }
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(TcError::new(
-            Code::InvalidParameterValueInvalidImageFamily,
-            format!("ImageFamily `{value}` is invalid: use 1-60 letters, digits, '.', '_' or '-', starting with a letter or digit."),
-        ))
-    }
-}
-
-/// `ins-` + 8 of `[a-z0-9]`.
-pub fn check_instance_id(id: &str) -> Result<(), TcError> {
-    if is_id(id, "ins-") {
-        Ok(())
-    } else {
-        Err(TcError::new(
-            Code::InvalidInstanceIdMalformed,
-            format!("InstanceId `{id}` is malformed: an instance id looks like ins-xxxxxxxx, x a lowercase letter or digit."),
-        ))
-    }
-}
-
-/// `snap-` + 8 of `[a-z0-9]`.
-pub fn check_snapshot_id(name: &str, id: &str) -> Result<(), TcError> {
-    if is_id(id, "snap-") {
-        Ok(())
-    } else {
-        Err(TcError::invalid_value(
-            name,
-            &format!("`{id}` is not a snapshot id like snap-xxxxxxxx"),
-        ))
-    }
-}
-
-/// `disk-` + 8 of `[a-z0-9]`.
-pub fn check_disk_id(name: &str, id: &str) -> Result<(), TcError> {
-    if is_id(id, "disk-") {
-        Ok(())
-    } else {
-        Err(TcError::invalid_value(
-            name,
-            &format!("`{id}` is not a disk id like disk-xxxxxxxx"),
-        ))
-    }
+    ids.iter().try_for_each(|id| Ok(rules::image_id(id)?))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn image_ids_are_img_and_eight_lowercase_alphanumerics() {
-        assert!(check_image_id("img-6pb6lrmy").is_ok());
-        for bad in [
-            "img-6pb6lrm",
-            "img-6pb6lrmyy",
-            "img-6PB6LRMY",
-            "ins-6pb6lrmy",
-            "",
-            "img-6pb6lrm_",
-        ] {
-            assert_eq!(
-                check_image_id(bad).unwrap_err().code,
-                Code::InvalidImageIdMalformed,
-                "{bad}"
-            );
-        }
+    fn code(r: Result<(), crate::cvm::CvmError>) -> Code {
+        TcError::from(r.expect_err("refused")).code
     }
 
     #[test]
-    fn names_are_counted_in_unicode_characters() {
-        assert!(check_name("ImageName", &"名".repeat(60)).is_ok());
+    fn broken_domain_rules_answer_the_documented_codes() {
         assert_eq!(
-            check_name("ImageName", &"名".repeat(61)).unwrap_err().code,
+            code(rules::image_id("img-6PB6LRMY")),
+            Code::InvalidImageIdMalformed
+        );
+        assert_eq!(
+            code(rules::image_name(&"名".repeat(61))),
             Code::InvalidParameterValueTooLarge
         );
-        assert!(check_description("ImageDescription", &"é".repeat(256)).is_ok());
+        assert_eq!(code(rules::image_name("")), Code::InvalidParameterValue);
         assert_eq!(
-            check_description("ImageDescription", &"é".repeat(257))
-                .unwrap_err()
-                .code,
+            code(rules::image_description(&"é".repeat(257))),
             Code::InvalidParameterValueTooLarge
         );
+        assert_eq!(
+            code(rules::image_family("-bad")),
+            Code::InvalidParameterValueInvalidImageFamily
+        );
+        assert_eq!(
+            code(rules::instance_id("ins-x")),
+            Code::InvalidInstanceIdMalformed
+        );
+        assert_eq!(code(rules::snapshot_id("x")), Code::InvalidParameterValue);
+        assert_eq!(code(rules::disk_id("x")), Code::InvalidParameterValue);
     }
 
     #[test]
-    fn families_follow_the_documented_shape() {
-        assert!(check_family("business-daily-update").is_ok());
-        assert!(check_family("").is_ok());
-        assert!(check_family("-bad").is_err());
-        assert!(check_family("has space").is_err());
+    fn image_id_lists_are_limited_to_one_hundred() {
+        let ids: Vec<String> = (0..101).map(|_| "img-6pb6lrmy".to_string()).collect();
+        assert_eq!(
+            check_image_ids("ImageIds", &ids).unwrap_err().code,
+            Code::InvalidParameterValueLimitExceeded
+        );
+        assert!(check_image_ids("ImageIds", &ids[..100]).is_ok());
     }
 }

@@ -4,7 +4,8 @@
 //! `{"ImageId": "img-6pb6lrmy", "ImageName": "n", "ImageDescription": "d",
 //!   "ImageFamily": "f", "ImageDeprecated": false}` -> `{}` (RequestId only)
 
-use super::{check_description, check_family, check_image_id, check_name, Ctx, Output};
+use super::{Ctx, Output};
+use crate::cvm::rules;
 use crate::cvm::ImageChanges;
 use crate::dialect::tencent::error::TcError;
 use crate::dialect::tencent::params::Params;
@@ -32,15 +33,15 @@ impl ModifyImageAttribute {
         let description = p.opt_str("ImageDescription")?;
         let family = p.opt_str("ImageFamily")?;
         let deprecated = p.opt_bool("ImageDeprecated")?;
-        check_image_id(&id)?;
+        rules::image_id(&id)?;
         if let Some(n) = &name {
-            check_name("ImageName", n)?;
+            rules::image_name(n)?;
         }
         if let Some(d) = &description {
-            check_description("ImageDescription", d)?;
+            rules::image_description(d)?;
         }
         if let Some(f) = &family {
-            check_family(f)?;
+            rules::image_family(f)?;
         }
         Ok(ModifyImageAttribute {
             id,

@@ -6,8 +6,9 @@
 
 use serde_json::{json, Value};
 
-use super::{check_image_id, Ctx, Output};
+use super::{Ctx, Output};
 use crate::clock::iso8601_utc;
+use crate::cvm::rules;
 use crate::cvm::SharePermission;
 use crate::dialect::tencent::error::{Code, TcError};
 use crate::dialect::tencent::params::Params;
@@ -31,7 +32,7 @@ impl ModifyImageSharePermission {
             .filter(|l| !l.is_empty())
             .ok_or_else(|| TcError::missing("AccountIds"))?;
         let permission = p.req_str("Permission")?;
-        check_image_id(&id)?;
+        rules::image_id(&id)?;
         let permission = match permission.to_ascii_uppercase().as_str() {
             "SHARE" => SharePermission::Share,
             "CANCEL" => SharePermission::Cancel,
@@ -86,7 +87,7 @@ impl DescribeImageSharePermission {
     pub fn parse(p: &Params) -> Result<Self, TcError> {
         p.reject_unknown(&["ImageId"])?;
         let id = p.req_str("ImageId")?;
-        check_image_id(&id)?;
+        rules::image_id(&id)?;
         Ok(DescribeImageSharePermission { id })
     }
 

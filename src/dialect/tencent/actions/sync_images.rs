@@ -6,7 +6,8 @@
 
 use serde_json::{json, Value};
 
-use super::{check_image_ids, check_name, Ctx, Output};
+use super::{check_image_ids, Ctx, Output};
+use crate::cvm::rules;
 use crate::cvm::{regions, SyncRequest};
 use crate::dialect::tencent::error::{Code, TcError};
 use crate::dialect::tencent::params::Params;
@@ -62,7 +63,7 @@ impl SyncImages {
         let mut seen = std::collections::HashSet::new();
         dest.retain(|r| seen.insert(r.clone()));
         if let Some(n) = &name {
-            check_name("ImageName", n)?;
+            rules::image_name(n)?;
         }
         if encrypt {
             return Err(TcError::new(
