@@ -199,7 +199,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 cfg.log_format = f.parse::<LogFormat>().map_err(|e| e.to_string())?;
             }
             cfg.check().map_err(|e| e.to_string())?;
-            // Declared before the runtime, so dropped after it: nothing uses the dir any more.
+            // Removed after the runtime is dropped, when nothing uses the dir any more.
             let temp = if ephemeral {
                 let dir = EphemeralDir::create()?;
                 cfg.data_dir = dir.path().to_path_buf();
