@@ -101,6 +101,7 @@ impl App {
             limits: &self.limits,
             metrics: &self.metrics,
             journal: &self.journal,
+            log_format: self.config.log_format,
         }
     }
 }

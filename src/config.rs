@@ -1,14 +1,70 @@
 //! The configuration file (`config.toml`): listen address, data dir, accounts, limits.
 //!
 //! Unknown keys are errors, and every error names the key, so a typo is caught at start.
+//! With no file the built-in defaults apply: the repository's `config.toml`, embedded.
 
 use std::collections::{BTreeMap, HashSet};
-use std::net::SocketAddr;
+use std::fmt;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use crate::store::Durability;
+
+/// The repository's `config.toml`, embedded: the built-in defaults of a start with no
+/// `--config` and no `config.toml` in the working directory.
+pub const DEFAULT_TEXT: &str = include_str!("../config.toml");
+
+/// The file a command looks for in the working directory when `--config` is not given.
+pub const WORKING_DIR_FILE: &str = "config.toml";
+
+/// Where the configuration in force came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// `--config PATH`.
+    Flag(PathBuf),
+    /// `./config.toml`, found in the working directory.
+    WorkingDir(PathBuf),
+    /// No file: the embedded defaults ([`DEFAULT_TEXT`]).
+    Builtin,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Flag(p) => write!(f, "{} (--config)", p.display()),
+            Source::WorkingDir(p) => write!(f, "{} (found in the working directory)", p.display()),
+            Source::Builtin => f.write_str(
+                "built-in defaults (the repository's config.toml, embedded; no --config and no ./config.toml)",
+            ),
+        }
+    }
+}
+
+/// How much the per-request log line says.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Request id, dialect, action, account, code, latency.
+    #[default]
+    Short,
+    /// The short fields and the region.
+    Full,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, ConfigError> {
+        match s {
+            "short" => Ok(LogFormat::Short),
+            "full" => Ok(LogFormat::Full),
+            other => Err(ConfigError(format!(
+                "log_format: {other:?} is not \"short\" or \"full\""
+            ))),
+        }
+    }
+}
 
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -52,6 +108,9 @@ pub struct Config {
     /// Connection handling: timeouts and the connection cap.
     #[serde(default)]
     pub server: ServerConfig,
+    /// The per-request log line: `short` (default) or `full`.
+    #[serde(default)]
+    pub log_format: LogFormat,
 }
 
 /// Connection handling: how long a client may take to send a request header or leave a
@@ -294,6 +353,24 @@ fn default_per_second() -> u32 {
 pub struct ConfigError(pub String);
 
 impl Config {
+    /// The built-in defaults: [`DEFAULT_TEXT`], parsed.
+    pub fn builtin() -> Result<Config, ConfigError> {
+        Self::parse(DEFAULT_TEXT).map_err(|e| ConfigError(format!("the built-in config: {}", e.0)))
+    }
+
+    /// The configuration of a command: `explicit` (`--config`) when given, else
+    /// `config.toml` in the working directory when there is one, else the built-in defaults.
+    pub fn resolve(explicit: Option<&Path>) -> Result<(Config, Source), ConfigError> {
+        if let Some(p) = explicit {
+            return Ok((Self::load(p)?, Source::Flag(p.to_path_buf())));
+        }
+        let here = Path::new(WORKING_DIR_FILE);
+        if here.exists() {
+            return Ok((Self::load(here)?, Source::WorkingDir(here.to_path_buf())));
+        }
+        Ok((Self::builtin()?, Source::Builtin))
+    }
+
     /// Reads and checks a configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path)
@@ -310,7 +387,7 @@ impl Config {
 
     /// Checks what the types cannot.
     pub fn check(&self) -> Result<(), ConfigError> {
-        self.listen_addr()?;
+        self.check_listen()?;
         self.durability_mode()?;
         if self.admin_token.trim().is_empty() {
             return Err(ConfigError("admin_token: must not be empty".into()));
@@ -487,14 +564,47 @@ impl Config {
         Ok(())
     }
 
-    /// The listen address.
-    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
-        self.listen.parse().map_err(|_| {
+    /// Checks the form of `listen`, `host:port` (a host name, an IPv4 address or a bracketed
+    /// IPv6 one), without resolving the name: offline commands never look it up.
+    fn check_listen(&self) -> Result<(), ConfigError> {
+        let bad = || {
             ConfigError(format!(
-                "listen: {:?} is not a socket address like 127.0.0.1:9400",
+                "listen: {:?} is not host:port like 127.0.0.1:9400 or localhost:9400",
                 self.listen
             ))
-        })
+        };
+        if self.listen.parse::<SocketAddr>().is_ok() {
+            return Ok(());
+        }
+        let (host, port) = self.listen.rsplit_once(':').ok_or_else(bad)?;
+        port.parse::<u16>().map_err(|_| bad())?;
+        let name_ok = !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+        if name_ok {
+            Ok(())
+        } else {
+            Err(bad())
+        }
+    }
+
+    /// The listen addresses: `listen` resolved (a host name may give several, e.g. `::1` and
+    /// `127.0.0.1` for `localhost`; the server binds the first that it can).
+    pub fn listen_addrs(&self) -> Result<Vec<SocketAddr>, ConfigError> {
+        self.check_listen()?;
+        let addrs: Vec<SocketAddr> = self
+            .listen
+            .to_socket_addrs()
+            .map_err(|e| ConfigError(format!("listen: cannot resolve {:?}: {e}", self.listen)))?
+            .collect();
+        if addrs.is_empty() {
+            return Err(ConfigError(format!(
+                "listen: {:?} resolves to no address",
+                self.listen
+            )));
+        }
+        Ok(addrs)
     }
 
     /// The durability mode.
@@ -597,5 +707,46 @@ DescribeImages = 40
     fn the_repository_config_parses() {
         let text = include_str!("../config.toml");
         Config::parse(text).expect("config.toml must parse");
+    }
+
+    #[test]
+    fn the_built_in_defaults_are_the_repository_config() {
+        let file = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml"))
+            .expect("read config.toml");
+        assert_eq!(DEFAULT_TEXT, file);
+        let c = Config::builtin().expect("builtin");
+        assert_eq!(c.listen, "127.0.0.1:9400");
+        assert_eq!(c.data_dir, PathBuf::from("data"));
+        assert_eq!(c.accounts.len(), 2);
+        assert_eq!(c.log_format, LogFormat::Short);
+    }
+
+    #[test]
+    fn a_host_name_is_accepted_as_listen() {
+        let c = Config::parse(&GOOD.replace("127.0.0.1:9400", "localhost:0")).expect("parse");
+        let addrs = c.listen_addrs().expect("resolve localhost");
+        assert!(addrs.iter().all(|a| a.ip().is_loopback()), "{addrs:?}");
+        for bad in [
+            "localhost",
+            "local host:1",
+            ":9400",
+            "localhost:99999",
+            "[::1:5",
+        ] {
+            let e = Config::parse(&GOOD.replace("127.0.0.1:9400", bad))
+                .unwrap_err()
+                .0;
+            assert!(e.starts_with("listen:"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn log_format_is_short_or_full() {
+        let c = Config::parse(&format!("log_format = \"full\"\n{GOOD}")).expect("parse");
+        assert_eq!(c.log_format, LogFormat::Full);
+        let e = Config::parse(&format!("log_format = \"long\"\n{GOOD}"))
+            .unwrap_err()
+            .0;
+        assert!(e.contains("log_format") || e.contains("long"), "{e}");
     }
 }

@@ -1,11 +1,13 @@
 //! The `cloudtwin` command: `serve`, and `backup`/`restore`/`check` for a stopped server.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::EnvFilter;
 
-use cloudtwin::config::Config;
+use cloudtwin::config::{Config, LogFormat, Source};
 use cloudtwin::store::Store;
 
 #[derive(Parser)]
@@ -21,9 +23,10 @@ struct Cli {
 
 #[derive(clap::Args)]
 struct Common {
-    /// Configuration file.
-    #[arg(long, default_value = "config.toml")]
-    config: PathBuf,
+    /// Configuration file [default: ./config.toml when there is one, else the built-in
+    /// defaults, which are the repository's config.toml].
+    #[arg(long)]
+    config: Option<PathBuf>,
     /// Data dir (overrides `data_dir` of the config).
     #[arg(long, env = "CLOUDTWIN_DATA_DIR")]
     data_dir: Option<PathBuf>,
@@ -41,6 +44,13 @@ enum Command {
         /// A fixture file (JSON or TOML) to load at start; entries that exist are skipped.
         #[arg(long)]
         seed: Option<PathBuf>,
+        /// Serve on a fresh temporary data dir (under $TMPDIR, else /tmp), removed at a
+        /// graceful exit; overrides `data_dir` and --data-dir.
+        #[arg(long)]
+        ephemeral: bool,
+        /// The per-request log line: `short` or `full` (overrides `log_format` of the config).
+        #[arg(long, env = "CLOUDTWIN_LOG_FORMAT")]
+        log_format: Option<String>,
     },
     /// Write the state of a stopped server as a portable document (JSON).
     Export {
@@ -91,12 +101,82 @@ enum Command {
     },
 }
 
-fn load(common: &Common) -> Result<Config, String> {
-    let mut cfg = Config::load(&common.config).map_err(|e| e.to_string())?;
+/// The configuration of a command (see [`Config::resolve`]) with `--data-dir` applied, and
+/// where it came from.
+fn load_from(common: &Common) -> Result<(Config, Source), String> {
+    let (mut cfg, source) = Config::resolve(common.config.as_deref()).map_err(|e| e.to_string())?;
     if let Some(d) = &common.data_dir {
         cfg.data_dir = d.clone();
     }
+    Ok((cfg, source))
+}
+
+/// Says which configuration is in force: the first log line of every command that reads one.
+fn announce(source: &Source, cfg: &Config) {
+    tracing::info!(
+        data_dir = %cfg.data_dir.display(),
+        listen = %cfg.listen,
+        "config: {source}"
+    );
+}
+
+/// [`load_from`] for the offline commands, announced.
+fn load(common: &Common) -> Result<Config, String> {
+    let (cfg, source) = load_from(common)?;
+    announce(&source, &cfg);
     Ok(cfg)
+}
+
+/// The fresh temporary data dir of `serve --ephemeral`, removed when dropped: at a graceful
+/// exit (SIGINT, SIGTERM) or a failed start. After `kill -9` it remains, as
+/// `$TMPDIR/cloudtwin-ephemeral-PID-N` (`/tmp/...` without `TMPDIR`).
+struct EphemeralDir(PathBuf);
+
+impl EphemeralDir {
+    fn create() -> Result<EphemeralDir, String> {
+        let base = std::env::temp_dir();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        for n in 0..100u32 {
+            let dir = base.join(format!(
+                "cloudtwin-ephemeral-{}-{}",
+                std::process::id(),
+                nanos.wrapping_add(n)
+            ));
+            match std::fs::create_dir(&dir) {
+                Ok(()) => return Ok(EphemeralDir(dir)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => {
+                    return Err(format!(
+                        "cannot make a temporary data dir in {}: {e}",
+                        base.display()
+                    ))
+                }
+            }
+        }
+        Err(format!(
+            "cannot make a temporary data dir in {}: every name tried exists",
+            base.display()
+        ))
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for EphemeralDir {
+    fn drop(&mut self) {
+        match std::fs::remove_dir_all(&self.0) {
+            Ok(()) => tracing::info!(data_dir = %self.0.display(), "ephemeral data dir removed"),
+            Err(e) => eprintln!(
+                "cloudtwin: cannot remove the ephemeral data dir {}: {e}",
+                self.0.display()
+            ),
+        }
+    }
 }
 
 fn run(cli: Cli) -> Result<(), String> {
@@ -105,20 +185,43 @@ fn run(cli: Cli) -> Result<(), String> {
             common,
             listen,
             seed,
+            ephemeral,
+            log_format,
         } => {
-            let mut cfg = load(&common)?;
+            let (mut cfg, source) = load_from(&common)?;
             if let Some(l) = listen {
                 cfg.listen = l;
             }
             if seed.is_some() {
                 cfg.seed = seed;
             }
+            if let Some(f) = log_format {
+                cfg.log_format = f.parse::<LogFormat>().map_err(|e| e.to_string())?;
+            }
             cfg.check().map_err(|e| e.to_string())?;
+            // Removed after the runtime is dropped, when nothing uses the dir any more.
+            let temp = if ephemeral {
+                let dir = EphemeralDir::create()?;
+                cfg.data_dir = dir.path().to_path_buf();
+                Some(dir)
+            } else {
+                None
+            };
+            announce(&source, &cfg);
+            if temp.is_some() {
+                tracing::info!(
+                    data_dir = %cfg.data_dir.display(),
+                    "ephemeral: a fresh data dir, removed at a graceful exit (left behind by kill -9)"
+                );
+            }
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
                 .map_err(|e| e.to_string())?;
-            runtime.block_on(cloudtwin::server::serve(cfg))
+            let result = runtime.block_on(cloudtwin::server::serve(cfg));
+            drop(runtime);
+            drop(temp);
+            result
         }
         Command::Backup { common, to } => {
             let cfg = load(&common)?;
@@ -210,13 +313,28 @@ fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
+/// The log filter: `CLOUDTWIN_LOG`, else `RUST_LOG`, else `info`. A bare level (`debug`)
+/// applies to cloudtwin; other crates (sled, hyper) log at `warn` or that level, whichever is
+/// quieter. Anything else (`cloudtwin=debug,sled=trace`) is used as given.
+fn log_filter() -> EnvFilter {
+    let given = std::env::var("CLOUDTWIN_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_default();
+    let given = given.trim();
+    let given = if given.is_empty() { "info" } else { given };
+    let spec = match given.parse::<LevelFilter>() {
+        Ok(level) => format!("cloudtwin={level},{}", level.min(LevelFilter::WARN)),
+        Err(_) => given.to_string(),
+    };
+    EnvFilter::try_new(&spec).unwrap_or_else(|e| {
+        eprintln!("cloudtwin: ignoring the log filter {spec:?}: {e}");
+        EnvFilter::new("cloudtwin=info,warn")
+    })
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CLOUDTWIN_LOG")
-                .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
+        .with_env_filter(log_filter())
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();

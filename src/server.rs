@@ -122,6 +122,9 @@ async fn answer(
     }
 }
 
+/// Pending connections the kernel queues before the accept loop takes them.
+const LISTEN_BACKLOG: u32 = 1024;
+
 /// Resolves when SIGINT or SIGTERM arrives.
 async fn shutdown_signal() {
     let ctrl_c = async {
@@ -151,9 +154,35 @@ async fn shutdown_signal() {
     tracing::info!("shutdown signal received; finishing in-flight requests");
 }
 
-/// Opens the store, binds, prints the bound address, serves until a signal, then flushes.
+/// Binds a socket to the first of `addrs` that takes it, without listening yet: the port is
+/// taken (an address in use fails here, before the data dir is touched), but connections are
+/// refused until [`serve`] calls `listen` with the store open.
+fn bind(listen: &str, addrs: &[SocketAddr]) -> Result<tokio::net::TcpSocket, String> {
+    let mut errors = Vec::new();
+    for addr in addrs {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()
+        } else {
+            tokio::net::TcpSocket::new_v6()
+        };
+        let attempt = socket.and_then(|s| {
+            s.set_reuseaddr(true)?;
+            s.bind(*addr)?;
+            Ok(s)
+        });
+        match attempt {
+            Ok(s) => return Ok(s),
+            Err(e) => errors.push(format!("{addr}: {e}")),
+        }
+    }
+    Err(format!("cannot listen on {listen}: {}", errors.join("; ")))
+}
+
+/// Binds, opens the store (and loads a seed), listens, prints the bound address, serves until
+/// a signal, then flushes.
 pub async fn serve(config: Config) -> Result<(), String> {
-    let addr: SocketAddr = config.listen_addr().map_err(|e| e.0)?;
+    let addrs = config.listen_addrs().map_err(|e| e.0)?;
+    let socket = bind(&config.listen, &addrs)?;
     let durability = config.durability_mode().map_err(|e| e.0)?;
     let data_dir = config.data_dir.clone();
     let cache_mb = config.cache_mb;
@@ -163,10 +192,6 @@ pub async fn serve(config: Config) -> Result<(), String> {
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
     let flusher = store.start_flusher();
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    let bound = listener.local_addr().map_err(|e| e.to_string())?;
     let seed = config.seed.clone();
     let journal_path = config.request_log.clone();
     let app = Arc::new(App::new(config, store.clone()));
@@ -186,6 +211,10 @@ pub async fn serve(config: Config) -> Result<(), String> {
             "resumed IMM tasks left running by the previous process"
         );
     }
+    let listener = socket
+        .listen(LISTEN_BACKLOG)
+        .map_err(|e| format!("cannot listen on {}: {e}", app.config.listen))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
     // The one line on stdout: scripts and tests read the bound address from it.
     println!("cloudtwin listening on http://{bound}");
     tracing::info!(

@@ -19,6 +19,7 @@ use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 
 use crate::accounts::Account;
+use crate::config::LogFormat;
 use crate::faults::{FaultError, Faults};
 use crate::journal::Journal;
 use crate::metrics::Metrics;
@@ -80,6 +81,8 @@ pub struct Shared<'a> {
     pub metrics: &'a Metrics,
     /// The request journal.
     pub journal: &'a Journal,
+    /// How much the per-request log line says.
+    pub log_format: LogFormat,
 }
 
 /// A cloud dialect: the stages of [`handle`] that differ between the clouds.
@@ -215,16 +218,28 @@ pub async fn finish(
         &log.code,
         elapsed,
     );
-    tracing::info!(
-        request_id = %log.request_id,
-        dialect = log.dialect,
-        action = %log.action,
-        account = %log.account,
-        region = %log.region,
-        code = %log.code,
-        latency_us = elapsed.as_micros() as u64,
-        "request"
-    );
+    let latency_us = elapsed.as_micros() as u64;
+    match shared.log_format {
+        LogFormat::Short => tracing::info!(
+            request_id = %log.request_id,
+            dialect = log.dialect,
+            action = %log.action,
+            account = %log.account,
+            code = %log.code,
+            latency_us,
+            "request"
+        ),
+        LogFormat::Full => tracing::info!(
+            request_id = %log.request_id,
+            dialect = log.dialect,
+            action = %log.action,
+            account = %log.account,
+            region = %log.region,
+            code = %log.code,
+            latency_us,
+            "request"
+        ),
+    }
     if !shared.journal.enabled() {
         return response;
     }
