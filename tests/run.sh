@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Runs every test of cloudtwin: the Rust unit and integration tests (cargo-nextest when it is
-# installed, else cargo test), then the official-client suite (tencentcloud-sdk-python and
-# tccli, pinned in tests/sdk/requirements.txt) in a venv this script makes, against the real
-# binary. Needs only Rust and Python 3 with venv/pip. Honours CARGO_TARGET_DIR (and any other
+# installed, else cargo test), then the Node.js SDK suite (tests/node, `npm ci` + `node --test`),
+# then the official-client suite (tencentcloud-sdk-python and tccli, pinned in
+# tests/sdk/requirements.txt) in a venv this script makes, against the real binary. Needs only
+# Rust, Node.js 20+ with npm, and Python 3 with venv/pip. Honours CARGO_TARGET_DIR (and any other
 # cargo setting): the binary's path comes from cargo, not from a guess.
 #
 # The output ends with the summary line of the last runner that ran: nextest's (or cargo
-# test's) when the Rust suite fails, else pytest's. The exit status is non-zero if any test
-# failed or if pytest collected nothing (its exit 5 is turned into a failure, never a pass).
+# test's) when the Rust suite fails, node's when the Node.js suite fails, else pytest's. The
+# exit status is non-zero if any test failed or if pytest collected nothing (its exit 5 is
+# turned into a failure, never a pass).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +28,15 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked --no-fail-fast
 fi
+
+# The official Node.js SDKs (pinned in tests/node/package-lock.json), installed from the npm
+# registry into tests/node/node_modules, against the real binary (tests/node/run.mjs).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "tests/run.sh: the Node.js SDK suite needs node (20 or later) and npm" >&2
+  exit 1
+fi
+(cd tests/node && npm ci --no-audit --no-fund --silent)
+CLOUDTWIN_BIN="$BIN" node --test tests/node/run.mjs
 
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then

@@ -242,13 +242,13 @@ impl Drop for Server {
     }
 }
 
-fn hmac(key: &[u8], msg: &str) -> Vec<u8> {
+pub fn hmac(key: &[u8], msg: &str) -> Vec<u8> {
     let mut m = Hmac::<Sha256>::new_from_slice(key).expect("hmac key");
     m.update(msg.as_bytes());
     m.finalize().into_bytes().to_vec()
 }
 
-fn hexsha(data: &[u8]) -> String {
+pub fn hexsha(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
 
@@ -259,7 +259,7 @@ pub fn now() -> i64 {
         .as_secs() as i64
 }
 
-fn date_of(ts: i64) -> String {
+pub fn date_of(ts: i64) -> String {
     // Days since epoch -> civil date (Howard Hinnant's algorithm), kept apart from the server's.
     let z = ts.div_euclid(86400) + 719468;
     let era = z.div_euclid(146097);

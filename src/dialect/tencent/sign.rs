@@ -152,6 +152,24 @@ pub fn v1_signature(method: V1Method, secret_key: &str, string_to_sign: &str) ->
     base64::engine::general_purpose::STANDARD.encode(raw)
 }
 
+/// The Host value without its `:port`, or `None` when it has none (`[::1]:9400` gives `[::1]`).
+pub fn host_without_port(host: &str) -> Option<&str> {
+    let (bare, port) = host.rsplit_once(':')?;
+    let is_port = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
+    let bracketed_or_plain = bare.ends_with(']') || !bare.contains(':');
+    (is_port && bracketed_or_plain && !bare.is_empty()).then_some(bare)
+}
+
+/// Whether `service` is the first DNS label of the Host value, with or without its port: the
+/// service a client that derives the scope from its endpoint signs with (`cvm` for
+/// `cvm.tencentcloudapi.com`; the Node SDK's `endpoint.split(".")[0]` gives `127` for
+/// `127.0.0.1:9400` and `localhost:9400` for `localhost:9400`).
+pub fn is_first_label_of_host(service: &str, host: &str) -> bool {
+    let first = |h: &str| h.split('.').next().unwrap_or_default().to_string();
+    let bare = host_without_port(host).unwrap_or(host);
+    !service.is_empty() && (service == first(host) || service == first(bare))
+}
+
 /// `YYYY-MM-DD` of a Unix timestamp, in UTC.
 pub fn utc_date(timestamp: i64) -> String {
     let (y, m, d) = crate::clock::civil_from_days(timestamp.div_euclid(86_400));
@@ -314,6 +332,21 @@ mod tests {
             let m = V1Method::parse(method).expect("method");
             assert_eq!(v1_signature(m, SECRET_KEY, &sts), want, "{verb} {method}");
         }
+    }
+
+    #[test]
+    fn the_host_loses_its_port_and_gives_its_first_label() {
+        assert_eq!(host_without_port("127.0.0.1:9400"), Some("127.0.0.1"));
+        assert_eq!(host_without_port("[::1]:9400"), Some("[::1]"));
+        assert_eq!(host_without_port("cvm.tencentcloudapi.com"), None);
+        assert_eq!(host_without_port("::1"), None);
+        assert_eq!(host_without_port(":9400"), None);
+        assert!(is_first_label_of_host("127", "127.0.0.1:9400"));
+        assert!(is_first_label_of_host("cvm", "cvm.tencentcloudapi.com"));
+        assert!(is_first_label_of_host("localhost:9400", "localhost:9400"));
+        assert!(is_first_label_of_host("localhost", "localhost:9400"));
+        assert!(!is_first_label_of_host("cbs", "127.0.0.1:9400"));
+        assert!(!is_first_label_of_host("", ""));
     }
 
     #[test]

@@ -129,7 +129,15 @@ fn verify_tc3(
             "SignedHeaders must include content-type and host.",
         ));
     }
-    if auth.service != SERVICE || auth.date != sign::utc_date(ts) {
+    // Tencent Cloud's rule: the scope's service "must match the domain called". Against the
+    // real cloud that is `cvm` (cvm.tencentcloudapi.com); the Node SDK derives it from the first
+    // label of the endpoint it was given, so against cloudtwin at `127.0.0.1:9400` it signs
+    // with service `127` (`localhost:9400` for `localhost:9400`): that too matches the domain
+    // called.
+    let host = header(req.headers, "host").unwrap_or_default().trim();
+    if (auth.service != SERVICE && !sign::is_first_label_of_host(&auth.service, host))
+        || auth.date != sign::utc_date(ts)
+    {
         tracing::debug!(
             scope_date = %auth.date, expected_date = %sign::utc_date(ts), service = %auth.service,
             "TC3 credential scope does not match the timestamp's UTC date or the cvm service"
@@ -148,14 +156,27 @@ fn verify_tc3(
         ""
     };
     let signed_names = auth.signed_headers.join(";");
-    // The doc lower-cases header values; the SDKs send them as they are. Try both.
+    // The doc lower-cases header values; the SDKs send them as they are. Try both. The Node SDK
+    // signs `host` as the URL's hostname without the port it sends in the Host header (against
+    // the real cloud there is no port, so both agree): try the host without its port too.
+    let hosts = match sign::host_without_port(host) {
+        Some(bare) => vec![host, bare],
+        None => vec![host],
+    };
     let mut tried = Vec::new();
-    for lower in [true, false] {
+    for (lower, host_value) in [true, false]
+        .into_iter()
+        .flat_map(|l| hosts.iter().map(move |h| (l, *h)))
+    {
         let pairs: Vec<(String, String)> = auth
             .signed_headers
             .iter()
             .map(|name| {
-                let v = header(req.headers, name).unwrap_or_default().trim();
+                let v = if name == "host" {
+                    host_value
+                } else {
+                    header(req.headers, name).unwrap_or_default().trim()
+                };
                 (
                     name.clone(),
                     if lower {
