@@ -21,7 +21,7 @@ import RPCClient from "@alicloud/pop-core";
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const BIN = process.env.CLOUDTWIN_BIN || join(process.env.CARGO_TARGET_DIR || join(ROOT, "target"), "debug", "cloudtwin");
 
-// The credentials of the repository's default config.toml (README, "Pointing clients at it").
+// The credentials of the repository's default config.toml (README, "Credentials").
 const SECRET_ID = "AKIDCLOUDTWIN00000000000000000000001";
 const SECRET_KEY = "cloudtwinSecretKey000000000000001";
 const AK_ID = "LTAICLOUDTWIN0000000001";
