@@ -340,3 +340,110 @@ fn the_cycle_finder_finds_a_cycle() {
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].len(), 3);
 }
+
+/// The markdown files whose links must resolve: `README.md` and `docs/*.md`.
+fn markdown_files() -> Vec<PathBuf> {
+    let mut files = vec![root().join("README.md")];
+    let mut docs: Vec<PathBuf> = std::fs::read_dir(root().join("docs"))
+        .expect("read docs/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    docs.sort();
+    files.extend(docs);
+    files
+}
+
+/// The targets of the inline links `[text](target)` in `text`, outside code spans and fenced
+/// code blocks (where brackets and parentheses are code, not links).
+fn link_targets(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut fenced = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced {
+            continue;
+        }
+        let prose: String = line
+            .split('`')
+            .enumerate()
+            .filter(|(i, _)| i % 2 == 0)
+            .map(|(_, s)| s)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut from = 0;
+        while let Some(i) = prose[from..].find("](") {
+            let start = from + i + 2;
+            match prose[start..].find(')') {
+                Some(j) => {
+                    out.push(prose[start..start + j].trim().to_string());
+                    from = start + j;
+                }
+                None => break,
+            }
+        }
+    }
+    out
+}
+
+/// Hosts a link may point to: the clouds' own documentation.
+const ALLOWED_HOSTS: &[&str] = &[
+    "cloud.tencent.com",
+    "www.tencentcloud.com",
+    "help.aliyun.com",
+    "www.alibabacloud.com",
+    "api.aliyun.com",
+];
+
+#[test]
+fn every_link_of_the_readme_and_docs_resolves() {
+    let files = markdown_files();
+    assert!(files.len() > 5, "README.md and the docs/ files");
+    let mut broken = Vec::new();
+    let mut links = 0;
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("read markdown");
+        let name = file
+            .strip_prefix(root())
+            .unwrap_or(file)
+            .display()
+            .to_string();
+        for target in link_targets(&text) {
+            links += 1;
+            if let Some(rest) = target
+                .strip_prefix("https://")
+                .or_else(|| target.strip_prefix("http://"))
+            {
+                let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+                if !ALLOWED_HOSTS.contains(&host) {
+                    broken.push(format!(
+                        "{name}: {target} links to {host}, not the clouds' documentation"
+                    ));
+                }
+                continue;
+            }
+            if target.starts_with("mailto:") {
+                continue;
+            }
+            let path = target.split('#').next().unwrap_or("");
+            if path.is_empty() {
+                continue; // an anchor in the same file
+            }
+            let dir = file.parent().expect("a folder");
+            if !dir.join(path).exists() {
+                broken.push(format!("{name}: ({target}) does not exist"));
+            }
+        }
+    }
+    assert!(links > 5, "the README links to the docs");
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+}
+
+#[test]
+fn the_link_finder_sees_links_outside_code_only() {
+    let text = "See [a](docs/a.md#x) and [b](../b.md).\n`[c](not-a-link)`\n```\n[d](code)\n```\n";
+    assert_eq!(link_targets(text), vec!["docs/a.md#x", "../b.md"]);
+}

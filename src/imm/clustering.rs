@@ -304,7 +304,7 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "a sweep for the README's figures: cargo test --lib threshold_sweep -- --ignored --nocapture"]
+    #[ignore = "a sweep for the figures in docs/imm.md: cargo test --lib threshold_sweep -- --ignored --nocapture"]
     fn threshold_sweep() {
         for t in [0.4, 0.45, 0.5, 0.55, 0.6] {
             for noise in [0.5, 0.8, 1.0, 1.2] {

@@ -19,7 +19,7 @@ use super::service::{abort, finish, get, tx_cluster, tx_dataset, tx_put, Caller,
 
 /// `TaskType` of clustering tasks.
 pub const FACE_CLUSTERING: &str = "FaceClustering";
-/// `TaskType` of merging tasks (undocumented by the cloud; documented in the README).
+/// `TaskType` of merging tasks (undocumented by the cloud; documented in docs/imm.md).
 pub const CLUSTERS_MERGING: &str = "FigureClustersMerging";
 
 /// A validated task creation.

@@ -158,7 +158,7 @@ impl DescribeImages {
                 TcError::new(
                     Code::InvalidParameterValueInstanceTypeNotFound,
                     format!(
-                        "InstanceType `{t}` is not an instance type cloudtwin knows (see README)."
+                        "InstanceType `{t}` is not an instance type cloudtwin knows (see docs/cvm.md)."
                     ),
                 )
             })?;

@@ -1,6 +1,6 @@
 //! `ImportImage` and `DescribeImportImageOs` (cvm.md §6.5, §6.10). No bytes are fetched: the
 //! image is IMPORTING for the configured delay, then NORMAL. An `ImageUrl` containing
-//! `cloudtwin-import-fail` ends in IMPORTFAILED instead (documented in the README), so that
+//! `cloudtwin-import-fail` ends in IMPORTFAILED instead (documented in docs/cvm.md), so that
 //! clients can test their failure handling.
 //!
 //! # Format
