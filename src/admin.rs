@@ -29,19 +29,29 @@ pub const PREFIX: &str = "/_cloudtwin/";
 /// Largest state document accepted by `PUT /_cloudtwin/state` and `POST /_cloudtwin/seed`.
 pub const MAX_STATE_BYTES: usize = 1 << 30;
 
+/// The routes that take a whole state document.
+const STATE_PATH: &str = "/_cloudtwin/state";
+const SEED_PATH: &str = "/_cloudtwin/seed";
+
+/// The body limit of an admin route that allows more than the service's default (the router
+/// below and the accept loop's early 413 both read it).
+pub fn larger_body_limit(path: &str) -> Option<usize> {
+    (path == STATE_PATH || path == SEED_PATH).then_some(MAX_STATE_BYTES)
+}
+
 /// The admin routes: `health` open, every other route behind the one token layer.
 pub fn router(app: Arc<App>) -> Router<Arc<App>> {
     let guarded = Router::new()
         .route("/_cloudtwin/backup", post(backup))
         .route("/_cloudtwin/imm/faces", post(ingest_faces))
         .route(
-            "/_cloudtwin/state",
+            STATE_PATH,
             get(get_state)
                 .put(put_state)
                 .layer(DefaultBodyLimit::max(MAX_STATE_BYTES)),
         )
         .route(
-            "/_cloudtwin/seed",
+            SEED_PATH,
             post(post_seed).layer(DefaultBodyLimit::max(MAX_STATE_BYTES)),
         )
         .route("/_cloudtwin/reset", post(reset))

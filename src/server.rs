@@ -25,18 +25,19 @@ use crate::store::Store;
 /// The largest body a request to `path` may carry (the router's `DefaultBodyLimit`s): a
 /// larger declared `Content-Length` is answered 413 before any of the body is read.
 pub fn body_limit(path: &str) -> usize {
-    match path {
-        "/_cloudtwin/state" | "/_cloudtwin/seed" => admin::MAX_STATE_BYTES,
-        _ => tencent::MAX_BODY_BYTES + 1,
-    }
+    admin::larger_body_limit(path).unwrap_or(DEFAULT_BODY_LIMIT)
 }
+
+/// Every other request's body limit: the cloud APIs' (one byte over is the dialect's own
+/// `RequestSizeLimitExceeded`).
+const DEFAULT_BODY_LIMIT: usize = tencent::MAX_BODY_BYTES + 1;
 
 /// The axum router of the whole service: the admin routes, and every other request to the
 /// dialect that claims it.
 pub fn router(app: Arc<App>) -> Router {
     admin::router(app.clone())
         .fallback(dispatch)
-        .layer(DefaultBodyLimit::max(tencent::MAX_BODY_BYTES + 1))
+        .layer(DefaultBodyLimit::max(DEFAULT_BODY_LIMIT))
         .with_state(app)
 }
 

@@ -85,14 +85,19 @@ pub const FIGURES_PER_FILE_CEILING: usize = 100_000;
 /// Default most faces in one file (`imm.max_figures_per_file`).
 pub const DEFAULT_MAX_FIGURES_PER_FILE: usize = 1000;
 
-/// `Invalid` when the input has more than `max` faces or names a `FigureId` twice.
-pub fn check_figures(inputs: &[FaceInput], max: usize) -> Result<(), ImmError> {
-    if inputs.len() > max {
+/// `Invalid` when a file would have `n` faces, more than `max`.
+pub fn check_figure_count(n: usize, max: usize) -> Result<(), ImmError> {
+    if n > max {
         return Err(ImmError::Invalid(format!(
-            "File.Figures has {} faces; at most {max} are accepted per file.",
-            inputs.len()
+            "File.Figures has {n} faces; at most {max} are accepted per file."
         )));
     }
+    Ok(())
+}
+
+/// `Invalid` when the input has more than `max` faces or names a `FigureId` twice.
+pub fn check_figures(inputs: &[FaceInput], max: usize) -> Result<(), ImmError> {
+    check_figure_count(inputs.len(), max)?;
     let mut ids = HashSet::with_capacity(inputs.len());
     for (i, f) in inputs.iter().enumerate() {
         if let Some(id) = &f.figure_id {
@@ -230,7 +235,10 @@ impl Place<'_> {
                     }
                     edits.detach(tx, &self.scope, file, idx)?;
                     match edits.cluster(tx, &self.scope, id)? {
-                        Some(cl) => join(cl, file, idx, self.now),
+                        Some(cl) => {
+                            join(cl, file, idx, self.now);
+                            edits.changed(id);
+                        }
                         None => mark_pending(tx, &self.scope, file, idx, Some(id.clone()))?,
                     }
                 }
@@ -241,7 +249,8 @@ impl Place<'_> {
     }
 
     /// Brings the cluster members of `file`'s assigned faces in step with the file as it is now
-    /// (one pass over each touched cluster's members).
+    /// (one pass over each touched cluster's members; a cluster whose members already agree is
+    /// not rewritten).
     fn refresh_members(
         &self,
         tx: &crate::store::Tx<'_>,
@@ -262,13 +271,25 @@ impl Place<'_> {
             let Some(cl) = edits.cluster(tx, &self.scope, id)? else {
                 continue;
             };
+            let mut changed = false;
             for m in cl.members.iter_mut().filter(|m| m.uri == file.uri) {
                 if let Some(f) = faces.get(m.figure_id.as_str()) {
-                    m.age = f.age;
-                    m.gender = f.gender.clone();
-                    m.quality = f.quality.unwrap_or(0.0);
-                    m.video = video;
+                    let quality = f.quality.unwrap_or(0.0);
+                    if m.age != f.age
+                        || m.gender != f.gender
+                        || m.quality != quality
+                        || m.video != video
+                    {
+                        m.age = f.age;
+                        m.gender = f.gender.clone();
+                        m.quality = quality;
+                        m.video = video;
+                        changed = true;
+                    }
                 }
+            }
+            if changed {
+                edits.changed(id);
             }
         }
         Ok(())

@@ -215,6 +215,8 @@ pub(super) struct ClusterEdits {
     loaded: std::collections::HashMap<String, Option<Cluster>>,
     /// Cluster id -> figure ids of the written file that leave it.
     leaving: std::collections::HashMap<String, std::collections::HashSet<String>>,
+    /// Clusters changed in memory (a face joined, a member's attributes changed).
+    changed: std::collections::HashSet<String>,
 }
 
 impl ClusterEdits {
@@ -230,6 +232,11 @@ impl ClusterEdits {
             self.loaded.insert(id.to_string(), c);
         }
         Ok(self.loaded.get_mut(id).and_then(Option::as_mut))
+    }
+
+    /// Marks cluster `id` as changed in memory, so that [`ClusterEdits::apply`] writes it.
+    pub(super) fn changed(&mut self, id: &str) {
+        self.changed.insert(id.to_string());
     }
 
     /// Takes face `idx` of `file` out of its cluster or out of the pending set (written by
@@ -262,8 +269,8 @@ impl ClusterEdits {
         Ok(())
     }
 
-    /// Writes every touched cluster once: leaving faces of `uri` removed (a cluster left empty
-    /// is removed with its hint), the others put back.
+    /// Writes every changed cluster once: leaving faces of `uri` removed (a cluster left empty
+    /// is removed with its hint), the others put back. A cluster only read is not rewritten.
     pub(super) fn apply(
         mut self,
         tx: &Tx<'_>,
@@ -277,6 +284,8 @@ impl ClusterEdits {
                 c.members
                     .retain(|m| !(m.uri == uri && gone.contains(&m.figure_id)));
                 c.updated_ms = now;
+            } else if !self.changed.contains(id) {
+                continue;
             }
             if c.members.is_empty() {
                 delete_cluster(tx, scope, id)?;

@@ -227,8 +227,7 @@ impl Store {
     }
 
     /// Starts the flusher on the current tokio runtime: the group commit in `sync` mode; in
-    /// `interval` mode a recorded flush every period (the engine's own periodic flush still
-    /// runs, but records nothing).
+    /// `interval` mode a recorded flush every period with writes (the only flush of that mode).
     pub fn start_flusher(&self) -> tokio::task::JoinHandle<()> {
         let recorder = self.inner.recorder.clone();
         let stop = self.inner.stop.subscribe();

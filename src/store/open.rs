@@ -86,11 +86,7 @@ impl Store {
         inspect: bool,
     ) -> Result<Store, StoreError> {
         let lock = lock_data_dir(dir)?;
-        let flush_every = match durability {
-            Durability::Sync => None,
-            Durability::Interval { ms } => Some(ms.max(1)),
-        };
-        let engine: Arc<dyn Engine> = Arc::new(SledEngine::open(dir, cache_mb, flush_every)?);
+        let engine: Arc<dyn Engine> = Arc::new(SledEngine::open(dir, cache_mb)?);
         let status = AckStatus {
             store: ack::read_store_seq(&*engine)?,
             acknowledged: ack::read_side(dir)?,

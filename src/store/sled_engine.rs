@@ -37,19 +37,16 @@ pub(crate) struct SledEngine {
 }
 
 impl SledEngine {
-    /// Opens sled in `dir` (the caller holds the data dir's lock file). `flush_every_ms` is
-    /// sled's own periodic flush (`interval` durability).
-    pub(crate) fn open(
-        dir: &Path,
-        cache_mb: u64,
-        flush_every_ms: Option<u64>,
-    ) -> Result<SledEngine, StoreError> {
+    /// Opens sled in `dir` (the caller holds the data dir's lock file). sled's own periodic
+    /// flush is off in both durability modes: every flush goes through the store's recorder
+    /// (group commit, or one recorded flush per `interval` period), so none runs twice.
+    pub(crate) fn open(dir: &Path, cache_mb: u64) -> Result<SledEngine, StoreError> {
         let db = open_sled(
             dir,
             sled::Config::new()
                 .path(dir.join(SLED_DIR))
                 .cache_capacity(cache_mb.max(8) * 1024 * 1024)
-                .flush_every_ms(flush_every_ms),
+                .flush_every_ms(None),
         )?;
         Self::over(db)
     }

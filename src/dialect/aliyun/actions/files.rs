@@ -167,14 +167,10 @@ pub fn file_input(obj: &Map<String, Value>, mode: FaceMode) -> Result<FileInput,
     let faces = match obj.get("Figures") {
         None | Some(Value::Null) => None,
         Some(Value::Array(a)) if a.is_empty() => None,
-        Some(Value::Array(a)) if a.len() > crate::imm::files::FIGURES_PER_FILE_CEILING => {
-            return Err(AliError::invalid(format!(
-                "File.Figures has {} faces; at most {} are accepted per file.",
-                a.len(),
-                crate::imm::files::FIGURES_PER_FILE_CEILING
-            )))
-        }
-        Some(Value::Array(a)) => Some(
+        Some(Value::Array(a)) => Some({
+            // Refused before decoding the faces; the configured bound is the domain's.
+            use crate::imm::files::{check_figure_count, FIGURES_PER_FILE_CEILING};
+            check_figure_count(a.len(), FIGURES_PER_FILE_CEILING)?;
             a.iter()
                 .enumerate()
                 .map(|(i, f)| match f {
@@ -183,8 +179,8 @@ pub fn file_input(obj: &Map<String, Value>, mode: FaceMode) -> Result<FileInput,
                         "File.Figures[{i}] must be an object."
                     ))),
                 })
-                .collect::<Result<Vec<_>, _>>()?,
-        ),
+                .collect::<Result<Vec<_>, _>>()?
+        }),
         Some(_) => return Err(AliError::invalid("File.Figures must be a list.")),
     };
     let size = match (mode, obj.get("Size")) {
