@@ -4,6 +4,8 @@
 
 mod connections;
 
+pub use connections::ConnInfo;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -52,9 +54,11 @@ async fn dispatch(
     State(app): State<Arc<App>>,
     method: Method,
     uri: Uri,
+    conn: Option<axum::Extension<ConnInfo>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let conn = conn.map(|c| c.0);
     let started = Instant::now();
     if uri.path() != "/" {
         let what = if uri.path().starts_with(admin::PREFIX) {
@@ -69,7 +73,11 @@ async fn dispatch(
             .into_response();
     }
     let big = body.len() + uri.query().map_or(0, str::len) >= crate::blocking::HEAVY_REQUEST_BYTES;
-    crate::blocking::heavy(big, answer(&app, &method, &uri, &headers, &body, started)).await
+    crate::blocking::heavy(
+        big,
+        answer(&app, &method, &uri, conn, &headers, &body, started),
+    )
+    .await
 }
 
 /// Decodes the parameters and hands the request to the dialect that claims it.
@@ -77,6 +85,7 @@ async fn answer(
     app: &App,
     method: &Method,
     uri: &Uri,
+    conn: Option<ConnInfo>,
     headers: &HeaderMap,
     body: &Bytes,
     started: Instant,
@@ -98,6 +107,8 @@ async fn answer(
         body,
         query: &query,
         form: &form,
+        peer: conn.map(|c| c.peer.ip()),
+        secure: conn.is_some_and(|c| c.secure),
     };
     let shared = app.shared();
     let all: Vec<(String, String)> = query.iter().chain(form.iter()).cloned().collect();

@@ -43,6 +43,10 @@ pub struct Request<'a> {
     pub query: &'a [(String, String)],
     /// Decoded form-body parameters (empty unless a form POST).
     pub form: &'a [(String, String)],
+    /// The TCP peer's address (`None` when the request did not come through the listener).
+    pub peer: Option<std::net::IpAddr>,
+    /// Whether the request came over TLS.
+    pub secure: bool,
 }
 
 impl Request<'_> {

@@ -25,6 +25,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
@@ -346,8 +347,8 @@ pub async fn serve(
             r = listener.accept() => r,
             _ = &mut shutdown => break,
         };
-        let stream = match accepted {
-            Ok((stream, _peer)) => stream,
+        let (stream, peer) = match accepted {
+            Ok((stream, peer)) => (stream, peer),
             Err(e) if is_connection_error(&e) => continue,
             Err(e) => {
                 // EMFILE and the like (evicted connections not yet closed): the pending
@@ -371,7 +372,7 @@ pub async fn serve(
                         registry: &registry,
                         id,
                     };
-                    serve_connection(stream, conn, router, limits, body_limit, stop).await;
+                    serve_connection(stream, peer, conn, router, limits, body_limit, stop).await;
                 });
                 if evicted {
                     // Let the evicted connection's task close its socket before the next
@@ -414,6 +415,7 @@ fn is_connection_error(e: &io::Error) -> bool {
 /// shutdown.
 async fn serve_connection(
     stream: TcpStream,
+    peer: SocketAddr,
     conn: Arc<Conn>,
     router: Router,
     limits: Limits,
@@ -428,6 +430,10 @@ async fn serve_connection(
         router: TowerToHyperService::new(router),
         conn: conn.clone(),
         body_limit,
+        info: ConnInfo {
+            peer,
+            secure: false,
+        },
     };
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder.keep_alive(true).header_read_timeout(None);
@@ -481,6 +487,17 @@ struct ConnService {
     router: TowerToHyperService<Router>,
     conn: Arc<Conn>,
     body_limit: BodyLimit,
+    info: ConnInfo,
+}
+
+/// What a request knows about its connection (an extension of every request): the peer's
+/// address and whether it came over TLS.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnInfo {
+    /// The TCP peer.
+    pub peer: SocketAddr,
+    /// Whether the connection is TLS.
+    pub secure: bool,
 }
 
 type ServiceFuture =
@@ -491,7 +508,8 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
     type Error = Infallible;
     type Future = ServiceFuture;
 
-    fn call(&self, req: Request<Incoming>) -> Self::Future {
+    fn call(&self, mut req: Request<Incoming>) -> Self::Future {
+        req.extensions_mut().insert(self.info);
         let guard = self.conn.begin();
         let limit = (self.body_limit)(req.uri().path());
         if let Some(declared) = declared_length(&req).filter(|n| *n > limit as u64) {
