@@ -5,6 +5,7 @@
 //! (rules) -> [`store`] (transaction, durability) and back out through the dialect's
 //! envelope. See ARCHITECTURE.md.
 
+pub mod access;
 pub mod accounts;
 pub mod admin;
 pub mod app;
