@@ -4,6 +4,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::access::authorize::Mode;
+use crate::access::service::Limits;
+use crate::access::Access;
 use crate::accounts::Accounts;
 use crate::config::Config;
 use crate::cvm::Cvm;
@@ -20,6 +23,8 @@ pub struct App {
     pub config: Config,
     /// Accounts by credential.
     pub accounts: Arc<Accounts>,
+    /// Sub-users, policies, roles, sessions and the policy stage.
+    pub access: Arc<Access>,
     /// The store.
     pub store: Store,
     /// The image service.
@@ -47,8 +52,19 @@ pub struct App {
 
 impl App {
     /// Builds the application over an open store.
-    pub fn new(config: Config, store: Store) -> App {
+    pub fn new(config: Config, store: Store) -> Result<App, crate::store::StoreError> {
         let accounts = Arc::new(Accounts::new(&config.accounts));
+        let a = &config.access;
+        let access = Arc::new(Access::open(
+            store.clone(),
+            Limits {
+                keys_per_user: a.keys_per_user as usize,
+                versions_per_policy: a.versions_per_policy as usize,
+                policies_per_principal: a.policies_per_principal as usize,
+                max_document_chars: a.max_document_chars as usize,
+            },
+            Mode::parse(&a.mode).unwrap_or_default(),
+        )?);
         let cvm = Arc::new(Cvm::new(
             store.clone(),
             config.cvm.image_ready_after_ms,
@@ -64,15 +80,18 @@ impl App {
                 task_failure_code: crate::dialect::aliyun::error::task_failure_code,
             },
         ));
-        App {
+        Ok(App {
             tencent: Tencent {
                 cvm: cvm.clone(),
                 accounts: accounts.clone(),
+                access: access.clone(),
                 max_skew_seconds: config.auth.max_skew_seconds,
             },
             aliyun: Aliyun {
                 imm: imm.clone(),
                 accounts: accounts.clone(),
+                access: access.clone(),
+                denial: (a.aliyun_denial_code.clone(), a.aliyun_denial_status),
                 nonces: ali_verify::NonceCache::with_capacity(config.auth.nonce_cache_capacity),
                 freshness: ali_verify::Freshness {
                     max_skew_seconds: config.auth.aliyun_max_skew_seconds,
@@ -81,6 +100,7 @@ impl App {
                 default_region: config.imm.default_region.clone(),
             },
             accounts,
+            access,
             cvm,
             imm,
             limits: RateLimits::new(&config.rate_limit),
@@ -91,7 +111,7 @@ impl App {
             store,
             config,
             started: Instant::now(),
-        }
+        })
     }
 
     /// What the pipeline's shared stages use.

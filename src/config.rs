@@ -111,6 +111,120 @@ pub struct Config {
     /// The per-request log line: `short` (default) or `full`.
     #[serde(default)]
     pub log_format: LogFormat,
+    /// Access control: the policy stage's mode, denial form, limits.
+    #[serde(default)]
+    pub access: AccessConfig,
+}
+
+/// `[access]`: how sub-users' and role sessions' policies are enforced (README, "Access
+/// control").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessConfig {
+    /// `enforce` (default), `soft` (decide, log, allow) or `off`.
+    #[serde(default = "default_access_mode")]
+    pub mode: String,
+    /// The code of an IMM access denial (`AccessDenied`; the cloud also answers
+    /// `Forbidden.RAM` or `NoPermission`).
+    #[serde(default = "default_denial_code")]
+    pub aliyun_denial_code: String,
+    /// Its HTTP status (403; 400 is also seen).
+    #[serde(default = "default_denial_status")]
+    pub aliyun_denial_status: u16,
+    /// Access keys per sub-user.
+    #[serde(default = "default_keys_per_user")]
+    pub keys_per_user: u64,
+    /// Versions per custom policy (RAM).
+    #[serde(default = "default_versions_per_policy")]
+    pub versions_per_policy: u64,
+    /// Policies attached to one user or role.
+    #[serde(default = "default_policies_per_principal")]
+    pub policies_per_principal: u64,
+    /// Longest policy document, characters.
+    #[serde(default = "default_max_document_chars")]
+    pub max_document_chars: u64,
+}
+
+fn default_access_mode() -> String {
+    "enforce".into()
+}
+fn default_denial_code() -> String {
+    "AccessDenied".into()
+}
+fn default_denial_status() -> u16 {
+    403
+}
+fn default_keys_per_user() -> u64 {
+    2
+}
+fn default_versions_per_policy() -> u64 {
+    5
+}
+fn default_policies_per_principal() -> u64 {
+    25
+}
+fn default_max_document_chars() -> u64 {
+    6144
+}
+
+impl Default for AccessConfig {
+    fn default() -> Self {
+        AccessConfig {
+            mode: default_access_mode(),
+            aliyun_denial_code: default_denial_code(),
+            aliyun_denial_status: default_denial_status(),
+            keys_per_user: default_keys_per_user(),
+            versions_per_policy: default_versions_per_policy(),
+            policies_per_principal: default_policies_per_principal(),
+            max_document_chars: default_max_document_chars(),
+        }
+    }
+}
+
+impl AccessConfig {
+    /// Checks every key (errors name it).
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if !["enforce", "soft", "off"].contains(&self.mode.as_str()) {
+            return Err(ConfigError(format!(
+                "access.mode: {:?} is not one of \"enforce\", \"soft\", \"off\"",
+                self.mode
+            )));
+        }
+        if self.aliyun_denial_code.trim().is_empty() {
+            return Err(ConfigError(
+                "access.aliyun_denial_code: must not be empty".into(),
+            ));
+        }
+        if !(400..=499).contains(&self.aliyun_denial_status) {
+            return Err(ConfigError(format!(
+                "access.aliyun_denial_status: {} is not a 4xx status",
+                self.aliyun_denial_status
+            )));
+        }
+        for (name, v, range) in [
+            ("keys_per_user", self.keys_per_user, 1..=100),
+            ("versions_per_policy", self.versions_per_policy, 1..=100),
+            (
+                "policies_per_principal",
+                self.policies_per_principal,
+                1..=1000,
+            ),
+            (
+                "max_document_chars",
+                self.max_document_chars,
+                64..=1_000_000,
+            ),
+        ] {
+            if !range.contains(&v) {
+                return Err(ConfigError(format!(
+                    "access.{name}: {v} is outside {}..={}",
+                    range.start(),
+                    range.end()
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Connection handling: how long a client may take to send a request header or leave a
@@ -388,6 +502,7 @@ impl Config {
     /// Checks what the types cannot.
     pub fn check(&self) -> Result<(), ConfigError> {
         self.check_listen()?;
+        self.access.check()?;
         self.durability_mode()?;
         if self.admin_token.trim().is_empty() {
             return Err(ConfigError("admin_token: must not be empty".into()));

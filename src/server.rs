@@ -206,7 +206,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let flusher = store.start_flusher();
     let seed = config.seed.clone();
     let journal_path = config.request_log.clone();
-    let app = Arc::new(App::new(config, store.clone()));
+    let app = Arc::new(App::new(config, store.clone()).map_err(|e| e.to_string())?);
     if let Some(p) = journal_path {
         app.journal.set(Some(&p))?;
     }

@@ -1,9 +1,26 @@
-//! Access control: the Alibaba RAM and Tencent CAM policy languages.
-//!
-//! [`policy`] parses policy documents into a checked model, [`eval`] decides a request
-//! against parsed policies (identity, session and trust), and [`glob`] is the `*`/`?`
-//! matcher both use. Everything here is pure: no storage, no I/O.
+//! Access control of both clouds: Alibaba RAM and Tencent CAM sub-users, access keys,
+//! policies and roles (`model.rs`, `service.rs`, `rules.rs`), who signed a request
+//! (`principal.rs`), STS tokens (`tokens.rs`), the built-in policies (`system.rs`), the action →
+//! resource tables (`resources.rs`), the policy stage of the pipeline (`authorize.rs`), and the
+//! policy grammars and their evaluation (`policy.rs`, `eval.rs`, `glob.rs`: pure).
 
+pub mod authorize;
+pub mod error;
 pub mod eval;
 pub mod glob;
+pub mod keys;
+pub mod model;
 pub mod policy;
+pub mod principal;
+pub mod resources;
+pub mod rules;
+pub mod service;
+pub mod system;
+pub mod tokens;
+
+pub use error::{AccessError, Entity};
+pub use model::{Cloud, KeyStatus, PolicyKind, PolicyRef, Target};
+pub use principal::{
+    AssumeError, AssumeRole, Credential, CredentialError, Issued, Principal, Verified,
+};
+pub use service::Access;

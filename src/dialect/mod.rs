@@ -139,6 +139,8 @@ pub struct RequestLog {
     pub action: String,
     /// Account id, once authenticated.
     pub account: String,
+    /// The sub-user or role session that signed (empty for an account's root key).
+    pub principal: String,
     /// Region, once read.
     pub region: String,
     /// Answer code (`Success` or the error code).

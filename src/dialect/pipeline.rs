@@ -3,22 +3,23 @@
 //!
 //! 1. **route**: method, size, signing style, action (`InvalidAction`) and version;
 //! 2. **verify**: the signature (the single door: nothing below sees an unverified request);
+//! 3. **authorize**: a sub-user's or role session's policies (the account's own key may do
+//!    everything in its account, so the stage is skipped for it);
 //! 3. **faults**: an injected latency or error (test settings);
 //! 4. **limit**: the per-(account, action) rate limit;
 //! 5. **region**;
 //! 6. **run**: decode the parameters, validate, call the domain;
 //!
 //! then the dialect's envelope, the metrics, the one log line and the request journal. A new
-//! cross-cutting stage (the access-policy check comes next) is one edit here.
+//! cross-cutting stage is one edit here.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Instant;
 
 use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 
-use crate::accounts::Account;
+use crate::access::Verified;
 use crate::config::LogFormat;
 use crate::faults::{FaultError, Faults};
 use crate::journal::Journal;
@@ -115,8 +116,19 @@ pub trait Dialect: Sync {
     /// The limit the cloud documents for the action, if it documents one.
     fn documented_limit(route: &Self::Route) -> Option<u32>;
 
-    /// The signature: the account that signed the request.
-    fn verify(&self, req: &Request<'_>, route: &Self::Route) -> Result<Arc<Account>, Self::Error>;
+    /// The signature: who signed the request.
+    fn verify(&self, req: &Request<'_>, route: &Self::Route) -> Result<Verified, Self::Error>;
+
+    /// The access policies of a signer that is not an account's root key: `Ok` when they
+    /// allow the action on every resource it names (or the mode is `soft`/`off`). A denial
+    /// names `request_id` where the cloud's message does.
+    fn authorize(
+        &self,
+        req: &Request<'_>,
+        route: &Self::Route,
+        who: &Verified,
+        request_id: &str,
+    ) -> Result<(), Self::Error>;
 
     /// The error an injected fault answers.
     fn injected(&self, e: &FaultError) -> Self::Error;
@@ -127,12 +139,12 @@ pub trait Dialect: Sync {
     /// The request's region.
     fn region(&self, req: &Request<'_>, route: &Self::Route) -> Result<String, Self::Error>;
 
-    /// Decodes the parameters and runs the action for `account` in `region`.
+    /// Decodes the parameters and runs the action for `who` in `region`.
     fn run(
         &self,
         req: &Request<'_>,
         route: &Self::Route,
-        account: &Account,
+        who: &Verified,
         region: &str,
     ) -> impl Future<Output = Result<Self::Output, Self::Error>> + Send;
 
@@ -158,8 +170,13 @@ async fn stages<D: Dialect>(
     log.action = action.to_string();
     log.known = true;
 
-    let account = d.verify(req, &route)?;
+    let who = d.verify(req, &route)?;
+    let account = who.account.clone();
     log.account = account.id.clone();
+    if !who.is_root() {
+        log.principal = who.display_name();
+        d.authorize(req, &route, &who, &log.request_id)?;
+    }
 
     if let Some(f) = shared.faults.pick(D::NAME, action, &account.id) {
         if f.latency_ms > 0 {
@@ -181,7 +198,7 @@ async fn stages<D: Dialect>(
     let region = d.region(req, &route)?;
     log.region = region.clone();
 
-    d.run(req, &route, &account, &region).await
+    d.run(req, &route, &who, &region).await
 }
 
 /// Answers one request of dialect `d`: every stage, the envelope, metrics, the log line and
@@ -238,6 +255,7 @@ pub async fn finish(
             dialect = log.dialect,
             action = %log.action,
             account = %log.account,
+            principal = %log.principal,
             region = %log.region,
             code = %log.code,
             latency_us,

@@ -35,11 +35,14 @@ pub enum Tree {
     /// `dataset scope + sort tag + sort value + cluster id -> ()`, and `scope + 0 -> count`:
     /// QueryFigureClusters' order index.
     ImmClusterOrder,
+    /// The access domain's records (sub-users, access keys, custom policies, roles) under
+    /// one prefix letter each (`access/keys.rs`).
+    Access,
 }
 
 impl Tree {
     /// Every tree, in the order of a transaction's views.
-    pub const ALL: [Tree; 15] = [
+    pub const ALL: [Tree; 16] = [
         Tree::Meta,
         Tree::Images,
         Tree::ImagesByOwner,
@@ -55,6 +58,7 @@ impl Tree {
         Tree::ImmHints,
         Tree::ImmTasks,
         Tree::ImmClusterOrder,
+        Tree::Access,
     ];
 
     /// The store's own trees (schema version, acknowledged sequence, reset and rewrite marks,
@@ -79,6 +83,7 @@ impl Tree {
             Tree::ImmHints => "imm.hints",
             Tree::ImmTasks => "imm.tasks",
             Tree::ImmClusterOrder => "imm.cluster_order",
+            Tree::Access => "access.principals",
         }
     }
 

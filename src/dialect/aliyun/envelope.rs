@@ -31,13 +31,16 @@ pub fn success(request_id: &str, mut fields: Map<String, Value>) -> Response {
 /// An error answer.
 pub fn error(request_id: &str, host: &str, e: &AliError) -> Response {
     let code = e.code.as_str();
-    let body = json!({
+    let mut body = json!({
         "RequestId": request_id,
         "HostId": host,
         "Code": code,
         "Message": e.message,
         "Recommend": format!("https://api.aliyun.com/troubleshoot?q={code}&product=imm&requestId={request_id}"),
     });
+    if let (Some(detail), Some(obj)) = (&e.access_denied_detail, body.as_object_mut()) {
+        obj.insert("AccessDeniedDetail".into(), detail.clone());
+    }
     let mut resp = respond(e.code.status(), request_id, body);
     if let Some(ms) = e.retry_after_ms {
         if let Ok(v) = HeaderValue::from_str(&ms.max(1).to_string()) {

@@ -14,6 +14,9 @@ pub enum Code {
     Missing(String),
     /// A code and HTTP status chosen by a fault-injection rule.
     Injected(String, u16),
+    /// A code and HTTP status of the access APIs (RAM, STS, credentials, denials), spelled by
+    /// their own tables.
+    Access(String, u16),
     IncompleteSignature,
     InternalError,
     InvalidAccessKeyIdNotFound,
@@ -40,7 +43,7 @@ impl Code {
         use Code::*;
         Cow::Borrowed(match self {
             Missing(p) => return Cow::Owned(format!("Missing{p}")),
-            Injected(c, _) => return Cow::Owned(c.clone()),
+            Injected(c, _) | Access(c, _) => return Cow::Owned(c.clone()),
             IncompleteSignature => "IncompleteSignature",
             InternalError => "InternalError",
             InvalidAccessKeyIdNotFound => "InvalidAccessKeyId.NotFound",
@@ -65,7 +68,7 @@ impl Code {
     /// The HTTP status of the code.
     pub fn status(&self) -> u16 {
         match self {
-            Code::Injected(_, status) => *status,
+            Code::Injected(_, status) | Code::Access(_, status) => *status,
             Code::InvalidAccessKeyIdNotFound
             | Code::InvalidActionNotFound
             | Code::ResourceNotFound => 404,
@@ -84,6 +87,8 @@ pub struct AliError {
     pub message: String,
     /// For throttling: `x-acs-retry-after` in milliseconds.
     pub retry_after_ms: Option<u64>,
+    /// For an access denial: the body's `AccessDeniedDetail`.
+    pub access_denied_detail: Option<serde_json::Value>,
 }
 
 impl AliError {
@@ -93,6 +98,7 @@ impl AliError {
             code,
             message: message.into(),
             retry_after_ms: None,
+            access_denied_detail: None,
         }
     }
 

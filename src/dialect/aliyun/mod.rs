@@ -4,13 +4,17 @@
 //! and the action. Parameters come from the query string and a form body, merged; every answer
 //! is the envelope of [`envelope`].
 
+pub mod access_api;
 pub mod actions;
+pub mod authorize;
 pub mod envelope;
 pub mod error;
 pub mod params;
+pub mod ram;
 pub mod render;
 pub mod router;
 pub mod sign;
+pub mod sts;
 pub mod verify;
 
 use std::sync::Arc;
@@ -18,7 +22,8 @@ use std::sync::Arc;
 use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 
-use crate::accounts::{Account, Accounts};
+use crate::access::{Access, Verified};
+use crate::accounts::Accounts;
 use crate::dialect::header;
 use crate::dialect::pipeline::{self, Request};
 use crate::faults::FaultError;
@@ -26,7 +31,7 @@ use crate::imm::{Caller, Imm};
 use crate::ratelimit::Exceeded;
 use error::{AliError, Code};
 use params::Params;
-use router::{Action, VERSION};
+use router::{Op, Product};
 use verify::{NonceCache, Signed, Style};
 
 pub use crate::imm::regions::REGIONS;
@@ -37,11 +42,12 @@ fn param<'p>(p: &'p [(String, String)], name: &str) -> Option<&'p str> {
 }
 
 /// Whether a request speaks this dialect: an `x-acs-action` header, an ACS3 `Authorization`,
-/// or `Version=2020-09-30` among its parameters.
+/// or the version of one of its products (`Version=2020-09-30`, RAM's, STS's) among its
+/// parameters.
 pub fn recognises(headers: &HeaderMap, pairs: &[(String, String)]) -> bool {
     headers.contains_key("x-acs-action")
         || header(headers, "authorization").is_some_and(|a| a.starts_with("ACS3-"))
-        || param(pairs, "Version") == Some(VERSION)
+        || param(pairs, "Version").is_some_and(|v| Product::from_version(v).is_some())
 }
 
 /// The region of a request: `RegionId`, else an `imm.<region>.aliyuncs.com` Host, else the
@@ -64,6 +70,10 @@ pub struct Aliyun {
     pub imm: Arc<Imm>,
     /// Accounts by credential.
     pub accounts: Arc<Accounts>,
+    /// Sub-users, policies, roles and sessions.
+    pub access: Arc<Access>,
+    /// The code and HTTP status of an access denial (`AccessDenied`, 403 by default).
+    pub denial: (String, u16),
     /// Signature nonces seen recently.
     pub nonces: NonceCache,
     /// Timestamp window and replay checks.
@@ -75,7 +85,7 @@ pub struct Aliyun {
 /// What the route stage found: the style, the action, and every parameter (query and form).
 pub struct Route {
     style: Style,
-    action: Action,
+    op: Op,
     all: Vec<(String, String)>,
 }
 
@@ -115,33 +125,42 @@ impl pipeline::Dialect for Aliyun {
             .or_else(|| req.header("x-acs-action"))
             .ok_or_else(|| AliError::missing("Action"))?;
         *sent = action_name.to_string();
-        let action = Action::from_name(action_name).ok_or_else(|| {
+        let not_found = || {
             AliError::new(
                 Code::InvalidActionNotFound,
                 "Specified api is not found, please check your url and method.",
             )
-        })?;
+        };
+        if !Op::exists(action_name) {
+            return Err(not_found());
+        }
         let version = param(&all, "Version")
             .or_else(|| req.header("x-acs-version"))
             .ok_or_else(|| AliError::missing("Version"))?;
-        if version != VERSION {
-            return Err(AliError::new(
+        let product = Product::from_version(version).ok_or_else(|| {
+            AliError::new(
                 Code::InvalidVersion,
-                format!("Specified parameter Version is not valid: `{version}`; IMM is served at {VERSION}."),
-            ));
-        }
-        Ok(Route { style, action, all })
+                format!(
+                    "Specified parameter Version is not valid: `{version}`; cloudtwin serves IMM {}, RAM {} and STS {}.",
+                    Product::Imm.version(),
+                    Product::Ram.version(),
+                    Product::Sts.version()
+                ),
+            )
+        })?;
+        let op = Op::lookup(product, action_name).ok_or_else(not_found)?;
+        Ok(Route { style, op, all })
     }
 
     fn action(route: &Route) -> &'static str {
-        route.action.name()
+        route.op.name()
     }
 
     fn documented_limit(_route: &Route) -> Option<u32> {
         None
     }
 
-    fn verify(&self, req: &Request<'_>, route: &Route) -> Result<Arc<Account>, AliError> {
+    fn verify(&self, req: &Request<'_>, route: &Route) -> Result<Verified, AliError> {
         let signed = Signed {
             method: req.method,
             query: req.query,
@@ -149,13 +168,21 @@ impl pipeline::Dialect for Aliyun {
             headers: req.headers,
             body: req.body,
         };
-        verify::verify(
-            route.style,
-            &signed,
-            &self.accounts,
-            &self.nonces,
-            self.freshness,
-        )
+        let keys = verify::Keys {
+            accounts: &self.accounts,
+            access: &self.access,
+        };
+        verify::verify(route.style, &signed, &keys, &self.nonces, self.freshness)
+    }
+
+    fn authorize(
+        &self,
+        req: &Request<'_>,
+        route: &Route,
+        who: &Verified,
+        _request_id: &str,
+    ) -> Result<(), AliError> {
+        authorize::authorize(self, req, route, who)
     }
 
     fn injected(&self, e: &FaultError) -> AliError {
@@ -181,6 +208,10 @@ impl pipeline::Dialect for Aliyun {
 
     fn region(&self, req: &Request<'_>, route: &Route) -> Result<String, AliError> {
         let region = region_of(&route.all, req.headers, &self.default_region);
+        // RAM and STS are global: only IMM needs a region it knows.
+        if route.op.product() != Product::Imm {
+            return Ok(region.to_string());
+        }
         if !REGIONS.contains(&region) {
             return Err(AliError::new(
                 Code::InvalidRegionId,
@@ -194,27 +225,35 @@ impl pipeline::Dialect for Aliyun {
 
     async fn run(
         &self,
-        _req: &Request<'_>,
+        req: &Request<'_>,
         route: &Route,
-        account: &Account,
+        who: &Verified,
         region: &str,
     ) -> Result<actions::Output, AliError> {
-        let business: Vec<(String, String)> = route
-            .all
-            .iter()
-            .filter(|(k, _)| !params::COMMON.contains(&k.as_str()))
-            .cloned()
-            .collect();
-        let params = Params::new(business);
+        let params = business_params(route);
+        let action = match route.op {
+            Op::Imm(a) => a,
+            Op::Access(product, name) => {
+                let ctx = access_api::Ctx {
+                    access: &self.access,
+                    accounts: &self.accounts,
+                    who,
+                    params: &params,
+                    peer: req.peer,
+                    secure: req.secure,
+                };
+                return access_api::dispatch(product, name, &ctx).await;
+            }
+        };
         let ctx = actions::Ctx {
             imm: &self.imm,
             caller: Caller {
-                account: &account.id,
+                account: &who.account.id,
                 region,
             },
             params: &params,
         };
-        actions::dispatch(route.action, &ctx).await
+        actions::dispatch(action, &ctx).await
     }
 
     fn code(e: &AliError) -> String {
@@ -228,6 +267,18 @@ impl pipeline::Dialect for Aliyun {
     fn failure(&self, request_id: &str, req: &Request<'_>, e: &AliError) -> Response {
         envelope::error(request_id, req.header("host").unwrap_or_default(), e)
     }
+}
+
+/// The business parameters of a request (the common ones left out).
+pub fn business_params(route: &Route) -> Params {
+    Params::new(
+        route
+            .all
+            .iter()
+            .filter(|(k, _)| !params::COMMON.contains(&k.as_str()))
+            .cloned()
+            .collect(),
+    )
 }
 
 #[cfg(test)]

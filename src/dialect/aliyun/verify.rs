@@ -4,13 +4,14 @@
 //! signature nonce is accepted once within it.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use axum::http::{HeaderMap, Method};
 
 use super::error::{AliError, Code};
 use super::sign;
-use crate::accounts::{Account, Accounts};
+use crate::access::{Access, Cloud, CredentialError};
+use crate::accounts::Accounts;
 use crate::dialect::{header, last_param as param};
 
 /// How the request was signed.
@@ -159,11 +160,58 @@ pub struct Freshness {
     pub reject_replayed_nonces: bool,
 }
 
-fn unknown_key() -> AliError {
-    AliError::new(
-        Code::InvalidAccessKeyIdNotFound,
-        "Specified access key is not found.",
-    )
+/// Who may sign: the configured accounts and the access service's sub-user and session keys.
+pub struct Keys<'a> {
+    /// Root keys.
+    pub accounts: &'a Accounts,
+    /// Sub-user and temporary keys.
+    pub access: &'a Access,
+}
+
+fn credential_error(e: CredentialError) -> AliError {
+    let (code, status, message) = match e {
+        CredentialError::UnknownKey => (
+            "InvalidAccessKeyId.NotFound",
+            404,
+            "Specified access key is not found.",
+        ),
+        CredentialError::Inactive => (
+            "InvalidAccessKeyId.Inactive",
+            400,
+            "Specified access key is disabled.",
+        ),
+        CredentialError::MissingToken => (
+            "MissingSecurityToken",
+            400,
+            "SecurityToken is mandatory for this action.",
+        ),
+        CredentialError::BadToken => (
+            "InvalidSecurityToken.Malformed",
+            400,
+            "Specified SecurityToken is malformed.",
+        ),
+        CredentialError::Expired => (
+            "InvalidSecurityToken.Expired",
+            400,
+            "Specified SecurityToken is expired.",
+        ),
+        CredentialError::Mismatch => (
+            "InvalidSecurityToken.MismatchWithAccessKey",
+            400,
+            "Specified SecurityToken mismatch with the AccessKey.",
+        ),
+    };
+    AliError::new(Code::Access(code.into(), status), message)
+}
+
+fn resolve(
+    keys: &Keys<'_>,
+    id: &str,
+    token: Option<&str>,
+) -> Result<crate::access::Credential, AliError> {
+    keys.access
+        .credential(Cloud::Aliyun, keys.accounts, id, token)
+        .map_err(credential_error)
 }
 
 fn mismatch(string_to_sign: &str) -> AliError {
@@ -199,24 +247,17 @@ fn expired() -> AliError {
     )
 }
 
-fn secret_of(a: &Account) -> &str {
-    a.aliyun
-        .as_ref()
-        .map(|k| k.access_key_secret.as_str())
-        .unwrap_or_default()
-}
-
 /// Verifies a request and returns the account that signed it.
 pub fn verify(
     style: Style,
     req: &Signed<'_>,
-    accounts: &Accounts,
+    keys: &Keys<'_>,
     nonces: &NonceCache,
     f: Freshness,
-) -> Result<Arc<Account>, AliError> {
+) -> Result<crate::access::Verified, AliError> {
     let v = match style {
-        Style::V3 => verify_v3(req, accounts, f)?,
-        Style::Rpc => verify_rpc(req, accounts, f)?,
+        Style::V3 => verify_v3(req, keys, f)?,
+        Style::Rpc => verify_rpc(req, keys, f)?,
     };
     if f.reject_replayed_nonces {
         let window_ms = f.max_skew_seconds.saturating_mul(1000);
@@ -237,12 +278,12 @@ pub fn verify(
             Err(NonceRefusal::BeyondHorizon) => return Err(expired()),
         }
     }
-    Ok(v.account)
+    Ok(v.who)
 }
 
 /// What a verified signature yields.
 struct Verified {
-    account: Arc<Account>,
+    who: crate::access::Verified,
     key_id: String,
     nonce: String,
     signed_ms: u64,
@@ -296,7 +337,7 @@ fn missing_header(name: &str) -> AliError {
     )
 }
 
-fn verify_v3(req: &Signed<'_>, accounts: &Accounts, f: Freshness) -> Result<Verified, AliError> {
+fn verify_v3(req: &Signed<'_>, keys: &Keys<'_>, f: Freshness) -> Result<Verified, AliError> {
     let raw = header(req.headers, "authorization").unwrap_or_default();
     let auth = sign::parse_acs3_authorization(raw).ok_or_else(|| {
         AliError::new(
@@ -310,9 +351,11 @@ fn verify_v3(req: &Signed<'_>, accounts: &Accounts, f: Freshness) -> Result<Veri
             "Specified signature method is not valid.",
         ));
     }
-    let account = accounts
-        .by_aliyun_key_id(&auth.access_key_id)
-        .ok_or_else(unknown_key)?;
+    let cred = resolve(
+        keys,
+        &auth.access_key_id,
+        header(req.headers, "x-acs-security-token"),
+    )?;
     check_signed_headers(req.headers, &auth.signed_headers)?;
     let nonce = header(req.headers, "x-acs-signature-nonce")
         .filter(|n| !n.trim().is_empty())
@@ -342,20 +385,20 @@ fn verify_v3(req: &Signed<'_>, accounts: &Accounts, f: Freshness) -> Result<Veri
         &sign::sha256_hex(req.body),
     );
     let sts = sign::acs3_string_to_sign(&cr);
-    let expected = sign::acs3_signature(secret_of(&account), &sts);
+    let expected = sign::acs3_signature(&cred.secret, &sts);
     if !crate::dialect::signatures_match(&expected, &auth.signature) {
         tracing::debug!(canonical_request = %cr, string_to_sign = %sts, "ACS3 signature mismatch: the server expected these");
         return Err(mismatch(&sts));
     }
     Ok(Verified {
-        account,
+        who: cred.verified,
         key_id: auth.access_key_id,
         nonce,
         signed_ms,
     })
 }
 
-fn verify_rpc(req: &Signed<'_>, accounts: &Accounts, f: Freshness) -> Result<Verified, AliError> {
+fn verify_rpc(req: &Signed<'_>, keys: &Keys<'_>, f: Freshness) -> Result<Verified, AliError> {
     let key_id = param(req.all, "AccessKeyId")
         .filter(|v| !v.is_empty())
         .ok_or_else(|| AliError::missing("AccessKeyId"))?;
@@ -372,20 +415,20 @@ fn verify_rpc(req: &Signed<'_>, accounts: &Accounts, f: Freshness) -> Result<Ver
             ))
         }
     }
-    let account = accounts.by_aliyun_key_id(key_id).ok_or_else(unknown_key)?;
+    let cred = resolve(keys, key_id, param(req.all, "SecurityToken"))?;
     let nonce = param(req.all, "SignatureNonce")
         .filter(|n| !n.trim().is_empty())
         .ok_or_else(|| AliError::missing("SignatureNonce"))?
         .to_string();
     let signed_ms = check_time(param(req.all, "Timestamp"), f)?;
     let sts = sign::rpc_string_to_sign(req.method.as_str(), req.all);
-    let expected = sign::rpc_signature(secret_of(&account), &sts);
+    let expected = sign::rpc_signature(&cred.secret, &sts);
     if !crate::dialect::signatures_match(&expected, given) {
         tracing::debug!(string_to_sign = %sts, "RPC signature mismatch: the server expected this string to sign");
         return Err(mismatch(&sts));
     }
     Ok(Verified {
-        account,
+        who: cred.verified,
         key_id: key_id.to_string(),
         nonce,
         signed_ms,

@@ -68,6 +68,10 @@ pub enum Code {
     UnsupportedOperationSharedImageModifyUnsupported,
     UnsupportedOperationWindowsImageExportUnsupported,
     UnsupportedProtocol,
+    AuthFailureTokenFailure,
+    UnauthorizedOperation,
+    /// A code of the access APIs (CAM, STS), spelled by their own table (`tencent/cam.rs`).
+    Access(&'static str),
 }
 
 impl Code {
@@ -158,6 +162,9 @@ impl Code {
                 "UnsupportedOperation.SharedImageModifyUnsupported"
             }
             UnsupportedProtocol => "UnsupportedProtocol",
+            AuthFailureTokenFailure => "AuthFailure.TokenFailure",
+            UnauthorizedOperation => "UnauthorizedOperation",
+            Access(code) => code,
         }
     }
 }

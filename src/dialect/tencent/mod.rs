@@ -4,12 +4,16 @@
 //! the rate limit, the region, the parameters and the action. Every answer, error or not, is
 //! the envelope of [`envelope`].
 
+pub mod access_api;
 pub mod actions;
+pub mod authorize;
+pub mod cam;
 pub mod envelope;
 pub mod error;
 pub mod params;
 pub mod router;
 pub mod sign;
+pub mod sts;
 pub mod verify;
 
 use std::sync::Arc;
@@ -17,7 +21,8 @@ use std::sync::Arc;
 use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 
-use crate::accounts::{Account, Accounts};
+use crate::access::{Access, Verified};
+use crate::accounts::Accounts;
 use crate::cvm::{regions, Caller, Cvm};
 use crate::dialect::first_param as param;
 use crate::dialect::pipeline::{self, Request};
@@ -25,7 +30,7 @@ use crate::faults::FaultError;
 use crate::ratelimit::Exceeded;
 use error::{Code, TcError};
 use params::Params;
-use router::{Action, VERSION};
+use router::{Op, Product};
 use verify::{headers, Signed, Style};
 
 /// Largest GET query string (bytes).
@@ -49,14 +54,17 @@ const V1_COMMON: &[&str] = &[
 ];
 
 /// Whether a request speaks this dialect: an `X-TC-Action` header, a TC3 `Authorization`, or
-/// `Version=2017-03-12` among its parameters.
+/// the version of one of its products (`Version=2017-03-12`, CAM's, STS's) among its
+/// parameters.
 pub fn recognises(headers: &HeaderMap, pairs: &[(String, String)]) -> bool {
     headers.contains_key(headers::ACTION)
         || headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|a| a.starts_with(sign::TC3_ALGORITHM))
-        || pairs.iter().any(|(k, v)| k == "Version" && v == VERSION)
+        || pairs
+            .iter()
+            .any(|(k, v)| k == "Version" && Product::from_version(v).is_some())
 }
 
 /// The Tencent Cloud API 3.0 dialect and what it runs against.
@@ -65,6 +73,8 @@ pub struct Tencent {
     pub cvm: Arc<Cvm>,
     /// Accounts by credential.
     pub accounts: Arc<Accounts>,
+    /// Sub-users, policies, roles and sessions.
+    pub access: Arc<Access>,
     /// Largest accepted timestamp difference, seconds.
     pub max_skew_seconds: u64,
 }
@@ -72,7 +82,7 @@ pub struct Tencent {
 /// What the route stage found.
 pub struct Route {
     style: Style,
-    action: Action,
+    op: Op,
 }
 
 /// Tencent reads only the query of a GET and only the body of a POST.
@@ -132,33 +142,44 @@ impl pipeline::Dialect for Tencent {
         };
         let action_name = action_name.ok_or_else(|| TcError::missing("Action"))?;
         *sent = action_name.to_string();
-        let action = Action::from_name(action_name).ok_or_else(|| {
+        let invalid_action = |service: &str, version: &str| {
             TcError::new(
                 Code::InvalidAction,
-                format!("The request action=`{action_name}` is invalid or not found in service=`cvm` and version=`{VERSION}`."),
+                format!("The request action=`{action_name}` is invalid or not found in service=`{service}` and version=`{version}`."),
             )
-        })?;
-        let version = version.ok_or_else(|| TcError::missing("Version"))?;
-        if version != VERSION {
-            return Err(TcError::new(
-                Code::NoSuchVersion,
-                format!(
-                    "The API version `{version}` does not exist for service `cvm`; use `{VERSION}`."
-                ),
+        };
+        if !Op::exists(action_name) {
+            return Err(invalid_action(
+                "cvm",
+                version.unwrap_or(Product::Cvm.version()),
             ));
         }
-        Ok(Route { style, action })
+        let version = version.ok_or_else(|| TcError::missing("Version"))?;
+        let product = Product::from_version(version).ok_or_else(|| {
+            TcError::new(
+                Code::NoSuchVersion,
+                format!(
+                    "The API version `{version}` does not exist; cloudtwin serves cvm {}, cam {} and sts {}.",
+                    Product::Cvm.version(),
+                    Product::Cam.version(),
+                    Product::Sts.version()
+                ),
+            )
+        })?;
+        let op = Op::lookup(product, action_name)
+            .ok_or_else(|| invalid_action(product.service(), version))?;
+        Ok(Route { style, op })
     }
 
     fn action(route: &Route) -> &'static str {
-        route.action.name()
+        route.op.name()
     }
 
     fn documented_limit(route: &Route) -> Option<u32> {
-        Some(route.action.documented_limit())
+        Some(route.op.documented_limit())
     }
 
-    fn verify(&self, req: &Request<'_>, route: &Route) -> Result<Arc<Account>, TcError> {
+    fn verify(&self, req: &Request<'_>, route: &Route) -> Result<Verified, TcError> {
         let signed = Signed {
             method: req.method,
             raw_query: req.raw_query,
@@ -166,7 +187,27 @@ impl pipeline::Dialect for Tencent {
             body: req.body,
             pairs: pairs(req),
         };
-        verify::verify(route.style, &signed, &self.accounts, self.max_skew_seconds)
+        let keys = verify::Keys {
+            accounts: &self.accounts,
+            access: &self.access,
+        };
+        verify::verify(
+            route.style,
+            route.op.product(),
+            &signed,
+            &keys,
+            self.max_skew_seconds,
+        )
+    }
+
+    fn authorize(
+        &self,
+        req: &Request<'_>,
+        route: &Route,
+        who: &Verified,
+        request_id: &str,
+    ) -> Result<(), TcError> {
+        authorize::authorize(self, req, route, who, request_id)
     }
 
     fn injected(&self, e: &FaultError) -> TcError {
@@ -184,12 +225,16 @@ impl pipeline::Dialect for Tencent {
     }
 
     fn region(&self, req: &Request<'_>, route: &Route) -> Result<String, TcError> {
-        let region = match route.style {
+        let given = match route.style {
             Style::Tc3 => req.header(headers::REGION),
             Style::V1 => param(pairs(req), "Region"),
         }
-        .filter(|r| !r.is_empty())
-        .ok_or_else(|| TcError::missing("Region"))?;
+        .filter(|r| !r.is_empty());
+        // CAM is global and STS takes any region: only CVM needs one it knows.
+        if route.op.product() != Product::Cvm {
+            return Ok(given.unwrap_or_default().to_string());
+        }
+        let region = given.ok_or_else(|| TcError::missing("Region"))?;
         if !regions::is_known(region) {
             return Err(TcError::new(
                 Code::InvalidParameterValue,
@@ -203,35 +248,32 @@ impl pipeline::Dialect for Tencent {
         &self,
         req: &Request<'_>,
         route: &Route,
-        account: &Account,
+        who: &Verified,
         region: &str,
     ) -> Result<actions::Output, TcError> {
-        let params = match route.style {
-            Style::Tc3
-                if *req.method == Method::POST
-                    && pipeline::content_type_is(req.headers, "application/json") =>
-            {
-                Params::from_json(req.body)?
-            }
-            Style::Tc3 => Params::from_pairs(pairs(req))?,
-            Style::V1 => {
-                let business: Vec<(String, String)> = pairs(req)
-                    .iter()
-                    .filter(|(k, _)| !V1_COMMON.contains(&k.as_str()))
-                    .cloned()
-                    .collect();
-                Params::from_pairs(&business)?
+        let params = decode_params(req, route)?;
+        let action = match route.op {
+            Op::Cvm(a) => a,
+            Op::Access(product, name) => {
+                let ctx = access_api::Ctx {
+                    access: &self.access,
+                    accounts: &self.accounts,
+                    who,
+                    region,
+                    params: &params,
+                };
+                return access_api::dispatch(product, name, &ctx).await;
             }
         };
         let ctx = actions::Ctx {
             cvm: &self.cvm,
             accounts: &self.accounts,
             caller: Caller {
-                account: &account.id,
+                account: &who.account.id,
                 region,
             },
         };
-        actions::dispatch(route.action, &params, &ctx).await
+        actions::dispatch(action, &params, &ctx).await
     }
 
     fn code(e: &TcError) -> String {
@@ -245,4 +287,26 @@ impl pipeline::Dialect for Tencent {
     fn failure(&self, request_id: &str, _req: &Request<'_>, e: &TcError) -> Response {
         envelope::error(request_id, e)
     }
+}
+
+/// The business parameters of a request, decoded (JSON body, flattened form or query).
+pub fn decode_params(req: &Request<'_>, route: &Route) -> Result<Params, TcError> {
+    let params = match route.style {
+        Style::Tc3
+            if *req.method == Method::POST
+                && pipeline::content_type_is(req.headers, "application/json") =>
+        {
+            Params::from_json(req.body)?
+        }
+        Style::Tc3 => Params::from_pairs(pairs(req))?,
+        Style::V1 => {
+            let business: Vec<(String, String)> = pairs(req)
+                .iter()
+                .filter(|(k, _)| !V1_COMMON.contains(&k.as_str()))
+                .cloned()
+                .collect();
+            Params::from_pairs(&business)?
+        }
+    };
+    Ok(params)
 }

@@ -107,6 +107,21 @@ impl Params {
         self.map.get(name).filter(|v| !v.is_null())
     }
 
+    /// Every string a parameter holds, leniently (a scalar, or each element of a list; what
+    /// is not text is left out): the access check's view, before the action validates.
+    pub fn values(&self, name: &str) -> Vec<String> {
+        let text = |v: &Value| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        };
+        match self.value(name) {
+            Some(Value::Array(a)) => a.iter().filter_map(text).collect(),
+            Some(v) => text(v).into_iter().collect(),
+            None => Vec::new(),
+        }
+    }
+
     /// An optional string.
     pub fn opt_str(&self, name: &str) -> Result<Option<String>, TcError> {
         self.value(name).map(|v| as_string(name, v)).transpose()

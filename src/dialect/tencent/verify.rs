@@ -5,14 +5,13 @@
 //! check the scope, recompute and compare in constant time. A rejected signature logs, at
 //! debug level, the canonical request and string to sign the server expected.
 
-use std::sync::Arc;
-
 use axum::http::{HeaderMap, Method};
 
 use super::error::{Code, TcError};
-use super::router::SERVICE;
+use super::router::Product;
 use super::sign::{self, Tc3Authorization, V1Method};
-use crate::accounts::{Account, Accounts};
+use crate::access::{Access, Cloud, CredentialError, Verified};
+use crate::accounts::Accounts;
 use crate::dialect::{first_param as param, header};
 
 /// How the request was signed.
@@ -36,6 +35,8 @@ pub mod headers {
     pub const TIMESTAMP: &str = "x-tc-timestamp";
     /// Payload hash override.
     pub const CONTENT_SHA256: &str = "x-tc-content-sha256";
+    /// A role session's token (not signed in TC3).
+    pub const TOKEN: &str = "x-tc-token";
 }
 
 /// What a request gives the verifier.
@@ -72,11 +73,45 @@ fn check_window(ts: i64, max_skew: u64) -> Result<(), TcError> {
     Ok(())
 }
 
-fn unknown_secret_id(id: &str) -> TcError {
-    TcError::new(
-        Code::AuthFailureSecretIdNotFound,
-        format!("The SecretId `{id}` is not found; check the credentials in cloudtwin's config."),
-    )
+/// Who may sign: the configured accounts and the access service's sub-user and session keys.
+pub struct Keys<'a> {
+    /// Root keys.
+    pub accounts: &'a Accounts,
+    /// Sub-user and temporary keys.
+    pub access: &'a Access,
+}
+
+fn credential_error(id: &str, e: CredentialError) -> TcError {
+    match e {
+        CredentialError::UnknownKey => TcError::new(
+            Code::AuthFailureSecretIdNotFound,
+            format!("The SecretId `{id}` is not found; check the credentials in cloudtwin's config or the sub-user's access keys."),
+        ),
+        CredentialError::Inactive => TcError::new(
+            Code::AuthFailureSecretIdNotFound,
+            format!("The SecretId `{id}` is disabled (its access key is Inactive)."),
+        ),
+        CredentialError::Expired => TcError::new(
+            Code::AuthFailureTokenFailure,
+            "Token verification failed: the token has expired; request new temporary credentials.",
+        ),
+        CredentialError::MissingToken | CredentialError::BadToken | CredentialError::Mismatch => {
+            TcError::new(
+                Code::AuthFailureTokenFailure,
+                "Token verification failed, please check if your Token is correct.",
+            )
+        }
+    }
+}
+
+fn resolve(
+    keys: &Keys<'_>,
+    id: &str,
+    token: Option<&str>,
+) -> Result<crate::access::Credential, TcError> {
+    keys.access
+        .credential(Cloud::Tencent, keys.accounts, id, token)
+        .map_err(|e| credential_error(id, e))
 }
 
 fn signature_failure() -> TcError {
@@ -86,24 +121,26 @@ fn signature_failure() -> TcError {
     )
 }
 
-/// Verifies the signature of a request and returns the account that signed it.
+/// Verifies the signature of a request to `product` and returns who signed it.
 pub fn verify(
     style: Style,
+    product: Product,
     req: &Signed<'_>,
-    accounts: &Accounts,
+    keys: &Keys<'_>,
     max_skew: u64,
-) -> Result<Arc<Account>, TcError> {
+) -> Result<Verified, TcError> {
     match style {
-        Style::Tc3 => verify_tc3(req, accounts, max_skew),
-        Style::V1 => verify_v1(req, accounts, max_skew),
+        Style::Tc3 => verify_tc3(req, product, keys, max_skew),
+        Style::V1 => verify_v1(req, keys, max_skew),
     }
 }
 
 fn verify_tc3(
     req: &Signed<'_>,
-    accounts: &Accounts,
+    product: Product,
+    keys: &Keys<'_>,
     max_skew: u64,
-) -> Result<Arc<Account>, TcError> {
+) -> Result<Verified, TcError> {
     let raw_auth = header(req.headers, "authorization").unwrap_or_default();
     let auth: Tc3Authorization = sign::parse_tc3_authorization(raw_auth).ok_or_else(|| {
         TcError::new(
@@ -113,14 +150,8 @@ fn verify_tc3(
     })?;
     let (ts_raw, ts) = parse_timestamp("X-TC-Timestamp", header(req.headers, headers::TIMESTAMP))?;
     check_window(ts, max_skew)?;
-    let account = accounts
-        .by_tencent_secret_id(&auth.secret_id)
-        .ok_or_else(|| unknown_secret_id(&auth.secret_id))?;
-    let secret_key = account
-        .tencent
-        .as_ref()
-        .map(|t| t.secret_key.as_str())
-        .unwrap_or_default();
+    let cred = resolve(keys, &auth.secret_id, header(req.headers, headers::TOKEN))?;
+    let secret_key = cred.secret.as_str();
     if !auth.signed_headers.iter().any(|h| h == "content-type")
         || !auth.signed_headers.iter().any(|h| h == "host")
     {
@@ -130,12 +161,12 @@ fn verify_tc3(
         ));
     }
     // Tencent Cloud's rule: the scope's service "must match the domain called". Against the
-    // real cloud that is `cvm` (cvm.tencentcloudapi.com); the Node SDK derives it from the first
+    // real cloud that is `cvm` (cvm.tencentcloudapi.com; `cam`, `sts`); the Node SDK derives it from the first
     // label of the endpoint it was given, so against cloudtwin at `127.0.0.1:9400` it signs
     // with service `127` (`localhost:9400` for `localhost:9400`): that too matches the domain
     // called.
     let host = header(req.headers, "host").unwrap_or_default().trim();
-    if (auth.service != SERVICE && !sign::is_first_label_of_host(&auth.service, host))
+    if (auth.service != product.service() && !sign::is_first_label_of_host(&auth.service, host))
         || auth.date != sign::utc_date(ts)
     {
         tracing::debug!(
@@ -197,7 +228,7 @@ fn verify_tc3(
         let sts = sign::string_to_sign(&ts_raw, &auth.date, &auth.service, &cr);
         let expected = sign::tc3_signature(secret_key, &auth.date, &auth.service, &sts);
         if crate::dialect::signatures_match(&expected, &auth.signature) {
-            return Ok(account);
+            return Ok(cred.verified);
         }
         tried.push((cr, sts));
     }
@@ -207,11 +238,7 @@ fn verify_tc3(
     Err(signature_failure())
 }
 
-fn verify_v1(
-    req: &Signed<'_>,
-    accounts: &Accounts,
-    max_skew: u64,
-) -> Result<Arc<Account>, TcError> {
+fn verify_v1(req: &Signed<'_>, keys: &Keys<'_>, max_skew: u64) -> Result<Verified, TcError> {
     let secret_id = param(req.pairs, "SecretId").ok_or_else(|| TcError::missing("SecretId"))?;
     let given = param(req.pairs, "Signature").ok_or_else(|| TcError::missing("Signature"))?;
     let (_, ts) = parse_timestamp("Timestamp", param(req.pairs, "Timestamp"))?;
@@ -226,19 +253,13 @@ fn verify_v1(
         })?,
     };
     check_window(ts, max_skew)?;
-    let account = accounts
-        .by_tencent_secret_id(secret_id)
-        .ok_or_else(|| unknown_secret_id(secret_id))?;
-    let secret_key = account
-        .tencent
-        .as_ref()
-        .map(|t| t.secret_key.as_str())
-        .unwrap_or_default();
+    let cred = resolve(keys, secret_id, param(req.pairs, "Token"))?;
+    let secret_key = cred.secret.as_str();
     let host = header(req.headers, "host").unwrap_or_default();
     let sts = sign::v1_string_to_sign(req.method.as_str(), host, req.pairs);
     let expected = sign::v1_signature(method, secret_key, &sts);
     if crate::dialect::signatures_match(&expected, given) {
-        Ok(account)
+        Ok(cred.verified)
     } else {
         tracing::debug!(string_to_sign = %sts, "v1 signature mismatch: the server expected this string to sign");
         Err(signature_failure())

@@ -1,0 +1,317 @@
+//! The policy stage of the pipeline, shared by both clouds: who signed, the action, the
+//! resources from the action's row of `resources.rs`, and the condition keys of the request;
+//! the decision by `eval.rs`; its log line; and, when it denies, a [`Denial`] each dialect
+//! writes in its cloud's form.
+//!
+//! Modes (`[access] mode`): `enforce` (the default) refuses what the policies do not allow and
+//! any action without a row (fail closed); `soft` decides and logs, then allows; `off` does not
+//! evaluate. Every decision is logged at debug level with the matched statement (or "implicit
+//! deny"), the action, the resources and the condition keys the policies asked for that the
+//! request did not have; a denial (or a soft-mode would-be denial) at info level.
+
+use std::net::IpAddr;
+
+use crate::clock::{iso8601_utc, now_ms};
+
+use super::eval::{self, Context, Decision, Named, Outcome};
+use super::model::Cloud;
+use super::principal::{Principal, Verified};
+use super::resources::{self, Row};
+use super::service::{grammar, Access, NamedPolicy};
+
+/// How the policy stage acts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Policies are not evaluated: a sub-user or role session may do what the root key may.
+    Off,
+    /// Decide and log, then allow.
+    Soft,
+    /// Refuse what the policies do not allow.
+    #[default]
+    Enforce,
+}
+
+impl Mode {
+    /// Parses `off`, `soft` or `enforce`.
+    pub fn parse(s: &str) -> Option<Mode> {
+        match s {
+            "off" => Some(Mode::Off),
+            "soft" => Some(Mode::Soft),
+            "enforce" => Some(Mode::Enforce),
+            _ => None,
+        }
+    }
+}
+
+/// One request as the policy stage sees it.
+pub struct Check<'a> {
+    /// The cloud (its grammar, its condition keys).
+    pub cloud: Cloud,
+    /// The action prefix (`imm`, `cvm`, `ram`, `cam`, `sts`).
+    pub service: &'static str,
+    /// The action's wire name.
+    pub action: &'a str,
+    /// The product's action → resource table.
+    pub table: &'static [Row],
+    /// The request's region (empty for global products).
+    pub region: &'a str,
+    /// A parameter's values (see `resources::expand`).
+    pub params: &'a dyn Fn(&str) -> Vec<String>,
+    /// The TCP peer.
+    pub peer: Option<IpAddr>,
+    /// Whether the request came over TLS.
+    pub secure: bool,
+}
+
+/// A refused request, for the dialect's denial envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    /// `service:Action`.
+    pub action: String,
+    /// The resource reported (the first one denied).
+    pub resource: String,
+    /// Whether a Deny statement matched (else nothing allowed it).
+    pub explicit: bool,
+    /// The kind of policy that decided (`AccountLevelIdentityBasedPolicy`,
+    /// `SessionPolicy`, `NoPolicy`).
+    pub policy_type: &'static str,
+    /// The matched deny statement, as `policy#index`.
+    pub statement: Option<String>,
+    /// Condition keys the policies asked for that the request did not have.
+    pub missing_keys: Vec<String>,
+    /// `SubUser` or `AssumedRoleUser`.
+    pub principal_type: &'static str,
+    /// The user name, or `role:session`.
+    pub principal_name: String,
+    /// The account id.
+    pub account: String,
+    /// The principal's ARN.
+    pub principal_arn: String,
+}
+
+/// The condition keys a request carries.
+pub fn context(
+    cloud: Cloud,
+    service: &str,
+    region: &str,
+    peer: Option<IpAddr>,
+    secure: bool,
+) -> Context {
+    let mut ctx = Context::new();
+    let now = iso8601_utc(now_ms());
+    let ip = peer.map(|p| p.to_canonical().to_string());
+    match cloud {
+        Cloud::Aliyun => {
+            ctx.set("acs:CurrentTime", vec![now]);
+            ctx.set("acs:SecureTransport", vec![secure.to_string()]);
+            if let Some(ip) = ip {
+                ctx.set("acs:SourceIp", vec![ip]);
+            }
+        }
+        Cloud::Tencent => {
+            ctx.set("qcs:current_time", vec![now]);
+            ctx.set("qcs:secure_transport", vec![secure.to_string()]);
+            if let Some(ip) = ip {
+                ctx.set("qcs:ip", vec![ip]);
+            }
+            if service == "cvm" && !region.is_empty() {
+                ctx.set("cvm:region", vec![region.to_string()]);
+            }
+        }
+    }
+    ctx
+}
+
+fn named(list: &[NamedPolicy]) -> Vec<Named<'_>> {
+    list.iter()
+        .map(|p| Named {
+            name: &p.name,
+            kind: p.kind.as_str(),
+            policy: &p.policy,
+        })
+        .collect()
+}
+
+impl Access {
+    /// The policy stage for a signer that is not an account's root key.
+    pub fn authorize(&self, who: &Verified, check: &Check<'_>) -> Result<(), Denial> {
+        let mode = self.mode();
+        if mode == Mode::Off || who.is_root() {
+            return Ok(());
+        }
+        let action = format!("{}:{}", check.service, check.action);
+        let account = who.account.id.as_str();
+        let (resources, decision, policy_type) = match resources::find(check.table, check.action) {
+            None => (
+                vec!["*".to_string()],
+                Decision {
+                    outcome: Outcome::ImplicitDeny,
+                    resource: Some("*".into()),
+                    statement: None,
+                    missing_keys: Vec::new(),
+                },
+                "NoResourceTableEntry",
+            ),
+            Some(row) => {
+                let resources = resources::expand(row, check.region, account, check.params);
+                let ctx = context(
+                    check.cloud,
+                    check.service,
+                    check.region,
+                    check.peer,
+                    check.secure,
+                );
+                let (decision, policy_type) =
+                    self.decide(check.cloud, who, &action, &resources, &ctx);
+                (resources, decision, policy_type)
+            }
+        };
+        let statement = decision
+            .statement
+            .as_ref()
+            .map(|(name, kind, i)| format!("{kind} policy {name}, statement {i}"));
+        if decision.outcome == Outcome::Allow {
+            tracing::debug!(
+                principal = %who.display_name(), action = %action, resources = ?resources,
+                statement = statement.as_deref().unwrap_or(""), "access allowed"
+            );
+            return Ok(());
+        }
+        let explicit = decision.outcome == Outcome::ExplicitDeny;
+        let resource = decision
+            .resource
+            .clone()
+            .or_else(|| resources.first().cloned())
+            .unwrap_or_else(|| "*".into());
+        tracing::info!(
+            principal = %who.display_name(), action = %action, resource = %resource,
+            decided_by = statement.as_deref().unwrap_or("implicit deny"),
+            missing_condition_keys = ?decision.missing_keys,
+            mode = ?mode,
+            "access denied{}", if mode == Mode::Soft { " (soft mode: allowed anyway)" } else { "" }
+        );
+        if mode == Mode::Soft {
+            return Ok(());
+        }
+        Err(Denial {
+            action,
+            resource,
+            explicit,
+            policy_type: if explicit {
+                policy_type
+            } else if policy_type == "NoResourceTableEntry" {
+                policy_type
+            } else {
+                "NoPolicy"
+            },
+            statement,
+            missing_keys: decision.missing_keys,
+            principal_type: match who.principal {
+                Principal::Session(_) => "AssumedRoleUser",
+                _ => "SubUser",
+            },
+            principal_name: who.display_name(),
+            account: account.to_string(),
+            principal_arn: who.arn(check.cloud),
+        })
+    }
+
+    /// The decision of `who`'s policies (and the kind of policy that made it).
+    fn decide(
+        &self,
+        cloud: Cloud,
+        who: &Verified,
+        action: &str,
+        resources: &[String],
+        ctx: &Context,
+    ) -> (Decision, &'static str) {
+        let g = grammar(cloud);
+        let account = who.account.id.as_str();
+        match &who.principal {
+            Principal::Root => (
+                Decision {
+                    outcome: Outcome::Allow,
+                    resource: None,
+                    statement: None,
+                    missing_keys: Vec::new(),
+                },
+                "",
+            ),
+            Principal::User(grant) => {
+                let list = named(&grant.policies);
+                (
+                    eval::evaluate(g, &list, action, resources, ctx, account),
+                    "AccountLevelIdentityBasedPolicy",
+                )
+            }
+            Principal::Session(s) => {
+                let role = self
+                    .role_grant(cloud, &s.claims.account, &s.claims.role)
+                    .ok()
+                    .flatten();
+                let role_policies = role
+                    .as_ref()
+                    .map(|r| named(&r.policies))
+                    .unwrap_or_default();
+                let session = s.policy.as_ref().map(|p| Named {
+                    name: "session",
+                    kind: "Session",
+                    policy: p,
+                });
+                let d = eval::evaluate_session(
+                    g,
+                    &role_policies,
+                    session.as_ref(),
+                    action,
+                    resources,
+                    ctx,
+                    account,
+                );
+                let kind = match &d.statement {
+                    Some((_, k, _)) if k == "Session" => "SessionPolicy",
+                    _ => "AccountLevelIdentityBasedPolicy",
+                };
+                (d, kind)
+            }
+        }
+    }
+}
+
+impl Denial {
+    /// What `DecodeDiagnosticMessage` answers for this denial (Alibaba's field names).
+    pub fn diagnostic(&self) -> serde_json::Value {
+        serde_json::json!({
+            "ExplicitDeny": self.explicit,
+            "NoPermissionPolicyType": self.policy_type,
+            "AuthAction": self.action,
+            "AuthResource": self.resource,
+            "AuthPrincipal": {
+                "AuthPrincipalType": self.principal_type,
+                "AuthPrincipalOwnerId": self.account,
+                "AuthPrincipalDisplayName": self.principal_name,
+                "AuthPrincipalArn": self.principal_arn,
+            },
+            "MatchedStatement": self.statement,
+            "AuthConditions": self.missing_keys.iter().map(|k| serde_json::json!({
+                "ConditionKey": k, "ConditionValue": serde_json::Value::Null, "Missing": true,
+            })).collect::<Vec<_>>(),
+        })
+    }
+
+    /// `EncodedDiagnosticMessage`: the diagnostic, base64 of its JSON.
+    pub fn encoded_diagnostic(&self) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(self.diagnostic().to_string())
+    }
+}
+
+/// Decodes an `EncodedDiagnosticMessage`; `None` when it is not one.
+pub fn decode_diagnostic(encoded: &str) -> Option<serde_json::Value> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    v.get("AuthAction")?;
+    Some(v)
+}

@@ -1,0 +1,67 @@
+//! The access-policy stage of Tencent requests: the CAM action (`cvm:<Action>`,
+//! `cam:<Action>`, `sts:<Action>`), its resources from the tables of `access::resources`, the
+//! condition keys (`qcs:ip`, `qcs:current_time`, `qcs:secure_transport`, `cvm:region`), and the
+//! denial as CVM answers it: HTTP 200, `UnauthorizedOperation`,
+//! `[request id:<id>]you are not authorized to perform operation (cvm:<Action>)\nresource
+//! (<resource>) has no permission\n` (access.md §3.5).
+
+use crate::access::authorize::{Check, Denial};
+use crate::access::resources;
+use crate::access::{Cloud, Verified};
+use crate::dialect::pipeline::Request;
+
+use super::error::{Code, TcError};
+use super::router::{Op, Product};
+use super::{decode_params, Route, Tencent};
+
+fn table(product: Product) -> &'static [resources::Row] {
+    match product {
+        Product::Cvm => resources::CVM,
+        Product::Cam => resources::CAM,
+        Product::Sts => resources::TENCENT_STS,
+    }
+}
+
+/// Checks `who`'s policies for the request.
+pub fn authorize(
+    d: &Tencent,
+    req: &Request<'_>,
+    route: &Route,
+    who: &Verified,
+    request_id: &str,
+) -> Result<(), TcError> {
+    let op: Op = route.op;
+    // GetCallerIdentity needs no permission, as in the cloud.
+    if op == Op::Access(Product::Sts, "GetCallerIdentity") {
+        return Ok(());
+    }
+    let region = {
+        use crate::dialect::pipeline::Dialect as _;
+        d.region(req, route)?
+    };
+    let params = decode_params(req, route)?;
+    let lookup = |name: &str| params.values(name);
+    let check = Check {
+        cloud: Cloud::Tencent,
+        service: op.product().service(),
+        action: op.name(),
+        table: table(op.product()),
+        region: &region,
+        params: &lookup,
+        peer: req.peer,
+        secure: req.secure,
+    };
+    d.access
+        .authorize(who, &check)
+        .map_err(|denial| denied(request_id, &denial))
+}
+
+fn denied(request_id: &str, d: &Denial) -> TcError {
+    TcError::new(
+        Code::UnauthorizedOperation,
+        format!(
+            "[request id:{request_id}]you are not authorized to perform operation ({})\nresource ({}) has no permission\n",
+            d.action, d.resource
+        ),
+    )
+}
