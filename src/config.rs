@@ -838,9 +838,14 @@ DescribeImages = 40
         let c = Config::parse(GOOD).expect("parse");
         assert!(c.tls.listen.is_none(), "TLS is off by default");
         assert!(c.tls_listen_addrs().expect("none").is_none());
-        let on = format!("{GOOD}[tls]\nlisten = \"127.0.0.1:0\"\nnames = [\"twin.test\", \"10.0.0.1\"]\n");
+        let on = format!(
+            "{GOOD}[tls]\nlisten = \"127.0.0.1:0\"\nnames = [\"twin.test\", \"10.0.0.1\"]\n"
+        );
         let c = Config::parse(&on).expect("parse");
-        assert_eq!(c.tls_listen_addrs().expect("resolve").map(|a| a.len()), Some(1));
+        assert_eq!(
+            c.tls_listen_addrs().expect("resolve").map(|a| a.len()),
+            Some(1)
+        );
         for (tail, key) in [
             ("listen = \"nope\"", "tls.listen:"),
             ("listen = \"127.0.0.1:0\"\ncert = \"c.pem\"", "tls.key:"),
@@ -848,10 +853,14 @@ DescribeImages = 40
             ("names = [\"bad name\"]", "tls.names[0]:"),
             ("names = [\"\"]", "tls.names[0]:"),
         ] {
-            let e = Config::parse(&format!("{GOOD}[tls]\n{tail}\n")).unwrap_err().0;
+            let e = Config::parse(&format!("{GOOD}[tls]\n{tail}\n"))
+                .unwrap_err()
+                .0;
             assert!(e.starts_with(key), "{tail}: {e}");
         }
-        let e = Config::parse(&format!("{GOOD}[tls]\nlisten_on = \"x\"\n")).unwrap_err().0;
+        let e = Config::parse(&format!("{GOOD}[tls]\nlisten_on = \"x\"\n"))
+            .unwrap_err()
+            .0;
         assert!(e.contains("listen_on"), "{e}");
     }
 

@@ -270,7 +270,10 @@ pub async fn serve(config: Config) -> Result<(), String> {
     println!("cloudtwin listening on http://{bound}");
     if let Some((tls_bound, ca)) = &https {
         // A second line; a reader that took only the first may have closed the pipe.
-        let _ = writeln!(std::io::stdout(), "cloudtwin listening on https://{tls_bound}");
+        let _ = writeln!(
+            std::io::stdout(),
+            "cloudtwin listening on https://{tls_bound}"
+        );
         match ca {
             Some((ca, issued)) => tracing::info!(
                 addr = %format!("https://{tls_bound}"),
@@ -300,7 +303,14 @@ pub async fn serve(config: Config) -> Result<(), String> {
         "connection cap (server.max_connections, at most the open-file limit minus {})",
         connections::FD_RESERVE
     );
-    connections::serve(listeners, router(app), limits, body_limit, shutdown_signal()).await;
+    connections::serve(
+        listeners,
+        router(app),
+        limits,
+        body_limit,
+        shutdown_signal(),
+    )
+    .await;
     store.close().map_err(|e| e.to_string())?;
     let _ = flusher.await;
     let dir = store.path().to_path_buf();

@@ -121,7 +121,8 @@ pub fn generated(data_dir: &Path, names: &[String]) -> Result<Generated, String>
             let ca_cert = ca_params(&pair).self_signed(&pair).map_err(gen)?;
             write_file(&ca_key, pair.serialize_pem().as_bytes(), true)
                 .map_err(|e| io("cannot write", &ca_key, e))?;
-            write_file(&ca, ca_cert.pem().as_bytes(), false).map_err(|e| io("cannot write", &ca, e))?;
+            write_file(&ca, ca_cert.pem().as_bytes(), false)
+                .map_err(|e| io("cannot write", &ca, e))?;
             pair
         }
     };
@@ -144,7 +145,10 @@ pub fn generated(data_dir: &Path, names: &[String]) -> Result<Generated, String>
     // Last: a start interrupted before this line issues again.
     write_file(&names_file, wanted.as_bytes(), false)
         .map_err(|e| io("cannot write", &names_file, e))?;
-    let config = server_config(vec![leaf.der().clone()], PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()))?;
+    let config = server_config(
+        vec![leaf.der().clone()],
+        PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()),
+    )?;
     Ok(Generated {
         config,
         ca,
@@ -201,7 +205,13 @@ mod tests {
         let n = subject_names(&["twin.test".into()], "example.internal:9443");
         assert_eq!(
             n,
-            ["127.0.0.1", "::1", "example.internal", "localhost", "twin.test"]
+            [
+                "127.0.0.1",
+                "::1",
+                "example.internal",
+                "localhost",
+                "twin.test"
+            ]
         );
         assert_eq!(subject_names(&[], "0.0.0.0:9443").len(), 3);
         assert_eq!(subject_names(&[], "[::]:9443").len(), 3);
@@ -227,11 +237,17 @@ mod tests {
         }
         let again = generated(tmp.path(), &names).expect("reuse");
         assert!(!again.issued);
-        assert_eq!(fs::read(tmp.path().join("tls/cert.pem")).expect("cert"), cert);
+        assert_eq!(
+            fs::read(tmp.path().join("tls/cert.pem")).expect("cert"),
+            cert
+        );
         let more = subject_names(&["twin.test".into()], "127.0.0.1:0");
         let reissued = generated(tmp.path(), &more).expect("reissue");
         assert!(reissued.issued);
         assert_eq!(fs::read(&reissued.ca).expect("ca"), ca, "the CA is kept");
-        assert_ne!(fs::read(tmp.path().join("tls/cert.pem")).expect("cert"), cert);
+        assert_ne!(
+            fs::read(tmp.path().join("tls/cert.pem")).expect("cert"),
+            cert
+        );
     }
 }
