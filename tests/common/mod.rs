@@ -170,6 +170,7 @@ impl Server {
             .arg("--data-dir")
             .arg(data_dir)
             .args(extra)
+            .env_remove("CLOUDTWIN_TLS_LISTEN")
             .env("CLOUDTWIN_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
