@@ -114,6 +114,9 @@ pub struct Config {
     /// Access control: the policy stage's mode, denial form, limits.
     #[serde(default)]
     pub access: AccessConfig,
+    /// An optional second listener that speaks HTTPS (off unless `tls.listen` is set).
+    #[serde(default)]
+    pub tls: TlsConfig,
 }
 
 /// `[access]`: how sub-users' and role sessions' policies are enforced (README, "Access
@@ -226,6 +229,28 @@ impl AccessConfig {
         Ok(())
     }
 }
+
+/// The optional TLS listener: the same routes as `listen`, over HTTPS.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// `host:port` of the HTTPS listener; absent: no TLS listener.
+    #[serde(default)]
+    pub listen: Option<String>,
+    /// A PEM certificate chain to serve (with `key`); absent: a generated one in
+    /// `DATA_DIR/tls/`.
+    #[serde(default)]
+    pub cert: Option<PathBuf>,
+    /// The PEM private key of `cert`.
+    #[serde(default)]
+    pub key: Option<PathBuf>,
+    /// Extra subject names (DNS names or IP addresses) of the generated certificate.
+    #[serde(default)]
+    pub names: Vec<String>,
+}
+
+/// Most entries of `tls.names`.
+pub const MAX_TLS_NAMES: usize = 100;
 
 /// Connection handling: how long a client may take to send a request header or leave a
 /// keep-alive connection idle, and how many connections are open at once.
@@ -503,6 +528,7 @@ impl Config {
     pub fn check(&self) -> Result<(), ConfigError> {
         self.check_listen()?;
         self.access.check()?;
+        self.check_tls()?;
         self.durability_mode()?;
         if self.admin_token.trim().is_empty() {
             return Err(ConfigError("admin_token: must not be empty".into()));
@@ -682,44 +708,72 @@ impl Config {
     /// Checks the form of `listen`, `host:port` (a host name, an IPv4 address or a bracketed
     /// IPv6 one), without resolving the name: offline commands never look it up.
     fn check_listen(&self) -> Result<(), ConfigError> {
-        let bad = || {
-            ConfigError(format!(
-                "listen: {:?} is not host:port like 127.0.0.1:9400 or localhost:9400",
-                self.listen
-            ))
-        };
-        if self.listen.parse::<SocketAddr>().is_ok() {
-            return Ok(());
+        check_host_port("listen", &self.listen)
+    }
+
+    /// Checks the `[tls]` table: the form of `tls.listen`, `cert` and `key` both or neither,
+    /// the form and count of `names`.
+    fn check_tls(&self) -> Result<(), ConfigError> {
+        let tls = &self.tls;
+        if let Some(l) = &tls.listen {
+            check_host_port("tls.listen", l)?;
         }
-        let (host, port) = self.listen.rsplit_once(':').ok_or_else(bad)?;
-        port.parse::<u16>().map_err(|_| bad())?;
-        let name_ok = !host.is_empty()
-            && host
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
-        if name_ok {
-            Ok(())
-        } else {
-            Err(bad())
+        match (&tls.cert, &tls.key) {
+            (Some(_), None) => {
+                return Err(ConfigError(
+                    "tls.key: must be given with tls.cert (both or neither)".into(),
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError(
+                    "tls.cert: must be given with tls.key (both or neither)".into(),
+                ))
+            }
+            (Some(c), Some(k)) if c.as_os_str().is_empty() || k.as_os_str().is_empty() => {
+                return Err(ConfigError(
+                    "tls.cert, tls.key: must not be empty paths".into(),
+                ))
+            }
+            _ => {}
+        }
+        if tls.names.len() > MAX_TLS_NAMES {
+            return Err(ConfigError(format!(
+                "tls.names: {} names is out of range; at most {MAX_TLS_NAMES}",
+                tls.names.len()
+            )));
+        }
+        for (i, n) in tls.names.iter().enumerate() {
+            let dns = n.len() <= 253
+                && !n.is_empty()
+                && n.split('.').all(|label| {
+                    !label.is_empty()
+                        && label.len() <= 63
+                        && label
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'*')
+                });
+            if !dns && n.parse::<std::net::IpAddr>().is_err() {
+                return Err(ConfigError(format!(
+                    "tls.names[{i}]: {n:?} is not a DNS name or an IP address"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The addresses of `tls.listen`, resolved like [`Config::listen_addrs`]; `None` when
+    /// there is no TLS listener.
+    pub fn tls_listen_addrs(&self) -> Result<Option<Vec<SocketAddr>>, ConfigError> {
+        match &self.tls.listen {
+            None => Ok(None),
+            Some(l) => resolve("tls.listen", l).map(Some),
         }
     }
 
     /// The listen addresses: `listen` resolved (a host name may give several, e.g. `::1` and
     /// `127.0.0.1` for `localhost`; the server binds the first that it can).
     pub fn listen_addrs(&self) -> Result<Vec<SocketAddr>, ConfigError> {
-        self.check_listen()?;
-        let addrs: Vec<SocketAddr> = self
-            .listen
-            .to_socket_addrs()
-            .map_err(|e| ConfigError(format!("listen: cannot resolve {:?}: {e}", self.listen)))?
-            .collect();
-        if addrs.is_empty() {
-            return Err(ConfigError(format!(
-                "listen: {:?} resolves to no address",
-                self.listen
-            )));
-        }
-        Ok(addrs)
+        resolve("listen", &self.listen)
     }
 
     /// The durability mode.
@@ -734,6 +788,45 @@ impl Config {
             ))),
         }
     }
+}
+
+/// Checks that `value` (of config key `key`) is `host:port` like 127.0.0.1:9400, without
+/// resolving the name.
+fn check_host_port(key: &str, value: &str) -> Result<(), ConfigError> {
+    let bad = || {
+        ConfigError(format!(
+            "{key}: {value:?} is not host:port like 127.0.0.1:9400 or localhost:9400"
+        ))
+    };
+    if value.parse::<SocketAddr>().is_ok() {
+        return Ok(());
+    }
+    let (host, port) = value.rsplit_once(':').ok_or_else(bad)?;
+    port.parse::<u16>().map_err(|_| bad())?;
+    let name_ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    if name_ok {
+        Ok(())
+    } else {
+        Err(bad())
+    }
+}
+
+/// `value` (of config key `key`) checked and resolved; never empty.
+fn resolve(key: &str, value: &str) -> Result<Vec<SocketAddr>, ConfigError> {
+    check_host_port(key, value)?;
+    let addrs: Vec<SocketAddr> = value
+        .to_socket_addrs()
+        .map_err(|e| ConfigError(format!("{key}: cannot resolve {value:?}: {e}")))?
+        .collect();
+    if addrs.is_empty() {
+        return Err(ConfigError(format!(
+            "{key}: {value:?} resolves to no address"
+        )));
+    }
+    Ok(addrs)
 }
 
 #[cfg(test)]
@@ -853,6 +946,37 @@ DescribeImages = 40
                 .0;
             assert!(e.starts_with("listen:"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn the_tls_table_is_checked_and_named() {
+        let c = Config::parse(GOOD).expect("parse");
+        assert!(c.tls.listen.is_none(), "TLS is off by default");
+        assert!(c.tls_listen_addrs().expect("none").is_none());
+        let on = format!(
+            "{GOOD}[tls]\nlisten = \"127.0.0.1:0\"\nnames = [\"twin.test\", \"10.0.0.1\"]\n"
+        );
+        let c = Config::parse(&on).expect("parse");
+        assert_eq!(
+            c.tls_listen_addrs().expect("resolve").map(|a| a.len()),
+            Some(1)
+        );
+        for (tail, key) in [
+            ("listen = \"nope\"", "tls.listen:"),
+            ("listen = \"127.0.0.1:0\"\ncert = \"c.pem\"", "tls.key:"),
+            ("listen = \"127.0.0.1:0\"\nkey = \"k.pem\"", "tls.cert:"),
+            ("names = [\"bad name\"]", "tls.names[0]:"),
+            ("names = [\"\"]", "tls.names[0]:"),
+        ] {
+            let e = Config::parse(&format!("{GOOD}[tls]\n{tail}\n"))
+                .unwrap_err()
+                .0;
+            assert!(e.starts_with(key), "{tail}: {e}");
+        }
+        let e = Config::parse(&format!("{GOOD}[tls]\nlisten_on = \"x\"\n"))
+            .unwrap_err()
+            .0;
+        assert!(e.contains("listen_on"), "{e}");
     }
 
     #[test]

@@ -41,6 +41,10 @@ enum Command {
         /// Address to listen on (overrides `listen` of the config); port 0 picks one.
         #[arg(long, env = "CLOUDTWIN_LISTEN")]
         listen: Option<String>,
+        /// Address of the HTTPS listener (overrides `tls.listen` of the config; sets it when
+        /// the config has none); port 0 picks one.
+        #[arg(long, env = "CLOUDTWIN_TLS_LISTEN")]
+        tls_listen: Option<String>,
         /// A fixture file (JSON or TOML) to load at start; entries that exist are skipped.
         #[arg(long)]
         seed: Option<PathBuf>,
@@ -184,6 +188,7 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Serve {
             common,
             listen,
+            tls_listen,
             seed,
             ephemeral,
             log_format,
@@ -191,6 +196,9 @@ fn run(cli: Cli) -> Result<(), String> {
             let (mut cfg, source) = load_from(&common)?;
             if let Some(l) = listen {
                 cfg.listen = l;
+            }
+            if let Some(l) = tls_listen {
+                cfg.tls.listen = Some(l);
             }
             if seed.is_some() {
                 cfg.seed = seed;

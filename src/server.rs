@@ -1,11 +1,15 @@
-//! The HTTP server: one listener for every dialect and the `/_cloudtwin/` routes, the store's
-//! open and close around it, and graceful shutdown (finish in-flight requests, flush, exit 0).
-//! The accept loop with its timeouts and connection cap is `connections.rs`.
+//! The HTTP server: one listener for every dialect and the `/_cloudtwin/` routes (and an
+//! optional second, HTTPS, listener with the same routes), the store's open and close around
+//! them, and graceful shutdown (finish in-flight requests, flush, exit 0). The accept loop
+//! with its timeouts and connection cap is `connections.rs`; the TLS listener's certificate,
+//! configured or generated, is `tls.rs`.
 
 mod connections;
+mod tls;
 
 pub use connections::ConnInfo;
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -195,6 +199,19 @@ fn bind(listen: &str, addrs: &[SocketAddr]) -> Result<tokio::net::TcpSocket, Str
 pub async fn serve(config: Config) -> Result<(), String> {
     let addrs = config.listen_addrs().map_err(|e| e.0)?;
     let socket = bind(&config.listen, &addrs)?;
+    // The TLS listener, when there is one: bound (and a configured certificate read) before
+    // the store opens, so that neither failure leaves a data dir behind.
+    let tls_socket = match config.tls_listen_addrs().map_err(|e| e.0)? {
+        Some(tls_addrs) => {
+            let listen = config.tls.listen.as_deref().unwrap_or_default();
+            Some(bind(listen, &tls_addrs).map_err(|e| format!("tls.listen: {e}"))?)
+        }
+        None => None,
+    };
+    let configured_tls = match (&config.tls.cert, &config.tls.key) {
+        (Some(cert), Some(key)) if tls_socket.is_some() => Some(tls::configured(cert, key)?),
+        _ => None,
+    };
     let durability = config.durability_mode().map_err(|e| e.0)?;
     let data_dir = config.data_dir.clone();
     let cache_mb = config.cache_mb;
@@ -227,8 +244,50 @@ pub async fn serve(config: Config) -> Result<(), String> {
         .listen(LISTEN_BACKLOG)
         .map_err(|e| format!("cannot listen on {}: {e}", app.config.listen))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
-    // The one line on stdout: scripts and tests read the bound address from it.
+    let mut listeners = vec![connections::Listener::plain(listener)];
+    let mut https = None;
+    if let Some(socket) = tls_socket {
+        let (server_config, ca) = match configured_tls {
+            Some(c) => (c, None),
+            None => {
+                let listen = app.config.tls.listen.as_deref().unwrap_or_default();
+                let names = tls::subject_names(&app.config.tls.names, listen);
+                let dir = store.path().to_path_buf();
+                let made = tokio::task::spawn_blocking(move || tls::generated(&dir, &names))
+                    .await
+                    .map_err(|e| e.to_string())??;
+                (made.config, Some((made.ca, made.issued)))
+            }
+        };
+        let tcp = socket
+            .listen(LISTEN_BACKLOG)
+            .map_err(|e| format!("tls.listen: cannot listen: {e}"))?;
+        let tls_bound = tcp.local_addr().map_err(|e| e.to_string())?;
+        listeners.push(connections::Listener::tls(tcp, server_config));
+        https = Some((tls_bound, ca));
+    }
+    // The first line on stdout: scripts and tests read the bound address from it.
     println!("cloudtwin listening on http://{bound}");
+    if let Some((tls_bound, ca)) = &https {
+        // A second line; a reader that took only the first may have closed the pipe.
+        let _ = writeln!(
+            std::io::stdout(),
+            "cloudtwin listening on https://{tls_bound}"
+        );
+        match ca {
+            Some((ca, issued)) => tracing::info!(
+                addr = %format!("https://{tls_bound}"),
+                ca = %ca.display(),
+                issued = *issued,
+                "TLS listener: a client trusts the generated CA file"
+            ),
+            None => tracing::info!(
+                addr = %format!("https://{tls_bound}"),
+                cert = %app.config.tls.cert.as_deref().unwrap_or(std::path::Path::new("")).display(),
+                "TLS listener: the configured certificate"
+            ),
+        }
+    }
     tracing::info!(
         addr = %bound,
         data_dir = %store.path().display(),
@@ -244,7 +303,14 @@ pub async fn serve(config: Config) -> Result<(), String> {
         "connection cap (server.max_connections, at most the open-file limit minus {})",
         connections::FD_RESERVE
     );
-    connections::serve(listener, router(app), limits, body_limit, shutdown_signal()).await;
+    connections::serve(
+        listeners,
+        router(app),
+        limits,
+        body_limit,
+        shutdown_signal(),
+    )
+    .await;
     store.close().map_err(|e| e.to_string())?;
     let _ = flusher.await;
     let dir = store.path().to_path_buf();

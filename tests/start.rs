@@ -31,6 +31,7 @@ fn command(cwd: &Path, log: &Path, args: &[&str]) -> Command {
         .current_dir(cwd)
         .env_remove("CLOUDTWIN_DATA_DIR")
         .env_remove("CLOUDTWIN_LISTEN")
+        .env_remove("CLOUDTWIN_TLS_LISTEN")
         .env_remove("CLOUDTWIN_LOG_FORMAT")
         .env_remove("RUST_LOG")
         .env("CLOUDTWIN_LOG", "info")

@@ -18,6 +18,11 @@
 //! runs while a keep-alive connection waits for its next request, so it would cap the idle
 //! time at the header timeout.
 //!
+//! Every listener (the plain one, and the TLS one when `[tls] listen` is set) is served by the
+//! same loop, under one cap and the same timeouts. On a TLS connection the handshake runs in
+//! the connection's task, in the header phase: a client that connects and never completes it
+//! is closed at the header-read timeout, and may be evicted like any idle connection.
+//!
 //! Graceful shutdown: stop accepting, close idle connections, let in-flight requests finish
 //! (their connections close after the answer), then return.
 
@@ -43,6 +48,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
 
 /// File descriptors kept free of connections: the store's files, the listener, stdio, the
 /// runtime, backups and the request journal.
@@ -323,9 +329,50 @@ impl Drop for Registered<'_> {
 /// before any of the body is read.
 pub type BodyLimit = fn(&str) -> usize;
 
-/// Serves `router` on `listener` until `shutdown` resolves, then drains (see the module doc).
+/// A listening socket, and for a TLS listener the server configuration its connections
+/// handshake with.
+pub struct Listener {
+    tcp: TcpListener,
+    tls: Option<TlsAcceptor>,
+}
+
+impl Listener {
+    /// A plain HTTP listener.
+    pub fn plain(tcp: TcpListener) -> Listener {
+        Listener { tcp, tls: None }
+    }
+
+    /// An HTTPS listener.
+    pub fn tls(tcp: TcpListener, config: Arc<rustls::ServerConfig>) -> Listener {
+        Listener {
+            tcp,
+            tls: Some(TlsAcceptor::from(config)),
+        }
+    }
+}
+
+/// The next connection of any of `listeners` (taking turns from `turn`, so that a busy one
+/// does not starve the other), with the index of its listener.
+async fn accept_any(
+    listeners: &[Listener],
+    turn: usize,
+) -> (usize, io::Result<(TcpStream, SocketAddr)>) {
+    std::future::poll_fn(|cx| {
+        for k in 0..listeners.len() {
+            let i = (turn + k) % listeners.len();
+            if let Poll::Ready(r) = listeners[i].tcp.poll_accept(cx) {
+                return Poll::Ready((i, r));
+            }
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+/// Serves `router` on `listeners` until `shutdown` resolves, then drains (see the module
+/// doc).
 pub async fn serve(
-    listener: TcpListener,
+    listeners: Vec<Listener>,
     router: Router,
     limits: Limits,
     body_limit: BodyLimit,
@@ -342,11 +389,13 @@ pub async fn serve(
     // Every connection task holds a receiver; `closed()` is then "every task has ended".
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut shutdown = pin!(shutdown);
+    let mut turn = 0usize;
     loop {
-        let accepted = tokio::select! {
-            r = listener.accept() => r,
+        let (which, accepted) = tokio::select! {
+            r = accept_any(&listeners, turn) => r,
             _ = &mut shutdown => break,
         };
+        turn = turn.wrapping_add(1);
         let (stream, peer) = match accepted {
             Ok((stream, peer)) => (stream, peer),
             Err(e) if is_connection_error(&e) => continue,
@@ -367,12 +416,34 @@ pub async fn serve(
                 let registry = registry.clone();
                 let router = router.clone();
                 let stop = stop_rx.clone();
+                let tls = listeners[which].tls.clone();
                 tokio::spawn(async move {
                     let _registered = Registered {
                         registry: &registry,
                         id,
                     };
-                    serve_connection(stream, peer, conn, router, limits, body_limit, stop).await;
+                    let on = Served {
+                        conn,
+                        router,
+                        limits,
+                        body_limit,
+                        stop,
+                    };
+                    match tls {
+                        None => {
+                            let info = ConnInfo {
+                                peer,
+                                secure: false,
+                            };
+                            serve_connection(stream, info, on).await;
+                        }
+                        Some(acceptor) => {
+                            if let Some((stream, on)) = handshake(&acceptor, stream, on).await {
+                                let info = ConnInfo { peer, secure: true };
+                                serve_connection(stream, info, on).await;
+                            }
+                        }
+                    }
                 });
                 if evicted {
                     // Let the evicted connection's task close its socket before the next
@@ -391,7 +462,7 @@ pub async fn serve(
             }
         }
     }
-    drop(listener);
+    drop(listeners);
     drop(stop_rx);
     let open = registry.open.lock().map(|o| o.len()).unwrap_or(0);
     tracing::info!(
@@ -411,17 +482,73 @@ fn is_connection_error(e: &io::Error) -> bool {
     )
 }
 
-/// One connection: hyper's HTTP/1.1 state machine, watched for timeouts, eviction and
-/// shutdown.
-async fn serve_connection(
-    stream: TcpStream,
-    peer: SocketAddr,
+/// What serving one connection needs besides its stream.
+struct Served {
     conn: Arc<Conn>,
     router: Router,
     limits: Limits,
     body_limit: BodyLimit,
-    mut stop: watch::Receiver<bool>,
-) {
+    stop: watch::Receiver<bool>,
+}
+
+/// The TLS handshake of a new connection, in its header phase: it ends unfinished (and the
+/// connection is closed) at the header-read timeout, at eviction and at shutdown.
+async fn handshake(
+    acceptor: &TlsAcceptor,
+    stream: TcpStream,
+    mut on: Served,
+) -> Option<(tokio_rustls::server::TlsStream<TcpStream>, Served)> {
+    let mut accept = pin!(acceptor.accept(stream));
+    let conn = on.conn.clone();
+    loop {
+        let deadline = conn.deadline(&on.limits);
+        let timer = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        let stopping = tokio::select! {
+            r = accept.as_mut() => {
+                return match r {
+                    Ok(tls) => Some((tls, on)),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "TLS handshake failed");
+                        None
+                    }
+                };
+            }
+            _ = conn.kick.notified() => false,
+            _ = timer => false,
+            _ = on.stop.changed() => true,
+        };
+        // No request can be in flight before the handshake ends: the connection is idle.
+        let expired = conn
+            .deadline(&on.limits)
+            .is_some_and(|at| at <= Instant::now());
+        if stopping || expired || conn.evicted.load(Ordering::Acquire) {
+            conn.try_close();
+            tracing::debug!(
+                "closed a connection during its TLS handshake: header-read timeout, eviction or shutdown"
+            );
+            return None;
+        }
+    }
+}
+
+/// One connection: hyper's HTTP/1.1 state machine over `stream` (TCP, or TLS after its
+/// handshake), watched for timeouts, eviction and shutdown.
+async fn serve_connection<S>(stream: S, info: ConnInfo, on: Served)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let Served {
+        conn,
+        router,
+        limits,
+        body_limit,
+        mut stop,
+    } = on;
     let io = TokioIo::new(Watched {
         inner: stream,
         conn: conn.clone(),
@@ -430,10 +557,7 @@ async fn serve_connection(
         router: TowerToHyperService::new(router),
         conn: conn.clone(),
         body_limit,
-        info: ConnInfo {
-            peer,
-            secure: false,
-        },
+        info,
     };
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder.keep_alive(true).header_read_timeout(None);
@@ -589,13 +713,13 @@ impl hyper::body::Body for GuardedBody {
     }
 }
 
-/// The socket, telling its connection when bytes arrive.
-struct Watched {
-    inner: TcpStream,
+/// The socket (or the TLS stream over it), telling its connection when bytes arrive.
+struct Watched<S> {
+    inner: S,
     conn: Arc<Conn>,
 }
 
-impl AsyncRead for Watched {
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -611,7 +735,7 @@ impl AsyncRead for Watched {
     }
 }
 
-impl AsyncWrite for Watched {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,

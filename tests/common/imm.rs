@@ -99,13 +99,19 @@ impl ImmClient {
     pub fn new(base: &str, key_id: &str, secret: &str) -> ImmClient {
         ImmClient {
             base: base.to_string(),
-            host: base.trim_start_matches("http://").to_string(),
+            host: super::host_of(base),
             key_id: key_id.to_string(),
             secret: secret.to_string(),
             agent: ureq::AgentBuilder::new()
                 .timeout(Duration::from_secs(30))
                 .build(),
         }
+    }
+
+    /// The same client over `agent` (e.g. one that trusts a test CA, for `https://`).
+    pub fn with_agent(mut self, agent: ureq::Agent) -> ImmClient {
+        self.agent = agent;
+        self
     }
 
     /// Calls `action` with string parameters (JSON values given as their text).

@@ -120,6 +120,13 @@ pub fn read_base(child: &mut Child) -> String {
         .to_string()
 }
 
+/// The `host:port` of a base URL, `http://` or `https://`.
+pub fn host_of(base: &str) -> String {
+    base.trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .to_string()
+}
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_cloudtwin")
 }
@@ -163,6 +170,7 @@ impl Server {
             .arg("--data-dir")
             .arg(data_dir)
             .args(extra)
+            .env_remove("CLOUDTWIN_TLS_LISTEN")
             .env("CLOUDTWIN_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -311,7 +319,7 @@ impl Client {
     pub fn new(base: &str, id: &str, key: &str) -> Client {
         Client {
             base: base.to_string(),
-            host: base.trim_start_matches("http://").to_string(),
+            host: host_of(base),
             secret_id: id.to_string(),
             secret_key: key.to_string(),
             region: REGION.to_string(),
@@ -319,6 +327,12 @@ impl Client {
                 .timeout(Duration::from_secs(30))
                 .build(),
         }
+    }
+
+    /// The same client over `agent` (e.g. one that trusts a test CA, for `https://`).
+    pub fn with_agent(mut self, agent: ureq::Agent) -> Client {
+        self.agent = agent;
+        self
     }
 
     pub fn in_region(mut self, region: &str) -> Client {

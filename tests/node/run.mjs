@@ -1,13 +1,14 @@
 // The official Node.js SDKs against the real cloudtwin binary, unchanged but for the endpoint:
 // tencentcloud-sdk-nodejs-cvm (TC3 POST/GET and v1 HmacSHA256/HmacSHA1), @alicloud/openapi-client
 // (the client class that every generated Alibaba product client, @alicloud/imm20200930 included,
-// extends; V3 ACS3-HMAC-SHA256 and v2 RPC signatures) and @alicloud/pop-core (RPC HMAC-SHA1).
+// extends; V3 ACS3-HMAC-SHA256 and v2 RPC signatures) and @alicloud/pop-core (RPC HMAC-SHA1);
+// and the first two over HTTPS to a TLS-enabled cloudtwin, trusting its CA by NODE_EXTRA_CA_CERTS.
 //
 // Run: CLOUDTWIN_BIN=target/debug/cloudtwin node --test tests/node/   (tests/run.sh does).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { mkdtempSync, writeFileSync, rmSync, readdirSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -255,4 +256,99 @@ test("imm pop-core: CreateProject and a surfaced error", async () => {
     assert.equal(e.code, "ResourceAlreadyExists", e.message);
     return true;
   });
+});
+
+// --- HTTPS: both SDKs with their default protocol, trusting the generated CA ---------------
+// A second cloudtwin with its TLS listener on (CLOUDTWIN_TLS_LISTEN, --ephemeral, TMPDIR of its
+// own so that its DATA_DIR/tls/ca.pem can be found). Node reads NODE_EXTRA_CA_CERTS only when a
+// process starts, so the calls run in a child node process with and without it.
+
+const HTTPS_CALLS = `
+import tencentcloud from "tencentcloud-sdk-nodejs-cvm";
+import OpenApi from "@alicloud/openapi-client";
+import TeaUtil from "@alicloud/tea-util";
+const endpoint = process.env.TWIN_HTTPS;
+const out = {};
+try {
+  // No protocol: the SDK's default, https://.
+  const c = new tencentcloud.cvm.v20170312.Client({
+    credential: { secretId: "${SECRET_ID}", secretKey: "${SECRET_KEY}" },
+    region: "ap-guangzhou",
+    profile: { httpProfile: { endpoint, reqTimeout: 30 } },
+  });
+  out.cvm = "ok " + (await c.DescribeImages({})).TotalCount;
+} catch (e) { out.cvm = "error " + (e.code || "") + " " + e.message; }
+try {
+  // No protocol in the Config: the Params' HTTPS, as @alicloud/imm20200930 passes it.
+  const client = new OpenApi.default(new OpenApi.Config({
+    accessKeyId: "${AK_ID}", accessKeySecret: "${AK_SECRET}", endpoint, regionId: "cn-hangzhou",
+  }));
+  const p = new OpenApi.Params({
+    action: "ListProjects", version: "2020-09-30", protocol: "HTTPS", pathname: "/", method: "POST",
+    authType: "AK", style: "RPC", reqBodyType: "formData", bodyType: "json",
+  });
+  const res = await client.callApi(p, new OpenApi.OpenApiRequest({ query: {} }), new TeaUtil.RuntimeOptions({ autoretry: false }));
+  out.imm = "ok " + res.statusCode;
+} catch (e) { out.imm = "error " + (e.code || "") + " " + e.message; }
+console.log(JSON.stringify(out));
+`;
+
+function httpsCalls(endpoint, extraEnv) {
+  const env = { ...process.env, TWIN_HTTPS: endpoint, ...extraEnv };
+  if (!("NODE_EXTRA_CA_CERTS" in extraEnv)) delete env.NODE_EXTRA_CA_CERTS;
+  return new Promise((ok, fail) => {
+    const child = spawn(process.execPath, ["--input-type=module", "-e", HTTPS_CALLS], {
+      cwd: dirname(fileURLToPath(import.meta.url)),
+      env,
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let text = "";
+    child.stdout.on("data", (d) => (text += d));
+    child.on("error", fail);
+    child.on("exit", (code) => (code === 0 ? ok(JSON.parse(text)) : fail(new Error(`node exited ${code}: ${text}`))));
+  });
+}
+
+test("https: NODE_EXTRA_CA_CERTS makes tencentcloud-sdk-nodejs-cvm and @alicloud/openapi-client trust the generated CA", async () => {
+  const tmp = mkdtempSync(join(tmpdir(), "cloudtwin-node-tls-"));
+  const config = join(tmp, "config.toml");
+  writeFileSync(config, configText(join(tmp, "unused")));
+  const proc = spawn(BIN, ["serve", "--ephemeral", "--config", config, "--listen", "127.0.0.1:0"], {
+    stdio: ["ignore", "pipe", "ignore"],
+    env: { ...process.env, CLOUDTWIN_LOG: "warn", CLOUDTWIN_TLS_LISTEN: "127.0.0.1:0", TMPDIR: tmp },
+  });
+  try {
+    const lines = [];
+    const https = await new Promise((ok, fail) => {
+      const timer = setTimeout(() => fail(new Error("no https listening line within 30 s")), 30000);
+      proc.on("exit", (code) => fail(new Error(`cloudtwin exited with ${code} before listening`)));
+      createInterface({ input: proc.stdout }).on("line", (line) => {
+        lines.push(line);
+        if (lines.length === 2) {
+          clearTimeout(timer);
+          const m = /^cloudtwin listening on https:\/\/(\S+)/.exec(line);
+          m ? ok(m[1]) : fail(new Error(`unexpected lines ${JSON.stringify(lines)}`));
+        }
+      });
+    });
+    const eph = readdirSync(tmp).filter((n) => n.startsWith("cloudtwin-ephemeral-"));
+    assert.equal(eph.length, 1, JSON.stringify(eph));
+    const ca = join(tmp, eph[0], "tls", "ca.pem");
+    assert.ok(existsSync(ca), ca);
+
+    const untrusted = await httpsCalls(https, {});
+    // Without the variable the certificate is refused (UNABLE_TO_GET_ISSUER_CERT_LOCALLY).
+    assert.match(untrusted.cvm, /^error.*(certificate|issuer)/i, untrusted.cvm);
+    assert.match(untrusted.imm, /^error.*(certificate|issuer)/i, untrusted.imm);
+    const trusted = await httpsCalls(https, { NODE_EXTRA_CA_CERTS: ca });
+    assert.match(trusted.cvm, /^ok /, trusted.cvm);
+    assert.equal(trusted.imm, "ok 200");
+  } finally {
+    if (proc.exitCode === null) {
+      const exited = new Promise((ok) => proc.once("exit", ok));
+      process.kill(proc.pid, "SIGTERM");
+      await exited;
+    }
+    rmSync(tmp, { recursive: true, force: true });
+  }
 });
