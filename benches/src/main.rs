@@ -7,6 +7,7 @@
 //! `--seconds N` sets the measuring time per figure (default 5); `--out DIR` writes the JSON and
 //! the chart there instead of `benches/results/`.
 
+mod access;
 mod hardening;
 mod load;
 mod report;
@@ -902,6 +903,7 @@ async fn main() {
             "reset",
             "conns",
             "hardening",
+            "access",
         ]
         .iter()
         .any(|s| has(s));
@@ -928,6 +930,9 @@ async fn main() {
     }
     if all || has("hardening") {
         hardening::run(&o, &mut r).await;
+    }
+    if all || has("access") {
+        access::run(&o, &mut r).await;
     }
     if all || has("moto") {
         moto(&o, &mut r).await;

@@ -16,6 +16,25 @@ fn now_secs() -> i64 {
 
 /// A TC3-signed CVM request.
 pub fn tencent(host: &str, id: &str, key: &str, action: &str, region: &str, body: &str) -> Vec<u8> {
+    tencent_product(
+        host,
+        (id, key),
+        ("cvm", "2017-03-12"),
+        action,
+        region,
+        body,
+    )
+}
+
+/// A TC3-signed request to a Tencent product (`("cam", "2019-01-16")`...).
+pub fn tencent_product(
+    host: &str,
+    (id, key): (&str, &str),
+    (service, version): (&str, &str),
+    action: &str,
+    region: &str,
+    body: &str,
+) -> Vec<u8> {
     let ts = now_secs();
     let date = tc3::utc_date(ts);
     let headers = tc3::canonical_headers(&[
@@ -29,10 +48,10 @@ pub fn tencent(host: &str, id: &str, key: &str, action: &str, region: &str, body
         "content-type;host",
         &tc3::sha256_hex(body.as_bytes()),
     );
-    let sts = tc3::string_to_sign(&ts.to_string(), &date, "cvm", &cr);
-    let sig = tc3::tc3_signature(key, &date, "cvm", &sts);
+    let sts = tc3::string_to_sign(&ts.to_string(), &date, service, &cr);
+    let sig = tc3::tc3_signature(key, &date, service, &sts);
     format!(
-        "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nX-TC-Action: {action}\r\nX-TC-Version: 2017-03-12\r\nX-TC-Region: {region}\r\nX-TC-Timestamp: {ts}\r\nAuthorization: TC3-HMAC-SHA256 Credential={id}/{date}/cvm/tc3_request, SignedHeaders=content-type;host, Signature={sig}\r\nContent-Length: {}\r\n\r\n{body}",
+        "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nX-TC-Action: {action}\r\nX-TC-Version: {version}\r\nX-TC-Region: {region}\r\nX-TC-Timestamp: {ts}\r\nAuthorization: TC3-HMAC-SHA256 Credential={id}/{date}/{service}/tc3_request, SignedHeaders=content-type;host, Signature={sig}\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .into_bytes()
@@ -46,6 +65,17 @@ pub fn aliyun(
     action: &str,
     params: &[(String, String)],
 ) -> Vec<u8> {
+    aliyun_version(host, (id, secret), "2020-09-30", action, params)
+}
+
+/// An ACS3-signed request to an Alibaba product by API version (`2015-05-01` is RAM).
+pub fn aliyun_version(
+    host: &str,
+    (id, secret): (&str, &str),
+    version: &str,
+    action: &str,
+    params: &[(String, String)],
+) -> Vec<u8> {
     let query = acs::canonical_query(params);
     let date = cloudtwin::clock::iso8601_utc(cloudtwin::clock::now_ms());
     let nonce = uuid::Uuid::new_v4().simple().to_string();
@@ -56,7 +86,7 @@ pub fn aliyun(
         ("x-acs-content-sha256", empty.clone()),
         ("x-acs-date", date),
         ("x-acs-signature-nonce", nonce),
-        ("x-acs-version", "2020-09-30".to_string()),
+        ("x-acs-version", version.to_string()),
     ];
     let canon: String = hs.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
     let signed = hs.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(";");
