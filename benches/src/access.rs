@@ -260,6 +260,6 @@ pub async fn run(o: &Opts, r: &mut Report) {
         }
         None => eprintln!("  access bench: the RAM user could not be set up; QueryFigureClusters not measured"),
     }
-    drop(server);
+    server.stop();
     let _ = std::fs::remove_dir_all(&tmp);
 }
