@@ -95,7 +95,12 @@ fn ram_policy(i: usize) -> String {
 
 /// A CAM sub-user with the policies; its (SecretId, SecretKey).
 async fn cam_user(addr: &str) -> Option<(String, String)> {
-    let user = cam(addr, "AddUser", json!({"Name": "bench-reader", "UseApi": 1})).await;
+    let user = cam(
+        addr,
+        "AddUser",
+        json!({"Name": "bench-reader", "UseApi": 1}),
+    )
+    .await;
     let uin = user["Uin"].as_u64()?;
     for i in 0..POLICIES {
         let p = cam(
@@ -105,7 +110,12 @@ async fn cam_user(addr: &str) -> Option<(String, String)> {
         )
         .await;
         let id = p["PolicyId"].as_u64()?;
-        cam(addr, "AttachUserPolicy", json!({"PolicyId": id, "AttachUin": uin})).await;
+        cam(
+            addr,
+            "AttachUserPolicy",
+            json!({"PolicyId": id, "AttachUin": uin}),
+        )
+        .await;
     }
     Some((
         user["SecretId"].as_str()?.to_string(),
@@ -116,13 +126,21 @@ async fn cam_user(addr: &str) -> Option<(String, String)> {
 /// A RAM user with the policies; its (AccessKeyId, AccessKeySecret).
 async fn ram_user(addr: &str) -> Option<(String, String)> {
     ram(addr, "CreateUser", &[("UserName", "bench-reader".into())]).await;
-    let key = ram(addr, "CreateAccessKey", &[("UserName", "bench-reader".into())]).await;
+    let key = ram(
+        addr,
+        "CreateAccessKey",
+        &[("UserName", "bench-reader".into())],
+    )
+    .await;
     for i in 0..POLICIES {
         let name = format!("bench-{i}");
         ram(
             addr,
             "CreatePolicy",
-            &[("PolicyName", name.clone()), ("PolicyDocument", ram_policy(i))],
+            &[
+                ("PolicyName", name.clone()),
+                ("PolicyDocument", ram_policy(i)),
+            ],
         )
         .await;
         ram(
@@ -172,15 +190,30 @@ fn query(host: String, id: String, secret: String) -> Build {
 }
 
 /// Root and user interleaved, three pairs; the user/root ratios, sorted.
-async fn pairs(o: &Opts, r: &mut Report, name: &str, key: &str, root: Build, user: Build, addr: &str) {
+async fn pairs(
+    o: &Opts,
+    r: &mut Report,
+    name: &str,
+    key: &str,
+    root: Build,
+    user: Build,
+    addr: &str,
+) {
     let mut ratios = Vec::new();
     for round in 0..3 {
         let a = measure(addr, 16, o.seconds, root.clone()).await;
         let b = measure(addr, 16, o.seconds, user.clone()).await;
         if round == 0 {
-            r.run(&format!("{name}, root key, 16 conns"), &format!("{key}_root"), 0.0, &a);
             r.run(
-                &format!("{name}, sub-user with {POLICIES} policies x {STATEMENTS} statements, 16 conns"),
+                &format!("{name}, root key, 16 conns"),
+                &format!("{key}_root"),
+                0.0,
+                &a,
+            );
+            r.run(
+                &format!(
+                    "{name}, sub-user with {POLICIES} policies x {STATEMENTS} statements, 16 conns"
+                ),
                 &format!("{key}_user"),
                 0.0,
                 &b,
@@ -243,7 +276,9 @@ pub async fn run(o: &Opts, r: &mut Report) {
             )
             .await
         }
-        None => eprintln!("  access bench: the CAM sub-user could not be set up; DescribeImages not measured"),
+        None => eprintln!(
+            "  access bench: the CAM sub-user could not be set up; DescribeImages not measured"
+        ),
     }
     match ram_user(&addr).await {
         Some((id, secret)) => {
@@ -258,7 +293,9 @@ pub async fn run(o: &Opts, r: &mut Report) {
             )
             .await
         }
-        None => eprintln!("  access bench: the RAM user could not be set up; QueryFigureClusters not measured"),
+        None => eprintln!(
+            "  access bench: the RAM user could not be set up; QueryFigureClusters not measured"
+        ),
     }
     server.stop();
     let _ = std::fs::remove_dir_all(&tmp);

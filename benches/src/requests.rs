@@ -16,14 +16,7 @@ fn now_secs() -> i64 {
 
 /// A TC3-signed CVM request.
 pub fn tencent(host: &str, id: &str, key: &str, action: &str, region: &str, body: &str) -> Vec<u8> {
-    tencent_product(
-        host,
-        (id, key),
-        ("cvm", "2017-03-12"),
-        action,
-        region,
-        body,
-    )
+    tencent_product(host, (id, key), ("cvm", "2017-03-12"), action, region, body)
 }
 
 /// A TC3-signed request to a Tencent product (`("cam", "2019-01-16")`...).

@@ -72,8 +72,8 @@ pub struct Denial {
     pub resource: String,
     /// Whether a Deny statement matched (else nothing allowed it).
     pub explicit: bool,
-    /// The kind of policy that decided (`AccountLevelIdentityBasedPolicy`,
-    /// `SessionPolicy`, `NoPolicy`).
+    /// The kind of policy that decided (`AccountLevelIdentityBasedPolicy`, `SessionPolicy`,
+    /// or `NoResourceTableEntry` for an action without a row).
     pub policy_type: &'static str,
     /// The matched deny statement, as `policy#index`.
     pub statement: Option<String>,
@@ -134,7 +134,7 @@ fn named(list: &[NamedPolicy]) -> Vec<Named<'_>> {
 
 impl Access {
     /// The policy stage for a signer that is not an account's root key.
-    pub fn authorize(&self, who: &Verified, check: &Check<'_>) -> Result<(), Denial> {
+    pub fn authorize(&self, who: &Verified, check: &Check<'_>) -> Result<(), Box<Denial>> {
         let mode = self.mode();
         if mode == Mode::Off || who.is_root() {
             return Ok(());
@@ -193,17 +193,11 @@ impl Access {
         if mode == Mode::Soft {
             return Ok(());
         }
-        Err(Denial {
+        Err(Box::new(Denial {
             action,
             resource,
             explicit,
-            policy_type: if explicit {
-                policy_type
-            } else if policy_type == "NoResourceTableEntry" {
-                policy_type
-            } else {
-                "NoPolicy"
-            },
+            policy_type,
             statement,
             missing_keys: decision.missing_keys,
             principal_type: match who.principal {
@@ -213,7 +207,7 @@ impl Access {
             principal_name: who.display_name(),
             account: account.to_string(),
             principal_arn: who.arn(check.cloud),
-        })
+        }))
     }
 
     /// The decision of `who`'s policies (and the kind of policy that made it).

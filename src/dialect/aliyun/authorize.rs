@@ -85,3 +85,66 @@ fn denied(code: &(String, u16), d: &Denial) -> AliError {
     }));
     e
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_of_every_product_has_a_row_in_its_resource_table() {
+        for p in Product::ALL {
+            let names: Vec<&str> = match p {
+                Product::Imm => super::super::router::Action::ALL
+                    .iter()
+                    .map(|a| a.name())
+                    .collect(),
+                Product::Ram => super::super::router::RAM_ACTIONS.to_vec(),
+                Product::Sts => vec!["AssumeRole"],
+            };
+            for a in names {
+                assert!(
+                    resources::find(table(p), a).is_some(),
+                    "{}:{a} has no row",
+                    p.code()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_denial_carries_a_diagnostic_that_decodes_to_the_action_and_resource() {
+        let d = Denial {
+            action: "imm:UpdateFigureCluster".into(),
+            resource: "acs:imm:cn-hangzhou:1:project/p/dataset/d".into(),
+            explicit: true,
+            policy_type: "AccountLevelIdentityBasedPolicy",
+            statement: Some("Custom policy deny-d, statement 0".into()),
+            missing_keys: Vec::new(),
+            principal_type: "SubUser",
+            principal_name: "alice".into(),
+            account: "1".into(),
+            principal_arn: "acs:ram::1:user/alice".into(),
+        };
+        let e = denied(&("AccessDenied".into(), 403), &d);
+        assert_eq!(e.code.status(), 403);
+        assert_eq!(
+            e.message,
+            "You are not authorized to operate imm:UpdateFigureCluster on the specified resources acs:imm:cn-hangzhou:1:project/p/dataset/d."
+        );
+        let detail = e.access_denied_detail.unwrap_or_default();
+        assert_eq!(detail["NoPermissionType"], "ExplicitDeny");
+        let decoded = crate::access::authorize::decode_diagnostic(
+            detail["EncodedDiagnosticMessage"]
+                .as_str()
+                .unwrap_or_default(),
+        )
+        .unwrap_or_default();
+        assert_eq!(decoded["AuthAction"], "imm:UpdateFigureCluster");
+        assert_eq!(decoded["AuthResource"], d.resource);
+        assert_eq!(decoded["ExplicitDeny"], true);
+        assert_eq!(
+            decoded["AuthPrincipal"]["AuthPrincipalDisplayName"],
+            "alice"
+        );
+    }
+}

@@ -65,3 +65,44 @@ fn denied(request_id: &str, d: &Denial) -> TcError {
         ),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_of_every_product_has_a_row_in_its_resource_table() {
+        for p in Product::ALL {
+            // GetCallerIdentity needs no permission (checked before the table).
+            for a in p.actions().iter().filter(|a| **a != "GetCallerIdentity") {
+                assert!(
+                    resources::find(table(p), a).is_some(),
+                    "{}:{a} has no row",
+                    p.service()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_denial_names_the_request_id_action_and_resource_in_cvms_template() {
+        let d = Denial {
+            action: "cvm:ModifyImageAttribute".into(),
+            resource: "qcs::cvm:ap-guangzhou:uin/1:image/img-1".into(),
+            explicit: false,
+            policy_type: "NoPolicy",
+            statement: None,
+            missing_keys: Vec::new(),
+            principal_type: "SubUser",
+            principal_name: "u".into(),
+            account: "1".into(),
+            principal_arn: "qcs::cam::uin/1:uin/2".into(),
+        };
+        let e = denied("rid-1", &d);
+        assert_eq!(e.code_str(), "UnauthorizedOperation");
+        assert_eq!(
+            e.message,
+            "[request id:rid-1]you are not authorized to perform operation (cvm:ModifyImageAttribute)\nresource (qcs::cvm:ap-guangzhou:uin/1:image/img-1) has no permission\n"
+        );
+    }
+}
