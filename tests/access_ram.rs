@@ -80,8 +80,7 @@ fn a_sub_users_key_is_bound_by_its_policies_and_the_denial_decodes() {
             &[("EncodedDiagnosticMessage", encoded)],
         )
         .expect_ok();
-    let text = decoded["DecodedDiagnosticMessage"].as_str().expect("text");
-    let d: Value = serde_json::from_str(text).expect("json text");
+    let d: &Value = &decoded["DecodedDiagnosticMessage"];
     assert_eq!(d["AuthAction"], "imm:CreateProject");
     assert_eq!(d["ExplicitDeny"], false);
     assert!(d["AuthResource"]

@@ -530,8 +530,10 @@ pub async fn run(name: &str, ctx: &Ctx<'_>) -> Result<Output, AliError> {
         }
         "DeletePolicy" => {
             let name = policy_name(p)?;
+            // `CascadingDelete=true` detaches the policy from its principals first.
+            let cascade = p.opt_bool("CascadingDelete")?.unwrap_or(false);
             ctx.access
-                .delete_policy(C, a, &name, false)
+                .delete_policy(C, a, &name, cascade)
                 .await
                 .map_err(access_error)?;
             json!({})
@@ -655,7 +657,8 @@ pub async fn run(name: &str, ctx: &Ctx<'_>) -> Result<Output, AliError> {
                     "it is not a diagnostic message cloudtwin issued",
                 ))
             })?;
-            json!({ "DecodedDiagnosticMessage": decoded.to_string() })
+            // The SDK model reads an object (`DecodedDiagnosticMessage.AuthAction`, ...).
+            json!({ "DecodedDiagnosticMessage": decoded })
         }
         other => return Err(AliError::internal(&format!("{other} has no RAM handler"))),
     };
