@@ -453,8 +453,8 @@ fn a_role_session_signs_with_its_token_and_bad_tokens_are_refused() {
     assert_eq!(root["IdentityType"], "Account");
 
     // A session policy narrows the session.
-    let narrow = format!(
-        r#"{{"Version":"1","Statement":[{{"Effect":"Allow","Action":"imm:ListProjects","Resource":"*"}}]}}"#
+    let narrow = s(
+        r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"imm:ListProjects","Resource":"*"}]}"#,
     );
     let n = sts
         .call(
