@@ -372,3 +372,71 @@ impl Access {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::authorize::Mode;
+    use crate::access::service::Limits;
+    use crate::config::Account;
+    use crate::store::{Durability, Store};
+
+    fn setup() -> (tempfile::TempDir, Access, Accounts) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path(), Durability::Sync).expect("store");
+        let access = Access::open(store, Limits::default(), Mode::Enforce).expect("access");
+        let accounts = Accounts::new(&[Account {
+            id: "100000000001".into(),
+            name: "one".into(),
+            tencent: None,
+            aliyun: None,
+        }]);
+        (dir, access, accounts)
+    }
+
+    fn claims(key_id: &str, expires_ms: u64) -> Claims {
+        Claims {
+            v: 1,
+            cloud: "ram".into(),
+            account: "100000000001".into(),
+            role: "reader".into(),
+            role_id: "3".into(),
+            session: "s".into(),
+            key_id: key_id.into(),
+            issued_ms: 1,
+            expires_ms,
+            policy: None,
+            caller: "acs:ram::100000000001:root".into(),
+        }
+    }
+
+    #[test]
+    fn an_expired_token_is_refused_and_a_live_one_opens() {
+        let (_dir, access, accounts) = setup();
+        let secret = access.token_secret_now().to_vec();
+        let key = tokens::new_key_id(Cloud::Aliyun);
+        let old = tokens::issue(&secret, Cloud::Aliyun, &claims(&key, now_ms() - 1));
+        let e = access
+            .credential(Cloud::Aliyun, &accounts, &key, Some(&old))
+            .map(|_| ())
+            .expect_err("expired");
+        assert_eq!(e, CredentialError::Expired);
+        let live = tokens::issue(&secret, Cloud::Aliyun, &claims(&key, now_ms() + 60_000));
+        let c = access
+            .credential(Cloud::Aliyun, &accounts, &key, Some(&live))
+            .expect("live token");
+        assert_eq!(c.secret, tokens::secret_for(&secret, &key));
+        assert!(matches!(c.verified.principal, Principal::Session(_)));
+        let other = tokens::new_key_id(Cloud::Aliyun);
+        let e = access
+            .credential(Cloud::Aliyun, &accounts, &other, Some(&live))
+            .map(|_| ())
+            .expect_err("mismatch");
+        assert_eq!(e, CredentialError::Mismatch);
+        let e = access
+            .credential(Cloud::Aliyun, &accounts, &key, None)
+            .map(|_| ())
+            .expect_err("no token");
+        assert_eq!(e, CredentialError::MissingToken);
+    }
+}

@@ -123,6 +123,54 @@ pub fn max_session(cloud: Cloud, field: &'static str, secs: u64) -> Result<(), A
     }
 }
 
+/// An STS role session name: Alibaba 2..=64 of letters, digits, `.`, `@`, `-`, `_`; Tencent
+/// 2..=128 of `[\w+=,.@-]`.
+pub fn session_name(cloud: Cloud, field: &'static str, v: &str) -> Result<(), AccessError> {
+    let (max, allowed): (usize, fn(char) -> bool) = match cloud {
+        Cloud::Aliyun => (64, |c| c.is_ascii_alphanumeric() || ".@-_".contains(c)),
+        Cloud::Tencent => (128, tencent_name_char),
+    };
+    let n = v.chars().count();
+    if n < 2 {
+        return Err(AccessError::invalid(
+            field,
+            format!("must be 2 to {max} characters long, got {n}"),
+        ));
+    }
+    name_rule(
+        field,
+        v,
+        max,
+        allowed,
+        "a session name may contain letters, digits and .@-_",
+    )
+}
+
+/// An STS session's requested duration: Alibaba 900..=43200 s (the role's own
+/// `MaxSessionDuration` is checked by `assume_role`); Tencent 900..=43200 s.
+pub fn session_duration(field: &'static str, secs: i64) -> Result<u64, AccessError> {
+    if (900..=43200).contains(&secs) {
+        Ok(secs as u64)
+    } else {
+        Err(AccessError::invalid(
+            field,
+            format!("must be 900 to 43200 seconds, got {secs}"),
+        ))
+    }
+}
+
+/// A session policy's length: 1..=2048 characters (Alibaba STS).
+pub fn session_policy(field: &'static str, v: &str) -> Result<(), AccessError> {
+    let n = v.chars().count();
+    if n == 0 || n > 2048 {
+        return Err(AccessError::invalid(
+            field,
+            format!("must be 1 to 2048 characters long, got {n}"),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,5 +186,12 @@ mod tests {
         assert!(role_name(Cloud::Aliyun, "RoleName", &"r".repeat(65)).is_err());
         assert!(max_session(Cloud::Aliyun, "MaxSessionDuration", 3599).is_err());
         assert!(max_session(Cloud::Tencent, "SessionDuration", 0).is_ok());
+        assert!(session_name(Cloud::Aliyun, "RoleSessionName", "ci-run.1@x_y").is_ok());
+        assert!(session_name(Cloud::Aliyun, "RoleSessionName", "a").is_err());
+        assert!(session_name(Cloud::Aliyun, "RoleSessionName", "a b").is_err());
+        assert!(session_name(Cloud::Aliyun, "RoleSessionName", &"s".repeat(65)).is_err());
+        assert!(session_duration("DurationSeconds", 899).is_err());
+        assert!(session_duration("DurationSeconds", 43200).is_ok());
+        assert!(session_policy("Policy", &"p".repeat(2049)).is_err());
     }
 }

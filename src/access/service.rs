@@ -773,6 +773,33 @@ impl Access {
         .await
     }
 
+    /// Makes an existing version of a custom policy the one in force.
+    pub async fn set_default_version(
+        &self,
+        cloud: Cloud,
+        account: &str,
+        name: &str,
+        version: u32,
+    ) -> Result<ManagedPolicy, AccessError> {
+        self.write(|tx| {
+            let key = keys::policy(cloud, account, name);
+            let mut p: ManagedPolicy = tx_get(tx, &key)?.ok_or_else(|| {
+                TxError::Abort(AccessError::NotFound(Entity::Policy, name.into()))
+            })?;
+            if !p.versions.iter().any(|v| v.id == version) {
+                return abort(AccessError::NotFound(
+                    Entity::PolicyVersion,
+                    format!("v{version}"),
+                ));
+            }
+            p.default_version = version;
+            p.updated_ms = now_ms();
+            tx_put(tx, &key, &p)?;
+            Ok(p)
+        })
+        .await
+    }
+
     /// Replaces a custom policy's document (Tencent UpdatePolicy: one version) and/or
     /// description.
     pub async fn update_policy(

@@ -76,6 +76,10 @@ pub struct ImmClient {
     key_id: String,
     secret: String,
     agent: ureq::Agent,
+    /// `x-acs-version`: IMM's by default; RAM's or STS's for the access APIs.
+    version: String,
+    /// A role session's token, sent as the signed `x-acs-security-token`.
+    token: Option<String>,
 }
 
 /// Knobs for one request, to make bad ones on purpose.
@@ -105,6 +109,24 @@ impl ImmClient {
             agent: ureq::AgentBuilder::new()
                 .timeout(Duration::from_secs(30))
                 .build(),
+            version: "2020-09-30".to_string(),
+            token: None,
+        }
+    }
+
+    /// The same signer for another API version (RAM `2015-05-01`, STS `2015-04-01`).
+    pub fn version(&self, v: &str) -> ImmClient {
+        ImmClient {
+            version: v.to_string(),
+            ..self.clone()
+        }
+    }
+
+    /// The same signer with a session token.
+    pub fn with_token(&self, token: &str) -> ImmClient {
+        ImmClient {
+            token: Some(token.to_string()),
+            ..self.clone()
         }
     }
 
@@ -145,17 +167,21 @@ impl ImmClient {
             .clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
         let payload = hex::encode(Sha256::digest(b""));
-        let headers: Vec<(&str, String)> = [
+        let mut headers: Vec<(&str, String)> = [
             ("host", self.host.clone()),
             ("x-acs-action", action.to_string()),
             ("x-acs-content-sha256", payload.clone()),
             ("x-acs-date", date.clone()),
             ("x-acs-signature-nonce", nonce.clone()),
-            ("x-acs-version", "2020-09-30".to_string()),
+            ("x-acs-version", self.version.clone()),
         ]
         .into_iter()
         .filter(|(k, _)| !t.omit.contains(k))
         .collect();
+        if let Some(tok) = &self.token {
+            headers.push(("x-acs-security-token", tok.clone()));
+            headers.sort_by(|a, b| a.0.cmp(b.0));
+        }
         let signed_list: Vec<&(&str, String)> = headers
             .iter()
             .filter(|(k, _)| !t.unsigned.contains(k))
