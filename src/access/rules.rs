@@ -123,6 +123,62 @@ pub fn max_session(cloud: Cloud, field: &'static str, secs: u64) -> Result<(), A
     }
 }
 
+/// An STS role session name: Tencent 2..=128 of `[\w+=,.@-]`; Alibaba 2..=64 of
+/// `[\w.@-]`.
+pub fn session_name(cloud: Cloud, field: &'static str, v: &str) -> Result<(), AccessError> {
+    let (max, allowed, what): (usize, fn(char) -> bool, &str) = match cloud {
+        Cloud::Aliyun => (
+            64,
+            |c| c.is_ascii_alphanumeric() || "_.@-".contains(c),
+            "a session name may contain letters, digits, periods (.), underscores (_), hyphens (-) and at signs (@)",
+        ),
+        Cloud::Tencent => (
+            128,
+            tencent_name_char,
+            "a session name may contain letters, digits and +=,.@_-",
+        ),
+    };
+    if v.chars().count() < 2 {
+        return Err(AccessError::invalid(
+            field,
+            format!(
+                "must be 2 to {max} characters long, got {}",
+                v.chars().count()
+            ),
+        ));
+    }
+    name_rule(field, v, max, allowed, what)
+}
+
+/// A Tencent STS `ExternalId`: 2..=128 of `[\w+=,.@:/-]`.
+pub fn external_id(field: &'static str, v: &str) -> Result<(), AccessError> {
+    if v.chars().count() < 2 {
+        return Err(AccessError::invalid(
+            field,
+            "must be 2 to 128 characters long",
+        ));
+    }
+    name_rule(
+        field,
+        v,
+        128,
+        |c| tencent_name_char(c) || ":/".contains(c),
+        "an external id may contain letters, digits and +=,.@:/_-",
+    )
+}
+
+/// The duration of an STS session: Tencent 1..=43200 s (the role may cap it lower).
+pub fn session_duration(field: &'static str, secs: u64) -> Result<(), AccessError> {
+    if (1..=43200).contains(&secs) {
+        Ok(())
+    } else {
+        Err(AccessError::invalid(
+            field,
+            format!("must be 1 to 43200 seconds, got {secs}"),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,5 +194,10 @@ mod tests {
         assert!(role_name(Cloud::Aliyun, "RoleName", &"r".repeat(65)).is_err());
         assert!(max_session(Cloud::Aliyun, "MaxSessionDuration", 3599).is_err());
         assert!(max_session(Cloud::Tencent, "SessionDuration", 0).is_ok());
+        assert!(session_name(Cloud::Tencent, "RoleSessionName", "a").is_err());
+        assert!(session_name(Cloud::Tencent, "RoleSessionName", "ci-run@1").is_ok());
+        assert!(session_name(Cloud::Tencent, "RoleSessionName", "a b").is_err());
+        assert!(external_id("ExternalId", "qcs:/x").is_ok());
+        assert!(session_duration("DurationSeconds", 43201).is_err());
     }
 }
