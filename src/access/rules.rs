@@ -146,17 +146,38 @@ pub fn session_name(cloud: Cloud, field: &'static str, v: &str) -> Result<(), Ac
     )
 }
 
-/// An STS session's requested duration: Alibaba 900..=43200 s (the role's own
-/// `MaxSessionDuration` is checked by `assume_role`); Tencent 900..=43200 s.
-pub fn session_duration(field: &'static str, secs: i64) -> Result<u64, AccessError> {
-    if (900..=43200).contains(&secs) {
+/// An STS session's requested duration: Alibaba 900..=43200 s, Tencent 1..=43200 s (the
+/// role's own longest session is checked by `assume_role`).
+pub fn session_duration(cloud: Cloud, field: &'static str, secs: i64) -> Result<u64, AccessError> {
+    let min = match cloud {
+        Cloud::Aliyun => 900,
+        Cloud::Tencent => 1,
+    };
+    if (min..=43200).contains(&secs) {
         Ok(secs as u64)
     } else {
         Err(AccessError::invalid(
             field,
-            format!("must be 900 to 43200 seconds, got {secs}"),
+            format!("must be {min} to 43200 seconds, got {secs}"),
         ))
     }
+}
+
+/// A Tencent STS `ExternalId`: 2..=128 of `[\w+=,.@:/-]`.
+pub fn external_id(field: &'static str, v: &str) -> Result<(), AccessError> {
+    if v.chars().count() < 2 {
+        return Err(AccessError::invalid(
+            field,
+            "must be 2 to 128 characters long",
+        ));
+    }
+    name_rule(
+        field,
+        v,
+        128,
+        |c| tencent_name_char(c) || ":/".contains(c),
+        "an external id may contain letters, digits and +=,.@:/_-",
+    )
 }
 
 /// A session policy's length: 1..=2048 characters (Alibaba STS).
@@ -190,8 +211,11 @@ mod tests {
         assert!(session_name(Cloud::Aliyun, "RoleSessionName", "a").is_err());
         assert!(session_name(Cloud::Aliyun, "RoleSessionName", "a b").is_err());
         assert!(session_name(Cloud::Aliyun, "RoleSessionName", &"s".repeat(65)).is_err());
-        assert!(session_duration("DurationSeconds", 899).is_err());
-        assert!(session_duration("DurationSeconds", 43200).is_ok());
+        assert!(session_duration(Cloud::Aliyun, "DurationSeconds", 899).is_err());
+        assert!(session_duration(Cloud::Aliyun, "DurationSeconds", 43200).is_ok());
+        assert!(session_duration(Cloud::Tencent, "DurationSeconds", 43201).is_err());
+        assert!(session_name(Cloud::Tencent, "RoleSessionName", "ci-run@1").is_ok());
+        assert!(external_id("ExternalId", "qcs:/x").is_ok());
         assert!(session_policy("Policy", &"p".repeat(2049)).is_err());
     }
 }

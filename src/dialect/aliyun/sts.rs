@@ -60,7 +60,7 @@ async fn assume_role(ctx: &Ctx<'_>) -> Result<Value, AliError> {
     rule(rules::session_name(C, "RoleSessionName", &session))?;
     let duration = match p.opt_i64("DurationSeconds")? {
         None => 3600,
-        Some(d) => rules::session_duration("DurationSeconds", d).map_err(access_error)?,
+        Some(d) => rules::session_duration(C, "DurationSeconds", d).map_err(access_error)?,
     };
     let policy = p.opt_str("Policy");
     if let Some(text) = &policy {
