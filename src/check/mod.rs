@@ -2,7 +2,8 @@
 //! `PRAGMA integrity_check`.
 //!
 //! The store reports what it can see (records per tree, the acknowledged-sequence record,
-//! the schema version, unfinished resets or imports); each domain (`cvm::check`, `imm::check`)
+//! the schema version, unfinished resets or imports); each domain (`cvm::check`, `imm::check`,
+//! `access::check`)
 //! decodes every record, rebuilds every derived index and counter from the records the way its
 //! `portable.rs` does for an import, and compares them with what is stored. Every difference
 //! is a [`Problem`] naming its tree and key.
@@ -107,6 +108,7 @@ pub fn run(dir: &Path, cache_mb: u64) -> Result<Report, StoreError> {
         store.inspect(|view| -> Result<(), StoreError> {
             crate::cvm::check::check(view, &mut problems)?;
             crate::imm::check::check(view, &mut problems)?;
+            crate::access::check::check(view, &mut problems)?;
             Ok(())
         })?;
     }
