@@ -271,9 +271,19 @@ async fn load_state(app: Arc<App>, body: Bytes, merge: bool) -> Response {
     let app2 = app.clone();
     let result = tokio::task::spawn_blocking(move || {
         if merge {
-            crate::fixture::seed(&store, &doc, &app2.accounts, app2.cvm.quota())
+            crate::fixture::seed(
+                &store,
+                &doc,
+                &app2.accounts,
+                crate::fixture::Limits::of(&app2.config),
+            )
         } else {
-            crate::fixture::replace(&store, &doc, &app2.accounts, app2.cvm.quota())
+            crate::fixture::replace(
+                &store,
+                &doc,
+                &app2.accounts,
+                crate::fixture::Limits::of(&app2.config),
+            )
         }
     })
     .await;

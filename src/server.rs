@@ -211,11 +211,17 @@ pub async fn serve(config: Config) -> Result<(), String> {
         app.journal.set(Some(&p))?;
     }
     if let Some(path) = seed {
-        let summary =
-            crate::fixture::load_file(&app.store, &path, &app.accounts, app.cvm.quota(), true)
-                .map_err(|e| format!("seed {}: {e}", path.display()))?;
+        let summary = crate::fixture::load_file(
+            &app.store,
+            &path,
+            &app.accounts,
+            crate::fixture::Limits::of(&app.config),
+            true,
+        )
+        .map_err(|e| format!("seed {}: {e}", path.display()))?;
         tracing::info!(seed = %path.display(), added = ?summary.added, skipped = summary.skipped, "seed loaded");
     }
+    app.access.invalidate();
     let resumed = app.imm.resume_tasks().map_err(|e| e.to_string())?;
     if resumed > 0 {
         tracing::info!(
