@@ -221,6 +221,16 @@ pub async fn serve(config: Config) -> Result<(), String> {
         .map_err(|e| format!("seed {}: {e}", path.display()))?;
         tracing::info!(seed = %path.display(), added = ?summary.added, skipped = summary.skipped, "seed loaded");
     }
+    if let Some(doc) = crate::fixture::declared(&app.config) {
+        let summary = crate::fixture::seed(
+            &app.store,
+            &doc,
+            &app.accounts,
+            crate::fixture::Limits::of(&app.config),
+        )
+        .map_err(|e| format!("the principals of the config: {e}"))?;
+        tracing::info!(added = ?summary.added, skipped = summary.skipped, "config principals loaded");
+    }
     app.access.invalidate();
     let resumed = app.imm.resume_tasks().map_err(|e| e.to_string())?;
     if resumed > 0 {

@@ -138,6 +138,7 @@ mod tests {
             name: "one".into(),
             tencent: None,
             aliyun: None,
+            ..Default::default()
         }]);
         let place = serde_json::json!({"AccountId": ACCOUNT, "Region": "cn-hangzhou",
             "ProjectName": "p", "DatasetName": "d"});
