@@ -107,3 +107,49 @@ fn a_restart_keeps_the_declared_principals_as_they_are() {
         .call("ListProjects", &[])
         .expect_ok();
 }
+
+fn state_with(policies: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({"format": "cloudtwin-state", "version": 1,
+        "access": {"Accounts": {ACCOUNT_1: {"ram": {"Users": [{"UserName": "loaded",
+            "AccessKeys": [{"AccessKeyId": "LTAILOADED0000000001", "AccessKeySecret": "loadedSecret1"}],
+            "Policies": policies}]}}}}})
+}
+
+#[test]
+fn imports_and_resets_through_the_admin_routes_take_effect_at_once() {
+    let s = Server::start(Opts::default());
+    let loaded = ImmClient::new(&s.base, "LTAILOADED0000000001", "loadedSecret1");
+    let (status, body) = admin_send(
+        "PUT",
+        &s.base,
+        "/_cloudtwin/state",
+        &state_with(serde_json::json!([])),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["added"]["users"], 1);
+    loaded.call("ListProjects", &[]).expect(403, "AccessDenied");
+    // The same user, now with a policy: the cached grant of the denied request is gone.
+    let with = state_with(serde_json::json!([
+        {"PolicyType": "System", "PolicyName": "AliyunIMMReadOnlyAccess"}]));
+    let (status, body) = admin_send("PUT", &s.base, "/_cloudtwin/state", &with);
+    assert_eq!(status, 200, "{body}");
+    loaded.call("ListProjects", &[]).expect_ok();
+    let (status, body) = admin_send(
+        "POST",
+        &s.base,
+        "/_cloudtwin/reset",
+        &serde_json::json!({"part": "access"}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let gone = loaded.call("ListProjects", &[]);
+    assert_ne!(gone.status, 200, "a reset key signs nothing: {}", gone.body);
+    // Root keys are untouched.
+    s.imm().call("ListProjects", &[]).expect_ok();
+    let (status, _) = admin_send(
+        "POST",
+        &s.base,
+        "/_cloudtwin/reset",
+        &serde_json::json!({"part": "nothing"}),
+    );
+    assert_eq!(status, 400);
+}
