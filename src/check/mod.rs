@@ -157,16 +157,8 @@ mod tests {
             "imm": {
                 "Projects": [{"AccountId": ACCOUNT, "Region": "cn-hangzhou", "ProjectName": "p"}],
                 "Datasets": [place], "Files": [file], "Clusters": [cluster]}});
-        crate::fixture::replace(
-            &store,
-            &doc,
-            &accounts,
-            crate::fixture::Limits {
-                image_quota: 500,
-                keys_per_user: 2,
-            },
-        )
-        .expect("load the document");
+        crate::fixture::replace(&store, &doc, &accounts, crate::fixture::Limits::default())
+            .expect("load the document");
         store
     }
 
