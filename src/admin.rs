@@ -271,12 +271,23 @@ async fn load_state(app: Arc<App>, body: Bytes, merge: bool) -> Response {
     let app2 = app.clone();
     let result = tokio::task::spawn_blocking(move || {
         if merge {
-            crate::fixture::seed(&store, &doc, &app2.accounts, app2.cvm.quota())
+            crate::fixture::seed(
+                &store,
+                &doc,
+                &app2.accounts,
+                crate::fixture::Limits::of(&app2.config),
+            )
         } else {
-            crate::fixture::replace(&store, &doc, &app2.accounts, app2.cvm.quota())
+            crate::fixture::replace(
+                &store,
+                &doc,
+                &app2.accounts,
+                crate::fixture::Limits::of(&app2.config),
+            )
         }
     })
     .await;
+    app.access.invalidate();
     match result {
         Ok(Ok(summary)) => Json(json!({"added": summary.added, "skipped": summary.skipped, "seconds": started.elapsed().as_secs_f64()})).into_response(),
         Ok(Err(e)) => state_error(e),
@@ -299,15 +310,23 @@ pub async fn post_seed(State(app): State<Arc<App>>, body: Bytes) -> Response {
 struct ResetRequest {
     account: Option<String>,
     dialect: Option<String>,
+    part: Option<String>,
 }
 
 /// `POST /_cloudtwin/reset` with `{}`, `{"account": "..."}`, `{"dialect": "tencent"|"aliyun"}`
-/// or both: removes that state in one transaction.
+/// or `{"part": "cvm"|"imm"|"access"}`, or an account with one of those: removes that state.
 pub async fn reset(State(app): State<Arc<App>>, body: Bytes) -> Response {
-    let req: ResetRequest = match parse_body(&body, "{\"account\"?, \"dialect\"?}") {
+    let req: ResetRequest = match parse_body(&body, "{\"account\"?, \"dialect\"? or \"part\"?}") {
         Ok(r) => r,
         Err(r) => return *r,
     };
+    if req.dialect.is_some() && req.part.is_some() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "give dialect or part, not both".to_string(),
+        );
+    }
+    let part_name = req.part.as_deref();
     use crate::dialect::Dialect;
     let dialect = req.dialect.as_deref().map(|d| match d {
         "cvm" => Some(Dialect::Tencent),
@@ -315,7 +334,19 @@ pub async fn reset(State(app): State<Arc<App>>, body: Bytes) -> Response {
         d => Dialect::from_name(d),
     });
     let part = match dialect {
-        None => None,
+        None => match part_name.map(crate::fixture::Part::from_name) {
+            None => None,
+            Some(Some(p)) => Some(p),
+            Some(None) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "part {:?} is not \"cvm\", \"imm\" or \"access\"",
+                        part_name.unwrap_or_default()
+                    ),
+                )
+            }
+        },
         Some(Some(Dialect::Tencent)) => Some(crate::fixture::Part::Cvm),
         Some(Some(Dialect::Aliyun)) => Some(crate::fixture::Part::Imm),
         Some(None) => {
@@ -340,11 +371,12 @@ pub async fn reset(State(app): State<Arc<App>>, body: Bytes) -> Response {
     }
     let store = app.store.clone();
     let started = Instant::now();
-    match tokio::task::spawn_blocking(move || {
+    let result = tokio::task::spawn_blocking(move || {
         crate::fixture::reset(&store, req.account.as_deref(), part)
     })
-    .await
-    {
+    .await;
+    app.access.invalidate();
+    match result {
         Ok(Ok(n)) => Json(json!({"changed_keys": n, "seconds": started.elapsed().as_secs_f64()}))
             .into_response(),
         Ok(Err(e)) => state_error(e),

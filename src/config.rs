@@ -287,7 +287,7 @@ pub const IDLE_TIMEOUT_MS: std::ops::RangeInclusive<u64> = 10..=3_600_000;
 pub const MAX_CONNECTIONS: std::ops::RangeInclusive<u64> = 1..=1_048_576;
 
 /// One account (a Tencent main account / an Alibaba Cloud account).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Account {
     /// Account id: the Tencent uin / OwnerId, a decimal string.
@@ -298,6 +298,216 @@ pub struct Account {
     pub tencent: Option<TencentCredentials>,
     /// Alibaba Cloud AccessKey pair.
     pub aliyun: Option<AliyunCredentials>,
+    /// RAM users created at start when missing (`[[accounts.ram_users]]`).
+    #[serde(default)]
+    pub ram_users: Vec<DeclaredUser>,
+    /// CAM sub-users created at start when missing (`[[accounts.cam_users]]`).
+    #[serde(default)]
+    pub cam_users: Vec<DeclaredUser>,
+    /// RAM custom policies created at start when missing (`[[accounts.ram_policies]]`).
+    #[serde(default)]
+    pub ram_policies: Vec<DeclaredPolicy>,
+    /// CAM custom policies created at start when missing (`[[accounts.cam_policies]]`).
+    #[serde(default)]
+    pub cam_policies: Vec<DeclaredPolicy>,
+    /// RAM roles created at start when missing (`[[accounts.ram_roles]]`).
+    #[serde(default)]
+    pub ram_roles: Vec<DeclaredRole>,
+    /// CAM roles created at start when missing (`[[accounts.cam_roles]]`).
+    #[serde(default)]
+    pub cam_roles: Vec<DeclaredRole>,
+}
+
+/// A sub-user declared in the configuration. Its key is `access_key_id`/`access_key_secret`
+/// (RAM) or `secret_id`/`secret_key` (CAM; either spelling is accepted for both).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredUser {
+    /// User name.
+    pub name: String,
+    /// Display name (RAM) / remark (CAM).
+    #[serde(default)]
+    pub display_name: String,
+    /// Comments.
+    #[serde(default)]
+    pub comments: String,
+    /// E-mail.
+    #[serde(default)]
+    pub email: String,
+    /// The access key id (none: a user without a key).
+    #[serde(default, alias = "secret_id")]
+    pub access_key_id: Option<String>,
+    /// The access key secret.
+    #[serde(default, alias = "secret_key")]
+    pub access_key_secret: Option<String>,
+    /// Attached policies by name: a system policy of the cloud, else a custom policy of the
+    /// account.
+    #[serde(default)]
+    pub policies: Vec<String>,
+}
+
+/// A custom policy declared in the configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredPolicy {
+    /// Policy name.
+    pub name: String,
+    /// The policy document (JSON text in the cloud's grammar).
+    pub document: String,
+    /// Description.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// A role declared in the configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredRole {
+    /// Role name.
+    pub name: String,
+    /// The trust policy (JSON text).
+    pub trust: String,
+    /// Description.
+    #[serde(default)]
+    pub description: String,
+    /// Longest session, seconds (RAM 3600, CAM 43200 when absent).
+    #[serde(default)]
+    pub max_session_secs: Option<u64>,
+    /// Attached policies by name, as for users.
+    #[serde(default)]
+    pub policies: Vec<String>,
+}
+
+impl Account {
+    /// True when the account declares any principal.
+    pub fn declares_principals(&self) -> bool {
+        !(self.ram_users.is_empty()
+            && self.cam_users.is_empty()
+            && self.ram_policies.is_empty()
+            && self.cam_policies.is_empty()
+            && self.ram_roles.is_empty()
+            && self.cam_roles.is_empty())
+    }
+
+    /// Checks the declared principals; `keys` holds every key id seen so far (root keys
+    /// first). Errors name the key (`accounts[0].ram_users[1].name`).
+    fn check_principals(&self, i: usize, keys: &mut HashSet<String>) -> Result<(), ConfigError> {
+        use crate::access::model::Cloud;
+        use crate::access::policy::{self, Grammar};
+        use crate::access::{rules, system};
+        let e = |key: String, why: &dyn fmt::Display| ConfigError(format!("{key}: {why}"));
+        for (cloud, tag, grammar, users, pols, roles) in [
+            (
+                Cloud::Aliyun,
+                "ram",
+                Grammar::Ram,
+                &self.ram_users,
+                &self.ram_policies,
+                &self.ram_roles,
+            ),
+            (
+                Cloud::Tencent,
+                "cam",
+                Grammar::Cam,
+                &self.cam_users,
+                &self.cam_policies,
+                &self.cam_roles,
+            ),
+        ] {
+            let (id_key, secret_key) = match cloud {
+                Cloud::Aliyun => ("access_key_id", "access_key_secret"),
+                Cloud::Tencent => ("secret_id", "secret_key"),
+            };
+            let mut names = HashSet::new();
+            for (j, p) in pols.iter().enumerate() {
+                let at = format!("accounts[{i}].{tag}_policies[{j}]");
+                rules::policy_name(cloud, "name", &p.name)
+                    .map_err(|x| e(format!("{at}.name"), &x))?;
+                if system::by_name(cloud, &p.name).is_some() {
+                    return Err(e(format!("{at}.name"), &"is the name of a system policy"));
+                }
+                if !names.insert(p.name.clone()) {
+                    return Err(e(
+                        format!("{at}.name"),
+                        &format!("{} appears twice", p.name),
+                    ));
+                }
+                policy::parse(grammar, &p.document).map_err(|x| {
+                    e(
+                        format!("{at}.document"),
+                        &format!("{:?}: {}", x.kind, x.message),
+                    )
+                })?;
+            }
+            let attached = |at: &str, list: &[String]| -> Result<(), ConfigError> {
+                for (k, name) in list.iter().enumerate() {
+                    if system::by_name(cloud, name).is_none() && !names.contains(name) {
+                        return Err(e(
+                            format!("{at}.policies[{k}]"),
+                            &format!(
+                                "{name} is neither a system policy nor one of the account's {tag}_policies"
+                            ),
+                        ));
+                    }
+                }
+                Ok(())
+            };
+            let mut users_seen = HashSet::new();
+            for (j, u) in users.iter().enumerate() {
+                let at = format!("accounts[{i}].{tag}_users[{j}]");
+                rules::user_name(cloud, "name", &u.name)
+                    .map_err(|x| e(format!("{at}.name"), &x))?;
+                if !users_seen.insert(u.name.clone()) {
+                    return Err(e(
+                        format!("{at}.name"),
+                        &format!("{} appears twice", u.name),
+                    ));
+                }
+                match (&u.access_key_id, &u.access_key_secret) {
+                    (None, None) => {}
+                    (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => {
+                        if !keys.insert(id.clone()) {
+                            return Err(e(
+                                format!("{at}.{id_key}"),
+                                &"used by an account or another user",
+                            ));
+                        }
+                    }
+                    _ => {
+                        return Err(e(
+                            at,
+                            &format!("{id_key} and {secret_key} come together and are not empty"),
+                        ))
+                    }
+                }
+                attached(&at, &u.policies)?;
+            }
+            let mut roles_seen = HashSet::new();
+            for (j, r) in roles.iter().enumerate() {
+                let at = format!("accounts[{i}].{tag}_roles[{j}]");
+                rules::role_name(cloud, "name", &r.name)
+                    .map_err(|x| e(format!("{at}.name"), &x))?;
+                if !roles_seen.insert(r.name.clone()) {
+                    return Err(e(
+                        format!("{at}.name"),
+                        &format!("{} appears twice", r.name),
+                    ));
+                }
+                policy::parse_trust(grammar, &r.trust).map_err(|x| {
+                    e(
+                        format!("{at}.trust"),
+                        &format!("{:?}: {}", x.kind, x.message),
+                    )
+                })?;
+                if let Some(secs) = r.max_session_secs {
+                    rules::max_session(cloud, "max_session_secs", secs)
+                        .map_err(|x| e(format!("{at}.max_session_secs"), &x))?;
+                }
+                attached(&at, &r.policies)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Tencent Cloud API key of an account.
@@ -578,6 +788,9 @@ impl Config {
                 }
             }
         }
+        for (i, a) in self.accounts.iter().enumerate() {
+            a.check_principals(i, &mut keys)?;
+        }
         if !(-1.0..=1.0).contains(&self.imm.cluster_similarity_threshold) {
             return Err(ConfigError(
                 "imm.cluster_similarity_threshold: must be between -1 and 1".into(),
@@ -855,6 +1068,46 @@ default_per_second = 10
 [rate_limit.per_action]
 DescribeImages = 40
 "#;
+
+    fn with_principals(extra: &str) -> Result<Config, ConfigError> {
+        Config::parse(&GOOD.replacen("[cvm]\n", &format!("{extra}[cvm]\n"), 1))
+    }
+
+    #[test]
+    fn declared_principals_parse_and_their_errors_name_the_key() {
+        let ok = with_principals(
+            "[[accounts.ram_users]]\nname = \"r\"\naccess_key_id = \"LTAIr\"\n\
+             access_key_secret = \"x\"\npolicies = [\"AliyunIMMReadOnlyAccess\", \"mine\"]\n\
+             [[accounts.ram_policies]]\nname = \"mine\"\n\
+             document = '{\"Version\":\"1\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}'\n\
+             [[accounts.cam_users]]\nname = \"d\"\nsecret_id = \"AKIDd\"\nsecret_key = \"y\"\n",
+        )
+        .expect("parse");
+        assert_eq!(ok.accounts[0].ram_users[0].policies.len(), 2);
+        assert_eq!(
+            ok.accounts[0].cam_users[0].access_key_id.as_deref(),
+            Some("AKIDd")
+        );
+        let err = |extra: &str| with_principals(extra).expect_err("refused").0;
+        let e = err("[[accounts.ram_users]]\nname = \"a b\"\n");
+        assert!(e.starts_with("accounts[0].ram_users[0].name:"), "{e}");
+        let e = err(
+            "[[accounts.cam_users]]\nname = \"d\"\nsecret_id = \"AKIDa\"\nsecret_key = \"y\"\n",
+        );
+        assert!(e.starts_with("accounts[0].cam_users[0].secret_id:"), "{e}");
+        let e = err("[[accounts.ram_users]]\nname = \"r\"\npolicies = [\"Nope\"]\n");
+        assert!(
+            e.starts_with("accounts[0].ram_users[0].policies[0]:"),
+            "{e}"
+        );
+        let e = err("[[accounts.ram_policies]]\nname = \"p\"\ndocument = \"{}\"\n");
+        assert!(
+            e.starts_with("accounts[0].ram_policies[0].document:"),
+            "{e}"
+        );
+        let e = err("[[accounts.ram_roles]]\nname = \"r\"\ntrust = \"x\"\n");
+        assert!(e.starts_with("accounts[0].ram_roles[0].trust:"), "{e}");
+    }
 
     #[test]
     fn the_documented_schema_parses() {

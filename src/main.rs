@@ -274,9 +274,14 @@ fn run(cli: Cli) -> Result<(), String> {
             )
             .map_err(|e| e.to_string())?;
             let accounts = cloudtwin::accounts::Accounts::new(&cfg.accounts);
-            let summary =
-                cloudtwin::fixture::load_file(&store, &file, &accounts, cfg.cvm.image_quota, false)
-                    .map_err(|e| format!("{}: {e}", file.display()))?;
+            let summary = cloudtwin::fixture::load_file(
+                &store,
+                &file,
+                &accounts,
+                cloudtwin::fixture::Limits::of(&cfg),
+                false,
+            )
+            .map_err(|e| format!("{}: {e}", file.display()))?;
             eprintln!(
                 "imported {} into {}: {:?}",
                 file.display(),

@@ -228,11 +228,27 @@ pub async fn serve(config: Config) -> Result<(), String> {
         app.journal.set(Some(&p))?;
     }
     if let Some(path) = seed {
-        let summary =
-            crate::fixture::load_file(&app.store, &path, &app.accounts, app.cvm.quota(), true)
-                .map_err(|e| format!("seed {}: {e}", path.display()))?;
+        let summary = crate::fixture::load_file(
+            &app.store,
+            &path,
+            &app.accounts,
+            crate::fixture::Limits::of(&app.config),
+            true,
+        )
+        .map_err(|e| format!("seed {}: {e}", path.display()))?;
         tracing::info!(seed = %path.display(), added = ?summary.added, skipped = summary.skipped, "seed loaded");
     }
+    if let Some(doc) = crate::fixture::declared(&app.config) {
+        let summary = crate::fixture::seed(
+            &app.store,
+            &doc,
+            &app.accounts,
+            crate::fixture::Limits::of(&app.config),
+        )
+        .map_err(|e| format!("the principals of the config: {e}"))?;
+        tracing::info!(added = ?summary.added, skipped = summary.skipped, "config principals loaded");
+    }
+    app.access.invalidate();
     let resumed = app.imm.resume_tasks().map_err(|e| e.to_string())?;
     if resumed > 0 {
         tracing::info!(

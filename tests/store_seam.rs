@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use cloudtwin::access::portable::TREES as ACCESS_TREES;
 use cloudtwin::cvm::portable::{TASK_SEQ_KEY, TREES as CVM_TREES};
 use cloudtwin::cvm::ExportTask;
 use cloudtwin::imm::portable::TREES as IMM_TREES;
@@ -17,6 +18,7 @@ fn the_domains_tree_lists_and_the_metadata_trees_cover_every_tree_exactly_once()
     let listed: Vec<Tree> = CVM_TREES
         .iter()
         .chain(IMM_TREES.iter())
+        .chain(ACCESS_TREES.iter())
         .chain(Tree::METADATA.iter())
         .copied()
         .collect();

@@ -2,15 +2,18 @@
 //! policies and roles (`model.rs`, `service.rs`, `rules.rs`), who signed a request
 //! (`principal.rs`), STS tokens (`tokens.rs`), the built-in policies (`system.rs`), the action →
 //! resource tables (`resources.rs`), the policy stage of the pipeline (`authorize.rs`), and the
-//! policy grammars and their evaluation (`policy.rs`, `eval.rs`, `glob.rs`: pure).
+//! policy grammars and their evaluation (`policy.rs`, `eval.rs`, `glob.rs`: pure); the records
+//! whole for fixtures (`portable.rs`) and `cloudtwin check` (`check.rs`).
 
 pub mod authorize;
+pub mod check;
 pub mod error;
 pub mod eval;
 pub mod glob;
 pub mod keys;
 pub mod model;
 pub mod policy;
+pub mod portable;
 pub mod principal;
 pub mod resources;
 pub mod rules;

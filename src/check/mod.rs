@@ -2,7 +2,8 @@
 //! `PRAGMA integrity_check`.
 //!
 //! The store reports what it can see (records per tree, the acknowledged-sequence record,
-//! the schema version, unfinished resets or imports); each domain (`cvm::check`, `imm::check`)
+//! the schema version, unfinished resets or imports); each domain (`cvm::check`, `imm::check`,
+//! `access::check`)
 //! decodes every record, rebuilds every derived index and counter from the records the way its
 //! `portable.rs` does for an import, and compares them with what is stored. Every difference
 //! is a [`Problem`] naming its tree and key.
@@ -107,6 +108,7 @@ pub fn run(dir: &Path, cache_mb: u64) -> Result<Report, StoreError> {
         store.inspect(|view| -> Result<(), StoreError> {
             crate::cvm::check::check(view, &mut problems)?;
             crate::imm::check::check(view, &mut problems)?;
+            crate::access::check::check(view, &mut problems)?;
             Ok(())
         })?;
     }
@@ -136,6 +138,7 @@ mod tests {
             name: "one".into(),
             tencent: None,
             aliyun: None,
+            ..Default::default()
         }]);
         let place = serde_json::json!({"AccountId": ACCOUNT, "Region": "cn-hangzhou",
             "ProjectName": "p", "DatasetName": "d"});
@@ -154,7 +157,8 @@ mod tests {
             "imm": {
                 "Projects": [{"AccountId": ACCOUNT, "Region": "cn-hangzhou", "ProjectName": "p"}],
                 "Datasets": [place], "Files": [file], "Clusters": [cluster]}});
-        crate::fixture::replace(&store, &doc, &accounts, 500).expect("load the document");
+        crate::fixture::replace(&store, &doc, &accounts, crate::fixture::Limits::default())
+            .expect("load the document");
         store
     }
 
