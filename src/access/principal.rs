@@ -388,8 +388,7 @@ mod tests {
         let accounts = Accounts::new(&[Account {
             id: "100000000001".into(),
             name: "one".into(),
-            tencent: None,
-            aliyun: None,
+            ..Account::default()
         }]);
         (dir, access, accounts)
     }
