@@ -233,8 +233,9 @@ impl Access {
             ),
             Principal::User(grant) => {
                 let list = named(&grant.policies);
+                let only = grant.memo.of(&grant.policies, action);
                 (
-                    eval::evaluate(g, &list, action, resources, ctx, account),
+                    eval::evaluate_prepared(g, &list, &only, None, action, resources, ctx, account),
                     "AccountLevelIdentityBasedPolicy",
                 )
             }
@@ -247,14 +248,19 @@ impl Access {
                     .as_ref()
                     .map(|r| named(&r.policies))
                     .unwrap_or_default();
+                let only = role
+                    .as_ref()
+                    .map(|r| r.memo.of(&r.policies, action))
+                    .unwrap_or_default();
                 let session = s.policy.as_ref().map(|p| Named {
                     name: "session",
                     kind: "Session",
                     policy: p,
                 });
-                let d = eval::evaluate_session(
+                let d = eval::evaluate_prepared(
                     g,
                     &role_policies,
+                    &only,
                     session.as_ref(),
                     action,
                     resources,

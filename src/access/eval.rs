@@ -116,6 +116,49 @@ pub fn evaluate(
         grammar,
         policies,
         None,
+        None,
+        action,
+        resources,
+        ctx,
+        owner_account,
+    )
+}
+
+/// The statements of `policies` whose `Action`/`NotAction` covers `action`, as (policy,
+/// statement) positions: the only ones [`evaluate_prepared`] looks at. A caller that evaluates
+/// the same policies for the same action again and again (a sub-user's requests) computes
+/// this once and keeps it.
+pub fn candidates(policies: &[Named<'_>], action: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for (pi, named) in policies.iter().enumerate() {
+        for (si, s) in named.policy.statements.iter().enumerate() {
+            if actions_match(&s.actions, action) {
+                out.push((pi, si));
+            }
+        }
+    }
+    out
+}
+
+/// [`evaluate_session`] over only the identity statements `identity_candidates` names
+/// (from [`candidates`] for the same policies and action): the same decision, without
+/// matching every statement's actions again.
+#[allow(clippy::too_many_arguments)]
+pub fn evaluate_prepared(
+    grammar: Grammar,
+    identity: &[Named<'_>],
+    identity_candidates: &[(usize, usize)],
+    session: Option<&Named<'_>>,
+    action: &str,
+    resources: &[String],
+    ctx: &Context,
+    owner_account: &str,
+) -> Decision {
+    decide(
+        grammar,
+        identity,
+        Some(identity_candidates),
+        session,
         action,
         resources,
         ctx,
@@ -139,6 +182,7 @@ pub fn evaluate_session(
     decide(
         grammar,
         identity,
+        None,
         session,
         action,
         resources,
@@ -211,9 +255,11 @@ enum Verdict {
     Unmatched,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn decide(
     grammar: Grammar,
     identity: &[Named<'_>],
+    identity_candidates: Option<&[(usize, usize)]>,
     session: Option<&Named<'_>>,
     action: &str,
     resources: &[String],
@@ -229,6 +275,7 @@ fn decide(
             judge(
                 grammar,
                 std::slice::from_ref(s),
+                None,
                 action,
                 resource,
                 ctx,
@@ -247,6 +294,7 @@ fn decide(
         let identity_verdict = judge(
             grammar,
             identity,
+            identity_candidates,
             action,
             resource,
             ctx,
@@ -289,9 +337,11 @@ fn decide(
 
 /// The verdict of `policies` on one resource: the first matching Deny, else the first
 /// matching Allow.
+#[allow(clippy::too_many_arguments)]
 fn judge(
     grammar: Grammar,
     policies: &[Named<'_>],
+    only: Option<&[(usize, usize)]>,
     action: &str,
     resource: &str,
     ctx: &Context,
@@ -299,17 +349,39 @@ fn judge(
     missing: &mut Vec<String>,
 ) -> Verdict {
     let mut allow = None;
-    for (pi, named) in policies.iter().enumerate() {
-        for (si, s) in named.policy.statements.iter().enumerate() {
-            if allow.is_some() && s.effect == Effect::Allow {
-                continue;
+    let mut consider = |pi: usize, si: usize, s: &Statement, allow: &mut Option<(usize, usize)>| {
+        if allow.is_some() && s.effect == Effect::Allow {
+            return None;
+        }
+        if !statement_matches(grammar, s, action, resource, ctx, owner, missing) {
+            return None;
+        }
+        match s.effect {
+            Effect::Deny => Some(Verdict::Deny(pi, si)),
+            Effect::Allow => {
+                *allow = Some((pi, si));
+                None
             }
-            if !statement_matches(grammar, s, action, resource, ctx, owner, missing) {
-                continue;
+        }
+    };
+    match only {
+        Some(list) => {
+            for &(pi, si) in list {
+                let Some(s) = policies.get(pi).and_then(|n| n.policy.statements.get(si)) else {
+                    continue;
+                };
+                if let Some(v) = consider(pi, si, s, &mut allow) {
+                    return v;
+                }
             }
-            match s.effect {
-                Effect::Deny => return Verdict::Deny(pi, si),
-                Effect::Allow => allow = Some((pi, si)),
+        }
+        None => {
+            for (pi, named) in policies.iter().enumerate() {
+                for (si, s) in named.policy.statements.iter().enumerate() {
+                    if let Some(v) = consider(pi, si, s, &mut allow) {
+                        return v;
+                    }
+                }
             }
         }
     }

@@ -67,6 +67,41 @@ pub struct KeyGrant {
     pub user: User,
     /// The user's policies, parsed.
     pub policies: Vec<NamedPolicy>,
+    /// Per action, the statements whose actions cover it (`eval::candidates`).
+    pub memo: Candidates,
+}
+
+/// Per action, the (policy, statement) positions whose `Action` covers it: computed once per
+/// cached grant and action, so a request evaluates only the statements about its action.
+#[derive(Debug, Default)]
+pub struct Candidates(RwLock<HashMap<String, Positions>>);
+
+/// (policy, statement) positions.
+pub type Positions = Arc<Vec<(usize, usize)>>;
+
+impl Candidates {
+    /// The statements of `policies` about `action`.
+    pub fn of(&self, policies: &[NamedPolicy], action: &str) -> Positions {
+        if let Some(c) = self.0.read().ok().and_then(|m| m.get(action).cloned()) {
+            return c;
+        }
+        let named: Vec<super::eval::Named<'_>> = policies
+            .iter()
+            .map(|p| super::eval::Named {
+                name: &p.name,
+                kind: p.kind.as_str(),
+                policy: &p.policy,
+            })
+            .collect();
+        let c = Arc::new(super::eval::candidates(&named, action));
+        if let Ok(mut m) = self.0.write() {
+            // One entry per action of the products: bounded by the action lists.
+            if m.len() < 1024 {
+                m.insert(action.to_string(), c.clone());
+            }
+        }
+        c
+    }
 }
 
 /// A role's policies as the request path needs them.
@@ -76,6 +111,8 @@ pub struct RoleGrant {
     pub role: Role,
     /// Its policies, parsed.
     pub policies: Vec<NamedPolicy>,
+    /// Per action, the statements whose actions cover it.
+    pub memo: Candidates,
 }
 
 /// A policy as the read APIs show it (system or custom).
@@ -1195,6 +1232,7 @@ impl Access {
             key,
             user,
             policies,
+            memo: Candidates::default(),
         });
         if let Ok(mut m) = self.keys.write() {
             if m.len() >= CACHE_CAP {
@@ -1225,7 +1263,11 @@ impl Access {
             Err(e) => return Err(e),
         };
         let policies = self.resolve(cloud, account, &r.policies);
-        let grant = Arc::new(RoleGrant { role: r, policies });
+        let grant = Arc::new(RoleGrant {
+            role: r,
+            policies,
+            memo: Candidates::default(),
+        });
         if let Ok(mut m) = self.roles.write() {
             if m.len() >= CACHE_CAP {
                 m.clear();

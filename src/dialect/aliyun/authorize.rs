@@ -15,7 +15,7 @@ use crate::dialect::pipeline::{Dialect as _, Request};
 
 use super::error::{AliError, Code};
 use super::router::{Op, Product};
-use super::{business_params, Aliyun, Route};
+use super::{Aliyun, Route};
 
 fn table(product: Product) -> &'static [resources::Row] {
     match product {
@@ -38,8 +38,12 @@ pub fn authorize(
         return Ok(());
     }
     let region = d.region(req, route)?;
-    let params = business_params(route);
-    let lookup = |name: &str| params.opt_str(name).into_iter().collect::<Vec<_>>();
+    let lookup = |name: &str| {
+        super::param(&route.all, name)
+            .map(str::to_string)
+            .into_iter()
+            .collect::<Vec<_>>()
+    };
     let check = Check {
         cloud: Cloud::Aliyun,
         service: op.product().code(),

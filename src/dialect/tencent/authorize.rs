@@ -39,8 +39,16 @@ pub fn authorize(
         use crate::dialect::pipeline::Dialect as _;
         d.region(req, route)?
     };
-    let params = decode_params(req, route)?;
-    let lookup = |name: &str| params.values(name);
+    // Decoded only when the action's resources name a parameter (DescribeImages' do not); a
+    // body that does not decode leaves the ids empty here, and the action answers it.
+    let decoded = std::cell::OnceCell::new();
+    let lookup = |name: &str| {
+        decoded
+            .get_or_init(|| decode_params(req, route).ok())
+            .as_ref()
+            .map(|p| p.values(name))
+            .unwrap_or_default()
+    };
     let check = Check {
         cloud: Cloud::Tencent,
         service: op.product().service(),
