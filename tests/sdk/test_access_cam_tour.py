@@ -140,6 +140,16 @@ def test_get_list_and_update_user(server):
 
     call(server, "UpdateUser", Name=name, Remark="renamed remark")
     assert call(server, "GetUser", Name=name).Remark == "renamed remark"
+    # The other fields UpdateUser takes are kept, and what is not sent stays.
+    call(server, "UpdateUser", Name=name, ConsoleLogin=1, Email="new@example.com", PhoneNum="13800000000",
+         CountryCode="86")
+    u = call(server, "GetUser", Name=name)
+    assert (u.ConsoleLogin, u.Email, u.PhoneNum, u.CountryCode, u.Remark) == \
+        (1, "new@example.com", "13800000000", "86", "renamed remark")
+    call(server, "UpdateUser", Name=name, ConsoleLogin=0)
+    u = call(server, "GetUser", Name=name)
+    assert (u.ConsoleLogin, u.Email) == (0, "new@example.com")
+    assert cam_code(server, "UpdateUser", Name=name, ConsoleLogin=2) == "InvalidParameter.ParamError"
     assert [x.Remark for x in call(server, "ListUsers").Data if x.Name == name] == ["renamed remark"]
 
     assert cam_code(server, "GetUser", Name=unique("nobody")) == "ResourceNotFound.UserNotExist"
