@@ -202,6 +202,21 @@ pub struct NewRole {
     pub console_login: bool,
 }
 
+/// Changes to a sub-user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    /// New display name (Alibaba) or remark (Tencent).
+    pub display_name: Option<String>,
+    /// New comments (Alibaba) / remark (Tencent).
+    pub comments: Option<String>,
+    /// New e-mail.
+    pub email: Option<String>,
+    /// New mobile phone.
+    pub phone: Option<String>,
+    /// New Tencent `ConsoleLogin`.
+    pub console_login: Option<bool>,
+}
+
 /// Changes to a role; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct RoleChanges {
@@ -511,18 +526,26 @@ impl Access {
         cloud: Cloud,
         account: &str,
         name: &str,
-        display_name: Option<String>,
-        comments: Option<String>,
+        changes: UserChanges,
     ) -> Result<User, AccessError> {
         self.write(|tx| {
             let key = keys::user(cloud, account, name);
             let mut u: User = tx_get(tx, &key)?
                 .ok_or_else(|| TxError::Abort(AccessError::NotFound(Entity::User, name.into())))?;
-            if let Some(d) = &display_name {
+            if let Some(d) = &changes.display_name {
                 u.display_name = d.clone();
             }
-            if let Some(c) = &comments {
+            if let Some(c) = &changes.comments {
                 u.comments = c.clone();
+            }
+            if let Some(e) = &changes.email {
+                u.email = e.clone();
+            }
+            if let Some(ph) = &changes.phone {
+                u.phone = ph.clone();
+            }
+            if let Some(c) = changes.console_login {
+                u.console_login = c;
             }
             u.updated_ms = now_ms();
             tx_put(tx, &key, &u)?;
@@ -1355,4 +1378,76 @@ fn strip_attachment(tx: &Tx<'_>, holder: &[u8], name: &str) -> Result<(), TxErro
         _ => {}
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Durability, Store};
+
+    #[tokio::test]
+    async fn update_user_changes_only_the_fields_it_is_given() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path(), Durability::Sync).expect("store");
+        let access = Access::open(
+            store,
+            Limits::default(),
+            super::super::authorize::Mode::Enforce,
+        )
+        .expect("access");
+        let (cloud, account) = (Cloud::Tencent, "100000000001");
+        access
+            .create_user(
+                cloud,
+                account,
+                NewUser {
+                    name: "u".into(),
+                    display_name: "r".into(),
+                    comments: "r".into(),
+                    email: "a@example.com".into(),
+                    phone: "1".into(),
+                    console_login: false,
+                },
+            )
+            .await
+            .expect("create");
+        let u = access
+            .update_user(
+                cloud,
+                account,
+                "u",
+                UserChanges {
+                    email: Some("b@example.com".into()),
+                    phone: Some("2".into()),
+                    console_login: Some(true),
+                    ..UserChanges::default()
+                },
+            )
+            .await
+            .expect("update");
+        assert_eq!((u.email.as_str(), u.phone.as_str()), ("b@example.com", "2"));
+        assert!(u.console_login);
+        assert_eq!((u.display_name.as_str(), u.comments.as_str()), ("r", "r"));
+        let u = access
+            .update_user(
+                cloud,
+                account,
+                "u",
+                UserChanges {
+                    comments: Some("r2".into()),
+                    console_login: Some(false),
+                    ..UserChanges::default()
+                },
+            )
+            .await
+            .expect("update");
+        assert_eq!(
+            (u.comments.as_str(), u.email.as_str()),
+            ("r2", "b@example.com")
+        );
+        assert!(!u.console_login);
+        let stored = access.get_user(cloud, account, "u").expect("get");
+        assert_eq!(stored.comments, "r2");
+        assert!(!stored.console_login);
+    }
 }

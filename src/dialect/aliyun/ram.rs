@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use crate::access::authorize::decode_diagnostic;
 use crate::access::model::{AccessKey, ManagedPolicy, PolicyVersion, Role, User};
-use crate::access::service::{NewRole, NewUser, PolicyView, RoleChanges};
+use crate::access::service::{NewRole, NewUser, PolicyView, RoleChanges, UserChanges};
 use crate::access::{
     rules, AccessError, Cloud, Entity, KeyStatus, PolicyKind, PolicyRef, Principal, Target,
 };
@@ -354,8 +354,11 @@ pub async fn run(name: &str, ctx: &Ctx<'_>) -> Result<Output, AliError> {
                     C,
                     a,
                     &n,
-                    text(p, "NewDisplayName", 128)?,
-                    text(p, "NewComments", 128)?,
+                    UserChanges {
+                        display_name: text(p, "NewDisplayName", 128)?,
+                        comments: text(p, "NewComments", 128)?,
+                        ..UserChanges::default()
+                    },
                 )
                 .await
                 .map_err(access_error)?;

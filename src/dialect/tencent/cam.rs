@@ -7,7 +7,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::access::model::{AccessKey, Attachment, Role, User};
-use crate::access::service::{NewRole, NewUser, PolicyView, RoleChanges};
+use crate::access::service::{NewRole, NewUser, PolicyView, RoleChanges, UserChanges};
 use crate::access::{rules, AccessError, Cloud, Entity, KeyStatus, PolicyKind, PolicyRef, Target};
 use crate::clock::iso8601_utc;
 
@@ -258,11 +258,26 @@ fn req_id(p: &Params, name: &str) -> Result<String, TcError> {
 }
 
 fn flag(p: &Params, name: &'static str) -> Result<bool, TcError> {
+    Ok(opt_flag(p, name)?.unwrap_or(false))
+}
+
+/// A 0/1 flag, `None` when not sent.
+fn opt_flag(p: &Params, name: &'static str) -> Result<Option<bool>, TcError> {
     match p.opt_u64(name)? {
-        None | Some(0) => Ok(false),
-        Some(1) => Ok(true),
+        None => Ok(None),
+        Some(0) => Ok(Some(false)),
+        Some(1) => Ok(Some(true)),
         Some(n) => Err(invalid(name, format!("must be 0 or 1, got {n}"))),
     }
+}
+
+/// An optional text field, checked when sent.
+fn opt_text(p: &Params, name: &'static str, max: usize) -> Result<Option<String>, TcError> {
+    let v = p.opt_str(name)?;
+    if let Some(v) = &v {
+        rules::text(name, v, max).map_err(access_error)?;
+    }
+    Ok(v)
 }
 
 fn text(p: &Params, name: &'static str, max: usize) -> Result<String, TcError> {
@@ -425,17 +440,25 @@ fn list_users(ctx: &Ctx<'_>) -> Result<Output, TcError> {
 
 async fn update_user(ctx: &Ctx<'_>, p: &Params) -> Result<Output, TcError> {
     let name = p.req_str("Name")?;
-    let remark = match p.opt_str("Remark")? {
-        Some(r) => {
-            rules::text("Remark", &r, MAX_REMARK).map_err(access_error)?;
-            Some(r)
-        }
-        None => None,
-    };
-    flag(p, "ConsoleLogin")?;
+    let remark = opt_text(p, "Remark", MAX_REMARK)?;
+    let console_login = opt_flag(p, "ConsoleLogin")?;
     flag(p, "NeedResetPassword")?;
+    let phone = opt_text(p, "PhoneNum", 32)?;
+    opt_text(p, "CountryCode", 8)?;
+    let email = opt_text(p, "Email", 128)?;
     ctx.access
-        .update_user(CLOUD, account(ctx), &name, remark.clone(), remark)
+        .update_user(
+            CLOUD,
+            account(ctx),
+            &name,
+            UserChanges {
+                display_name: remark.clone(),
+                comments: remark,
+                email,
+                phone,
+                console_login,
+            },
+        )
         .await
         .map_err(access_error)?;
     Ok(Output::new())
