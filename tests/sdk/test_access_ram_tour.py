@@ -373,6 +373,16 @@ def test_roles_read_listed_and_deleted_only_when_detached(server, project):
     assert name not in [x.role_name for x in r.list_roles(m.ListRolesRequest(max_items=1000)).body.roles.role]
     r.delete_policy(m.DeletePolicyRequest(policy_name=pol))
 
+    # A role made again under the name is another role (a new RoleId): the old session gets nothing.
+    again = r.create_role(m.CreateRoleRequest(role_name=name, assume_role_policy_document=trust(
+        f"acs:ram::{ACCOUNT_1}:root"))).body.role
+    assert again.role_id != created.role_id and again.max_session_duration == 3600
+    r.attach_policy_to_role(m.AttachPolicyToRoleRequest(policy_type="System", policy_name="AliyunIMMReadOnlyAccess",
+                                                        role_name=name))
+    denied_imm(get_project, session, project)
+    c = assume(sts(server), again.arn).credentials
+    get_project(imm(server, c.access_key_id, c.access_key_secret, c.security_token), project)
+
 
 def test_update_role_changes_who_may_assume_it_and_for_how_long(server):
     r = ram(server)
