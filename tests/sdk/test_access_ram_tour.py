@@ -276,6 +276,20 @@ def test_list_policies_by_type_and_page(server):
     assert page.is_truncated is True and len(page.policies.policy) == 1 and page.marker
     refused("InvalidParameter.PolicyType", 400, r.list_policies, m.ListPoliciesRequest(policy_type="Managed"))
 
+    # A system policy counts the account's users and roles it is attached to.
+    def system_count():
+        listed = [x.attachment_count for x in r.list_policies(m.ListPoliciesRequest(
+            policy_type="System", max_items=1000)).body.policies.policy if x.policy_name == "AliyunIMMReadOnlyAccess"]
+        got = r.get_policy(m.GetPolicyRequest(policy_type="System", policy_name="AliyunIMMReadOnlyAccess"))
+        assert listed == [got.body.policy.attachment_count]
+        return listed[0]
+    before = system_count()
+    attach_user(r, name, "AliyunIMMReadOnlyAccess", "System")
+    assert system_count() == before + 1
+    r.detach_policy_from_user(m.DetachPolicyFromUserRequest(policy_type="System", policy_name="AliyunIMMReadOnlyAccess",
+                                                            user_name=name))
+    assert system_count() == before
+
 
 def test_detaching_takes_the_permission_away_and_an_attached_policy_is_not_deleted(server, project):
     r = ram(server)
