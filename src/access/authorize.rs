@@ -240,10 +240,13 @@ impl Access {
                 )
             }
             Principal::Session(s) => {
+                // The session's own role: a role deleted and made again under the same name
+                // (a new RoleId) grants nothing to the sessions of the old one.
                 let role = self
                     .role_grant(cloud, &s.claims.account, &s.claims.role)
                     .ok()
-                    .flatten();
+                    .flatten()
+                    .filter(|r| r.role.id == s.claims.role_id);
                 let role_policies = role
                     .as_ref()
                     .map(|r| named(&r.policies))

@@ -409,6 +409,81 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn a_session_grants_nothing_once_its_role_is_remade_under_its_name() {
+        use crate::access::authorize::Check;
+        use crate::access::service::NewRole;
+        use crate::access::{resources, PolicyKind, PolicyRef, Target};
+
+        let (_dir, access, accounts) = setup();
+        let (c, a) = (Cloud::Aliyun, "100000000001");
+        let trust = r#"{"Version":"1","Statement":[{"Action":"sts:AssumeRole","Effect":"Allow","Principal":{"RAM":["acs:ram::100000000001:root"]}}]}"#;
+        let reader = PolicyRef {
+            kind: PolicyKind::System,
+            name: "AliyunIMMReadOnlyAccess".into(),
+        };
+        let make = || async {
+            let r = access
+                .create_role(
+                    c,
+                    a,
+                    NewRole {
+                        name: "reader".into(),
+                        trust: trust.into(),
+                        description: String::new(),
+                        max_session_secs: None,
+                        console_login: false,
+                    },
+                )
+                .await
+                .expect("role");
+            access
+                .attach(c, a, Target::Role("reader"), reader.clone())
+                .await
+                .expect("attach");
+            r
+        };
+        let secret = access.token_secret().await.expect("secret").to_vec();
+        let session = |role_id: &str| {
+            let key = tokens::new_key_id(c);
+            let mut cl = claims(&key, now_ms() + 60_000);
+            cl.role_id = role_id.to_string();
+            let token = tokens::issue(&secret, c, &cl);
+            access
+                .credential(c, &accounts, &key, Some(&token))
+                .expect("session")
+                .verified
+        };
+        let params = |_: &str| vec!["p".to_string()];
+        let check = Check {
+            cloud: c,
+            service: "imm",
+            action: "GetProject",
+            table: resources::IMM,
+            region: "cn-hangzhou",
+            params: &params,
+            peer: None,
+            secure: false,
+        };
+        let first = make().await;
+        let old = session(&first.id);
+        access.authorize(&old, &check).expect("the role's session");
+        access
+            .detach(c, a, Target::Role("reader"), reader.clone())
+            .await
+            .expect("detach");
+        access
+            .delete_role(c, a, "reader", false)
+            .await
+            .expect("delete");
+        let second = make().await;
+        assert_ne!(first.id, second.id);
+        assert!(access.authorize(&old, &check).is_err());
+        access
+            .authorize(&session(&second.id), &check)
+            .expect("the new role's session");
+    }
+
     #[test]
     fn an_expired_token_is_refused_and_a_live_one_opens() {
         let (_dir, access, accounts) = setup();

@@ -756,13 +756,56 @@ impl Access {
         r: &PolicyRef,
     ) -> Result<PolicyView, AccessError> {
         match r.kind {
-            PolicyKind::System => system::by_name(cloud, &r.name)
-                .map(PolicyView::from)
-                .ok_or_else(|| AccessError::NotFound(Entity::Policy, r.name.clone())),
+            PolicyKind::System => {
+                let p = system::by_name(cloud, &r.name)
+                    .ok_or_else(|| AccessError::NotFound(Entity::Policy, r.name.clone()))?;
+                let mut v = PolicyView::from(p);
+                v.attached = self
+                    .system_attachments(cloud, account)?
+                    .get(p.name)
+                    .copied()
+                    .unwrap_or(0);
+                Ok(v)
+            }
             PolicyKind::Custom => Ok(PolicyView::from(
                 &self.custom_policy(cloud, account, &r.name)?,
             )),
         }
+    }
+
+    /// `cloud`'s system policies as `account` sees them: each with the number of the account's
+    /// users and roles it is attached to (a custom policy keeps its own count).
+    pub fn system_policies(
+        &self,
+        cloud: Cloud,
+        account: &str,
+    ) -> Result<Vec<PolicyView>, AccessError> {
+        let counts = self.system_attachments(cloud, account)?;
+        Ok(system::of(cloud)
+            .map(|p| {
+                let mut v = PolicyView::from(p);
+                v.attached = counts.get(p.name).copied().unwrap_or(0);
+                v
+            })
+            .collect())
+    }
+
+    /// How many of the account's users and roles each system policy is attached to.
+    fn system_attachments(
+        &self,
+        cloud: Cloud,
+        account: &str,
+    ) -> Result<HashMap<String, u32>, AccessError> {
+        let users = self.list_users(cloud, account)?;
+        let roles = self.list_roles(cloud, account)?;
+        let mut n: HashMap<String, u32> = HashMap::new();
+        let held = users.iter().flat_map(|u| &u.policies);
+        for a in held.chain(roles.iter().flat_map(|r| &r.policies)) {
+            if a.policy.kind == PolicyKind::System {
+                *n.entry(a.policy.name.clone()).or_insert(0) += 1;
+            }
+        }
+        Ok(n)
     }
 
     /// A policy by Tencent `PolicyId` (preset or custom).
@@ -1383,18 +1426,14 @@ fn strip_attachment(tx: &Tx<'_>, holder: &[u8], name: &str) -> Result<(), TxErro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access::authorize::Mode;
     use crate::store::{Durability, Store};
 
     #[tokio::test]
     async fn update_user_changes_only_the_fields_it_is_given() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(dir.path(), Durability::Sync).expect("store");
-        let access = Access::open(
-            store,
-            Limits::default(),
-            super::super::authorize::Mode::Enforce,
-        )
-        .expect("access");
+        let access = Access::open(store, Limits::default(), Mode::Enforce).expect("access");
         let (cloud, account) = (Cloud::Tencent, "100000000001");
         access
             .create_user(
@@ -1449,5 +1488,52 @@ mod tests {
         let stored = access.get_user(cloud, account, "u").expect("get");
         assert_eq!(stored.comments, "r2");
         assert!(!stored.console_login);
+    }
+
+    #[tokio::test]
+    async fn a_system_policy_counts_the_accounts_attachments() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path(), Durability::Sync).expect("store");
+        let access = Access::open(store, Limits::default(), Mode::Enforce).expect("access");
+        let (c, a) = (Cloud::Aliyun, "100000000001");
+        let reader = PolicyRef {
+            kind: PolicyKind::System,
+            name: "AliyunIMMReadOnlyAccess".into(),
+        };
+        let count = |account: &str| {
+            let listed = access
+                .system_policies(c, account)
+                .expect("list")
+                .into_iter()
+                .find(|v| v.name == reader.name)
+                .expect("listed")
+                .attached;
+            let read = access.policy(c, account, &reader).expect("read").attached;
+            assert_eq!(listed, read);
+            read
+        };
+        assert_eq!(count(a), 0);
+        for name in ["u1", "u2"] {
+            let new = NewUser {
+                name: name.into(),
+                display_name: String::new(),
+                comments: String::new(),
+                email: String::new(),
+                phone: String::new(),
+                console_login: false,
+            };
+            access.create_user(c, a, new).await.expect("user");
+            access
+                .attach(c, a, Target::User(name), reader.clone())
+                .await
+                .expect("attach");
+        }
+        assert_eq!(count(a), 2);
+        assert_eq!(count("100000000002"), 0);
+        access
+            .detach(c, a, Target::User("u1"), reader.clone())
+            .await
+            .expect("detach");
+        assert_eq!(count(a), 1);
     }
 }

@@ -461,7 +461,7 @@ pub async fn run(name: &str, ctx: &Ctx<'_>) -> Result<Output, AliError> {
             let kind = policy_kind(p, false)?;
             let mut all: Vec<PolicyView> = Vec::new();
             if kind != Some(PolicyKind::Custom) {
-                all.extend(crate::access::system::of(C).map(PolicyView::from));
+                all.extend(ctx.access.system_policies(C, a).map_err(access_error)?);
             }
             if kind != Some(PolicyKind::System) {
                 let custom = ctx

@@ -683,7 +683,11 @@ fn list_policies(ctx: &Ctx<'_>, p: &Params) -> Result<Output, TcError> {
     let keyword = p.opt_str("Keyword")?.unwrap_or_default().to_lowercase();
     let mut all: Vec<PolicyView> = Vec::new();
     if preset {
-        all.extend(crate::access::system::of(CLOUD).map(PolicyView::from));
+        all.extend(
+            ctx.access
+                .system_policies(CLOUD, account(ctx))
+                .map_err(access_error)?,
+        );
     }
     if custom {
         let list = ctx
