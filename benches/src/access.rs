@@ -2,7 +2,7 @@
 //! signed with the account's root key and with a sub-user's key that has 20 custom policies of
 //! 10 statements each attached (the one statement that allows the action is the last of the
 //! last policy, so every other statement is evaluated first). The two are measured
-//! interleaved (root, user, root, user, ...) three times each, and the median ratio of the
+//! interleaved, five pairs in alternating order (root then user, user then root, ...), and the median ratio of the
 //! pairs is reported with its spread. Principals are created through the CAM and RAM APIs, as
 //! a user's setup script would.
 
@@ -20,6 +20,7 @@ use crate::{
 const ACCOUNT: &str = "100000000001";
 const POLICIES: usize = 20;
 const STATEMENTS: usize = 10;
+const PAIRS: usize = 5;
 
 async fn call(addr: &str, req: Vec<u8>) -> Value {
     let (_, body) = once(addr, &req).await.unwrap_or_default();
@@ -232,19 +233,43 @@ async fn pairs(
         (Some(lo), Some(hi)) => hi - lo,
         _ => f64::NAN,
     };
-    eprintln!("  {name}: sub-user / root throughput, median of 3 interleaved pairs {median:.3} (spread {spread:.3})");
+    eprintln!("  {name}: sub-user / root throughput, median of {PAIRS} interleaved pairs {median:.3} (spread {spread:.3})");
     r.value(
-        &format!("{name}: sub-user / root req/s, median of 3 interleaved pairs (bar >= 0.95)"),
+        &format!(
+            "{name}: sub-user / root req/s, median of {PAIRS} interleaved pairs (bar >= 0.95)"
+        ),
         &format!("{key}_ratio"),
         median,
         "ratio",
     );
     r.value(
-        &format!("{name}: spread of the 3 ratios"),
+        &format!("{name}: spread of the {PAIRS} ratios"),
         &format!("{key}_ratio_spread"),
         spread,
         "ratio",
     );
+}
+
+/// Only the sub-user's DescribeImages for `--seconds`, for a profiler attached to the server
+/// (`cloudtwin-bench access-profile`; the server's pid is printed).
+pub async fn profile(o: &Opts) {
+    let tmp = std::env::temp_dir().join(format!("cloudtwin-bench-access-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap_or_default();
+    let server = Server::start(&config(&tmp, "sync"));
+    let addr = server.addr.clone();
+    load_images(&addr, 0, 1_000).await;
+    if let Some((id, key)) = cam_user(&addr).await {
+        eprintln!(
+            "  server pid {}: sub-user DescribeImages for {} s",
+            server.pid(),
+            o.seconds
+        );
+        let run = measure(&addr, 16, o.seconds, describe(addr.clone(), id, key)).await;
+        eprintln!("  {:.0} req/s, {} errors", run.rps, run.errors);
+    }
+    server.stop();
+    let _ = std::fs::remove_dir_all(&tmp);
 }
 
 /// The access-policy figures.

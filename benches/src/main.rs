@@ -119,6 +119,10 @@ impl Server {
         Server { child, addr }
     }
 
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     fn stop(mut self) {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
@@ -904,6 +908,7 @@ async fn main() {
             "conns",
             "hardening",
             "access",
+            "access-profile",
         ]
         .iter()
         .any(|s| has(s));
@@ -930,6 +935,10 @@ async fn main() {
     }
     if all || has("hardening") {
         hardening::run(&o, &mut r).await;
+    }
+    if has("access-profile") {
+        access::profile(&o).await;
+        return;
     }
     if all || has("access") {
         access::run(&o, &mut r).await;
