@@ -1,10 +1,10 @@
 //! The cost of access policies on the request path: DescribeImages and QueryFigureClusters
 //! signed with the account's root key and with a sub-user's key that has 20 custom policies of
 //! 10 statements each attached (the one statement that allows the action is the last of the
-//! last policy, so every other statement is evaluated first). The two are measured
-//! interleaved, five pairs in alternating order (root then user, user then root, ...), and the median ratio of the
-//! pairs is reported with its spread. Principals are created through the CAM and RAM APIs, as
-//! a user's setup script would.
+//! last policy; the other 199 are about other actions or resources, some with conditions).
+//! The two are measured interleaved, five pairs in alternating order (root then user, user
+//! then root, ...), and the median ratio of the pairs is reported with its spread. Principals
+//! are created through the CAM and RAM APIs, as a user's setup script would.
 
 use std::sync::Arc;
 
