@@ -36,6 +36,34 @@ impl Dialect {
     }
 }
 
+/// The language an error message is answered in. English is the default: a request that asks
+/// for nothing, for `en-US` or for anything cloudtwin does not speak gets English; one that asks
+/// for Chinese (`zh-CN`, `zh`, `zh-Hans`, `zh_CN`...) gets Chinese.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    /// English (the default).
+    #[default]
+    En,
+    /// Simplified Chinese.
+    Zh,
+}
+
+impl Lang {
+    /// The language a tag asks for (`X-TC-Language`, `Language`, `Accept-Language`): the first
+    /// entry of a list decides, its primary subtag `zh` (any case) meaning Chinese.
+    pub fn from_tag(tag: Option<&str>) -> Lang {
+        let Some(tag) = tag else { return Lang::En };
+        let first = tag.split(',').next().unwrap_or("");
+        let first = first.split(';').next().unwrap_or("").trim();
+        let primary = first.split(['-', '_']).next().unwrap_or("");
+        if primary.eq_ignore_ascii_case("zh") {
+            Lang::Zh
+        } else {
+            Lang::En
+        }
+    }
+}
+
 /// Decides the dialect of a request; `None` when no dialect claims it.
 pub fn classify(headers: &HeaderMap, pairs: &[(String, String)]) -> Option<Dialect> {
     if tencent::recognises(headers, pairs) {
@@ -147,4 +175,37 @@ pub struct RequestLog {
     pub code: String,
     /// Whether `action` is an action the dialect knows (metrics label it `unknown` otherwise).
     pub known: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Lang;
+
+    #[test]
+    fn chinese_tags_ask_for_chinese_and_everything_else_gets_english() {
+        for zh in [
+            "zh-CN",
+            "zh",
+            "zh-Hans",
+            "ZH-cn",
+            "zh_CN",
+            "zh-TW",
+            "zh-CN,en;q=0.8",
+        ] {
+            assert_eq!(Lang::from_tag(Some(zh)), Lang::Zh, "{zh}");
+        }
+        for en in [
+            "en-US",
+            "en",
+            "",
+            "fr-FR",
+            "zhx",
+            "garbage;;",
+            "en-US,zh-CN",
+        ] {
+            assert_eq!(Lang::from_tag(Some(en)), Lang::En, "{en}");
+        }
+        assert_eq!(Lang::from_tag(None), Lang::En);
+        assert_eq!(Lang::default(), Lang::En);
+    }
 }

@@ -97,6 +97,8 @@ pub struct Tweak {
     pub omit: Vec<&'static str>,
     /// Overrides of header values sent after signing (a tampered request).
     pub resend_as: Vec<(&'static str, String)>,
+    /// Headers added after signing, outside the signature (e.g. `Accept-Language`).
+    pub extra: Vec<(&'static str, String)>,
 }
 
 impl ImmClient {
@@ -211,6 +213,9 @@ impl ImmClient {
                 .iter()
                 .find(|(name, _)| name == k)
                 .map_or(v.as_str(), |(_, v)| v.as_str());
+            req = req.set(k, v);
+        }
+        for (k, v) in &t.extra {
             req = req.set(k, v);
         }
         req = req.set(

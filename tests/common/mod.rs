@@ -289,6 +289,8 @@ pub struct Client {
     pub secret_id: String,
     pub secret_key: String,
     pub region: String,
+    /// `X-TC-Language` (outside the signature, as the SDKs send it); none when `None`.
+    pub language: Option<String>,
     agent: ureq::Agent,
 }
 
@@ -323,6 +325,7 @@ impl Client {
             secret_id: id.to_string(),
             secret_key: key.to_string(),
             region: REGION.to_string(),
+            language: None,
             agent: ureq::AgentBuilder::new()
                 .timeout(Duration::from_secs(30))
                 .build(),
@@ -332,6 +335,12 @@ impl Client {
     /// The same client over `agent` (e.g. one that trusts a test CA, for `https://`).
     pub fn with_agent(mut self, agent: ureq::Agent) -> Client {
         self.agent = agent;
+        self
+    }
+
+    /// The same client asking for error messages in `language` (`X-TC-Language`).
+    pub fn in_language(mut self, language: &str) -> Client {
+        self.language = Some(language.to_string());
         self
     }
 
@@ -371,7 +380,7 @@ impl Client {
             "TC3-HMAC-SHA256 Credential={}/{date}/cvm/tc3_request, SignedHeaders=content-type;host, Signature={sig}",
             self.secret_id
         );
-        let resp = self
+        let mut req = self
             .agent
             .post(&format!("{}/", self.base))
             .set("Content-Type", "application/json")
@@ -379,8 +388,11 @@ impl Client {
             .set("X-TC-Version", "2017-03-12")
             .set("X-TC-Region", &self.region)
             .set("X-TC-Timestamp", &ts.to_string())
-            .set("Authorization", &auth)
-            .send_string(&payload);
+            .set("Authorization", &auth);
+        if let Some(language) = &self.language {
+            req = req.set("X-TC-Language", language);
+        }
+        let resp = req.send_string(&payload);
         let resp = match resp {
             Ok(r) => r,
             Err(ureq::Error::Status(_, r)) => r,

@@ -117,9 +117,10 @@ class Server:
             self.proc.wait()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def imm(self, style="v3", ak=AK_ID_1, secret=AK_SECRET_1):
+    def imm(self, style="v3", ak=AK_ID_1, secret=AK_SECRET_1, language=None):
+        """language: sent as Accept-Language (the SDKs send none by default)."""
         from imm_client import Imm
-        return Imm(self.endpoint, ak, secret, style)
+        return Imm(self.endpoint, ak, secret, style, language=language)
 
     def ingest(self, project, dataset, file, account=ACCOUNT_1, region=None, token=ADMIN_TOKEN):
         """POST /_cloudtwin/imm/faces; returns (status, body)."""
@@ -161,7 +162,9 @@ class Server:
                language="en-US"):
         sign_method, req_method = STYLES[style]
         hp = HttpProfile(protocol="http", endpoint=self.endpoint, reqMethod=req_method, reqTimeout=30)
-        cp = ClientProfile(signMethod=sign_method, httpProfile=hp, language=language)
+        # language=None: the SDK's own default (zh-CN).
+        lang = {} if language is None else {"language": language}
+        cp = ClientProfile(signMethod=sign_method, httpProfile=hp, **lang)
         return cvm_client.CvmClient(credential.Credential(secret_id, secret_key), region, cp)
 
 

@@ -27,9 +27,10 @@ def snake(name):
 
 
 class Imm:
-    def __init__(self, endpoint, ak, secret, style="v3", region="cn-hangzhou"):
+    def __init__(self, endpoint, ak, secret, style="v3", region="cn-hangzhou", language=None):
         self.style = style
         self.endpoint = endpoint
+        self.language = language
         if style == "legacy":
             from aliyunsdkcore.client import AcsClient
             self.client = AcsClient(ak, secret, region, auto_retry=False, timeout=30)
@@ -38,6 +39,9 @@ class Imm:
                                          protocol="http", read_timeout=30000, connect_timeout=30000)
             if style == "v2":
                 cfg.signature_algorithm = "v2"
+            if language is not None:
+                from alibabacloud_tea_openapi.utils_models import GlobalParameters
+                cfg.global_parameters = GlobalParameters(headers={"Accept-Language": language})
             self.client = TeaClient(cfg)
 
     def call(self, action, **params):
@@ -72,6 +76,8 @@ class Imm:
             else:
                 # This SDK generation lacks the setter: encode as its generated setters do.
                 req.add_query_param(k, json.dumps(v) if isinstance(v, (dict, list)) else v)
+        if self.language is not None:
+            req.add_header("Accept-Language", self.language)
         req.set_endpoint(self.endpoint)
         req.set_protocol_type("http")
         try:

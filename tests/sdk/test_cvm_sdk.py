@@ -310,3 +310,21 @@ def test_acknowledged_writes_survive_kill_9_and_a_restart(fresh_server):
     img = one(s.client("tc3-post"), image_id)
     assert img.ImageDescription == "acknowledged"
     assert s.terminate() == 0, "graceful shutdown exits 0"
+
+
+def message_of(fn):
+    """(code, message) of the SDK exception fn raises."""
+    with pytest.raises(TencentCloudSDKException) as e:
+        fn()
+    return e.value.get_code(), e.value.get_message()
+
+
+@pytest.mark.parametrize("style", ["tc3-post", "tc3-get", "hmacsha256-get", "hmacsha1-post"])
+def test_the_sdks_default_language_gets_the_chinese_message_and_en_us_the_english_one(server, style):
+    # The SDK's default ClientProfile asks for zh-CN (X-TC-Language in TC3, Language in v1).
+    default = server.client(style, language=None)
+    assert message_of(lambda: modify(default, "img-00000000")) == \
+        ("InvalidImageId.NotFound", "未找到该镜像：img-00000000。")
+    english = server.client(style, language="en-US")
+    assert message_of(lambda: modify(english, "img-00000000")) == \
+        ("InvalidImageId.NotFound", "ImageId img-00000000 is not found")

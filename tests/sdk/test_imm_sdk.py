@@ -470,3 +470,13 @@ def test_admin_ingestion_and_embedding_clustering(server):
     assert cl["Cover"]["URI"] == "oss://b/e2.jpg", "the cover is the best-quality face"
     fig = c.call("GetFileMeta", ProjectName=p, DatasetName=d, URI="oss://b/e1.jpg")["Files"][0]["Figures"][0]
     assert fig["Boundary"]["Width"] == 30 and fig["Age"] == 30
+
+
+def test_accept_language_zh_cn_gets_the_chinese_message_and_no_header_the_english_one(server, imm_style):
+    zh = server.imm(imm_style, language="zh-CN")
+    e = err(lambda: zh.call("GetProject", ProjectName="no_such_project"))
+    assert (e.code, e.status) == ("ResourceNotFound", 404)
+    assert "指定的资源 project 不存在：no_such_project。" in e.message, e.message
+    e = err(lambda: server.imm(imm_style).call("GetProject", ProjectName="no_such_project"))
+    assert "The specified resource project is not found: no_such_project." in e.message, e.message
+    assert "指定" not in e.message

@@ -43,3 +43,13 @@ def test_tccli_prints_the_error_code_and_exits_255(server):
     assert "code:InvalidImageId.NotFound" in out
     code, out = tccli(server, "ModifyImageAttribute", "--ImageId", "bad", "--ImageName", "x")
     assert "code:InvalidImageId.Malformed" in out
+
+
+def test_tccli_defaults_to_chinese_messages_and_language_en_us_gets_english(server):
+    code, out = tccli(server, "ModifyImageAttribute", "--ImageId", "img-00000000", "--ImageName", "x")
+    assert code == 255 and "code:InvalidImageId.NotFound" in out
+    assert "未找到该镜像：img-00000000。" in out, out
+    code, out = tccli(server, "ModifyImageAttribute", "--ImageId", "img-00000000", "--ImageName", "x",
+                      "--language", "en-US")
+    assert code == 255 and "code:InvalidImageId.NotFound" in out
+    assert "ImageId img-00000000 is not found" in out and "未找到" not in out, out

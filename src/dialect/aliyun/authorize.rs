@@ -77,7 +77,11 @@ fn denied(code: &(String, u16), d: &Denial) -> AliError {
             "You are not authorized to operate {} on the specified resources {}.",
             d.action, d.resource
         ),
-    );
+    )
+    .zh(format!(
+        "您没有在指定资源 {} 上执行 {} 的权限。",
+        d.resource, d.action
+    ));
     e.access_denied_detail = Some(json!({
         "PolicyType": d.policy_type,
         "AuthPrincipalOwnerId": d.account,

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
 use super::error::AliError;
+use crate::dialect::Lang;
 
 /// Content type of every answer.
 pub const CONTENT_TYPE: &str = "application/json;charset=utf-8";
@@ -28,14 +29,14 @@ pub fn success(request_id: &str, mut fields: Map<String, Value>) -> Response {
     respond(200, request_id, Value::Object(fields))
 }
 
-/// An error answer.
-pub fn error(request_id: &str, host: &str, e: &AliError) -> Response {
+/// An error answer, its message in the language the request asked for.
+pub fn error(request_id: &str, host: &str, e: &AliError, lang: Lang) -> Response {
     let code = e.code.as_str();
     let mut body = json!({
         "RequestId": request_id,
         "HostId": host,
         "Code": code,
-        "Message": e.message,
+        "Message": e.message_in(lang),
         "Recommend": format!("https://api.aliyun.com/troubleshoot?q={code}&product=imm&requestId={request_id}"),
     });
     if let (Some(detail), Some(obj)) = (&e.access_denied_detail, body.as_object_mut()) {

@@ -26,6 +26,7 @@ use crate::access::{Access, Verified};
 use crate::accounts::Accounts;
 use crate::dialect::header;
 use crate::dialect::pipeline::{self, Request};
+use crate::dialect::Lang;
 use crate::faults::FaultError;
 use crate::imm::{Caller, Imm};
 use crate::ratelimit::Exceeded;
@@ -146,7 +147,7 @@ impl pipeline::Dialect for Aliyun {
                     Product::Ram.version(),
                     Product::Sts.version()
                 ),
-            )
+            ).zh(format!("指定的 Version 参数无效：`{version}`。"))
         })?;
         let op = Op::lookup(product, action_name).ok_or_else(not_found)?;
         Ok(Route { style, op, all })
@@ -218,7 +219,8 @@ impl pipeline::Dialect for Aliyun {
                 format!(
                     "Specified parameter RegionId is not valid: `{region}` is not an IMM region."
                 ),
-            ));
+            )
+            .zh(format!("指定的地域不存在：`{region}` 不是 IMM 的地域。")));
         }
         Ok(region.to_string())
     }
@@ -265,8 +267,15 @@ impl pipeline::Dialect for Aliyun {
     }
 
     fn failure(&self, request_id: &str, req: &Request<'_>, e: &AliError) -> Response {
-        envelope::error(request_id, req.header("host").unwrap_or_default(), e)
+        let host = req.header("host").unwrap_or_default();
+        envelope::error(request_id, host, e, language(req))
     }
+}
+
+/// The language a request asks its error messages in: the `Accept-Language` header (neither
+/// the Tea SDK nor aliyun-python-sdk-core sends one unless told to); English when absent.
+pub fn language(req: &Request<'_>) -> Lang {
+    Lang::from_tag(req.header("accept-language"))
 }
 
 /// The business parameters of a request (the common ones left out).

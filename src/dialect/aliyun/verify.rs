@@ -220,7 +220,7 @@ fn mismatch(string_to_sign: &str) -> AliError {
     AliError::new(
         Code::SignatureDoesNotMatch,
         format!("Specified signature is not matched with our calculation. server string to sign is:{string_to_sign}"),
-    )
+    ).zh(format!("指定的签名与计算结果不匹配。服务端的待签名字符串为：{string_to_sign}"))
 }
 
 /// The signing time (ms) of a request, which must be within the window.
@@ -322,7 +322,7 @@ fn check_signed_headers(headers: &HeaderMap, signed: &[String]) -> Result<(), Al
         return Err(AliError::new(
             Code::IncompleteSignature,
             format!("The request signature does not conform to Aliyun standards: header `{name}` must be listed in SignedHeaders (host and every x-acs-* header are signed)."),
-        ));
+        ).zh(format!("请求的签名不符合阿里云的标准：请求头 `{name}` 须列在 SignedHeaders 中（host 与所有 x-acs-* 请求头都须签名）。")));
     }
     Ok(())
 }
@@ -334,7 +334,7 @@ fn missing_header(name: &str) -> AliError {
     AliError::new(
         Code::IncompleteSignature,
         format!("The request signature does not conform to Aliyun standards: header `{name}` is required."),
-    )
+    ).zh(format!("请求的签名不符合阿里云的标准：缺少请求头 `{name}`。"))
 }
 
 fn verify_v3(req: &Signed<'_>, keys: &Keys<'_>, f: Freshness) -> Result<Verified, AliError> {

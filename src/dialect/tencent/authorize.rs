@@ -64,14 +64,14 @@ pub fn authorize(
         .map_err(|denial| denied(request_id, &denial))
 }
 
+/// The denial, in the CAM wording the cloud answers in every language (the Chinese message is
+/// the English one).
 fn denied(request_id: &str, d: &Denial) -> TcError {
-    TcError::new(
-        Code::UnauthorizedOperation,
-        format!(
-            "[request id:{request_id}]you are not authorized to perform operation ({})\nresource ({}) has no permission\n",
-            d.action, d.resource
-        ),
-    )
+    let message = format!(
+        "[request id:{request_id}]you are not authorized to perform operation ({})\nresource ({}) has no permission\n",
+        d.action, d.resource
+    );
+    TcError::new(Code::UnauthorizedOperation, message.clone()).zh(message)
 }
 
 #[cfg(test)]

@@ -58,7 +58,8 @@ pub async fn run(name: &str, ctx: &Ctx<'_>) -> Result<Output, TcError> {
         other => Err(TcError::new(
             Code::InvalidAction,
             format!("The CAM action `{other}` is not supported."),
-        )),
+        )
+        .zh(format!("接口不存在：CAM 接口 `{other}` 不受支持。"))),
     }
 }
 

@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::actions::Output;
 use super::error::TcError;
+use crate::dialect::Lang;
 
 /// Response header carrying the request id, as the real gateway sends on some APIs.
 pub const X_TC_REQUEST_ID: &str = "x-tc-requestid";
@@ -58,12 +59,12 @@ fn success_body(request_id: &str, out: Output) -> String {
     body
 }
 
-/// An error answer.
-pub fn error(request_id: &str, e: &TcError) -> Response {
+/// An error answer, its message in the language the request asked for.
+pub fn error(request_id: &str, e: &TcError, lang: Lang) -> Response {
     let mut fields = Map::new();
     fields.insert(
         "Error".into(),
-        json!({ "Code": e.code_str(), "Message": e.message }),
+        json!({ "Code": e.code_str(), "Message": e.message_in(lang) }),
     );
     fields.insert("RequestId".into(), Value::String(request_id.to_string()));
     respond(request_id, fields)

@@ -26,6 +26,7 @@ use crate::accounts::Accounts;
 use crate::cvm::{regions, Caller, Cvm};
 use crate::dialect::first_param as param;
 use crate::dialect::pipeline::{self, Request};
+use crate::dialect::Lang;
 use crate::faults::FaultError;
 use crate::ratelimit::Exceeded;
 use error::{Code, TcError};
@@ -147,6 +148,7 @@ impl pipeline::Dialect for Tencent {
                 Code::InvalidAction,
                 format!("The request action=`{action_name}` is invalid or not found in service=`{service}` and version=`{version}`."),
             )
+            .zh(format!("接口不存在：服务 `{service}` 版本 `{version}` 中没有接口 `{action_name}`。"))
         };
         if !Op::exists(action_name) {
             return Err(invalid_action(
@@ -165,6 +167,7 @@ impl pipeline::Dialect for Tencent {
                     Product::Sts.version()
                 ),
             )
+            .zh(format!("接口版本不存在：`{version}`。"))
         })?;
         let op = Op::lookup(product, action_name)
             .ok_or_else(|| invalid_action(product.service(), version))?;
@@ -222,6 +225,10 @@ impl pipeline::Dialect for Tencent {
                 over.count, over.limit
             ),
         )
+        .zh(format!(
+            "请求的次数超过了频率限制：当前每秒请求 `{}` 次，超过了每秒频率上限 `{}`，请降低调用频率。",
+            over.count, over.limit
+        ))
     }
 
     fn region(&self, req: &Request<'_>, route: &Route) -> Result<String, TcError> {
@@ -239,7 +246,8 @@ impl pipeline::Dialect for Tencent {
             return Err(TcError::new(
                 Code::InvalidParameterValue,
                 format!("A value specified in `Region` is not valid, is unsupported, or cannot be used: `{region}`."),
-            ));
+            )
+            .zh(format!("参数取值错误：`Region` 的取值 `{region}` 无效或不受支持。")));
         }
         Ok(region.to_string())
     }
@@ -284,9 +292,19 @@ impl pipeline::Dialect for Tencent {
         envelope::success(request_id, out)
     }
 
-    fn failure(&self, request_id: &str, _req: &Request<'_>, e: &TcError) -> Response {
-        envelope::error(request_id, e)
+    fn failure(&self, request_id: &str, req: &Request<'_>, e: &TcError) -> Response {
+        envelope::error(request_id, e, language(req))
     }
+}
+
+/// The language a request asks its error messages in: TC3's `X-TC-Language` header, else the
+/// v1 `Language` parameter (of the query of a GET, the form of a POST); English when it asks for
+/// none.
+pub fn language(req: &Request<'_>) -> Lang {
+    Lang::from_tag(
+        req.header("x-tc-language")
+            .or_else(|| param(pairs(req), "Language")),
+    )
 }
 
 /// The business parameters of a request, decoded (JSON body, flattened form or query).

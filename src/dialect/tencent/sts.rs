@@ -26,7 +26,8 @@ pub async fn run(name: &str, ctx: &Ctx<'_>) -> Result<Output, TcError> {
         other => Err(TcError::new(
             Code::InvalidAction,
             format!("The STS action `{other}` is not supported."),
-        )),
+        )
+        .zh(format!("接口不存在：STS 接口 `{other}` 不受支持。"))),
     }
 }
 
@@ -148,15 +149,20 @@ fn assume_error(arn: &str, e: AssumeError) -> TcError {
         AssumeError::NoRole => TcError::new(
             Code::Access("ResourceNotFound.RoleNotFound"),
             format!("The role `{arn}` does not exist."),
-        ),
-        AssumeError::NotTrusted => TcError::new(
-            Code::UnauthorizedOperation,
-            format!("you are not authorized to perform operation (sts:AssumeRole), resource ({arn}) has no permission"),
-        ),
+        )
+        .zh(format!("账号对应的角色不存在：`{arn}`。")),
+        AssumeError::NotTrusted => {
+            // The CAM denial's wording, the same in every language.
+            let message = format!("you are not authorized to perform operation (sts:AssumeRole), resource ({arn}) has no permission");
+            TcError::new(Code::UnauthorizedOperation, message.clone()).zh(message)
+        }
         AssumeError::TooLong { max } => TcError::new(
             Code::Access("InvalidParameter.OverTimeError"),
             format!("DurationSeconds is over the role's SessionDuration ({max} seconds)."),
-        ),
+        )
+        .zh(format!(
+            "过期时间超过阈值：DurationSeconds 超过角色的 SessionDuration（{max} 秒）。"
+        )),
         AssumeError::BadPolicy(m) => TcError::new(
             Code::Access("InvalidParameter.StrategyFormatError"),
             format!("Policy: {m}"),

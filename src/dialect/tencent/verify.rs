@@ -68,7 +68,8 @@ fn check_window(ts: i64, max_skew: u64) -> Result<(), TcError> {
         return Err(TcError::new(
             Code::AuthFailureSignatureExpire,
             format!("Signature expired: the request timestamp {ts} and the server time {now} differ by more than {max_skew} seconds."),
-        ));
+        )
+        .zh(format!("签名过期：请求时间戳 {ts} 与服务器时间 {now} 相差超过 {max_skew} 秒。")));
     }
     Ok(())
 }
@@ -86,11 +87,13 @@ fn credential_error(id: &str, e: CredentialError) -> TcError {
         CredentialError::UnknownKey => TcError::new(
             Code::AuthFailureSecretIdNotFound,
             format!("The SecretId `{id}` is not found; check the credentials in cloudtwin's config or the sub-user's access keys."),
-        ),
+        )
+        .zh(format!("密钥不存在：SecretId `{id}`，请检查 cloudtwin 配置中的凭证或子用户的访问密钥。")),
         CredentialError::Inactive => TcError::new(
             Code::AuthFailureSecretIdNotFound,
             format!("The SecretId `{id}` is disabled (its access key is Inactive)."),
-        ),
+        )
+        .zh(format!("密钥不存在：SecretId `{id}` 已被禁用（访问密钥为 Inactive 状态）。")),
         CredentialError::Expired => TcError::new(
             Code::AuthFailureTokenFailure,
             "Token verification failed: the token has expired; request new temporary credentials.",

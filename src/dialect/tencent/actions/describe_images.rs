@@ -34,7 +34,12 @@ fn filter(i: usize, f: &Filter) -> Result<ImageFilter, TcError> {
                 f.name,
                 f.values.len()
             ),
-        ));
+        )
+        .zh(format!(
+            "Filter传值超出限制：过滤器 `{}` 有 {} 个值，最多允许 {MAX_FILTER_VALUES} 个。",
+            f.name,
+            f.values.len()
+        )));
     }
     let values = f.values.clone();
     let parsed = match f.name.as_str() {
@@ -81,7 +86,7 @@ fn filter(i: usize, f: &Filter) -> Result<ImageFilter, TcError> {
                 return Err(TcError::new(
                     Code::InvalidFilter,
                     format!("Filter name `{other}` is not supported: use image-id, image-type, image-name, platform, tag-key, tag-value, tag:<key> or image-state."),
-                ))
+                ).zh(format!("无效的过滤器：不支持过滤条件 `{other}`。")))
             }
         },
     };
@@ -105,7 +110,10 @@ fn check_instance_type(t: &str) -> Result<(), TcError> {
         Err(TcError::new(
             Code::InvalidInstanceTypeMalformed,
             format!("InstanceType `{t}` is malformed: it looks like S5.MEDIUM4."),
-        ))
+        )
+        .zh(format!(
+            "指定InstanceType参数格式不合法：`{t}`，形如 S5.MEDIUM4。"
+        )))
     }
 }
 
@@ -138,7 +146,11 @@ impl DescribeImages {
                     "{} filters were given; at most {MAX_FILTERS} are allowed.",
                     filters.len()
                 ),
-            ));
+            )
+            .zh(format!(
+                "参数值数量超过限制：给出了 {} 个过滤器，最多允许 {MAX_FILTERS} 个。",
+                filters.len()
+            )));
         }
         let filters = filters
             .iter()
@@ -149,7 +161,10 @@ impl DescribeImages {
             return Err(TcError::new(
                 Code::InvalidParameterValueInvalidParameterValueLimit,
                 format!("Limit {limit} is too large; it must be between 1 and {MAX_LIMIT}."),
-            ));
+            )
+            .zh(format!(
+                "参数值错误：Limit {limit} 过大，须在 1 到 {MAX_LIMIT} 之间。"
+            )));
         }
         let mut filters = filters;
         if let Some(t) = &instance_type {
@@ -160,7 +175,7 @@ impl DescribeImages {
                     format!(
                         "InstanceType `{t}` is not an instance type cloudtwin knows (see docs/cvm.md)."
                     ),
-                )
+                ).zh(format!("指定机型不存在：`{t}`。"))
             })?;
             filters.push(ImageFilter::Architecture(
                 archs.iter().map(|a| a.to_string()).collect(),

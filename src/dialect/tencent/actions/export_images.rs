@@ -110,7 +110,7 @@ impl ExportImages {
             return Err(TcError::new(
                 Code::InvalidParameterValueBucketNotFound,
                 format!("Bucket `{}` does not exist: a bucket of this account is named `<name>-{app_id}`.", self.req.bucket),
-            ));
+            ).zh(format!("请确认存储桶是否存在：`{}`，本账号的存储桶名为 `<name>-{app_id}`。", self.req.bucket)));
         }
         let (task, paths) = ctx.cvm.export_images(ctx.caller, &self.req).await?;
         let mut out = Output::new();

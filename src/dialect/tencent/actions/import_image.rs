@@ -64,7 +64,10 @@ fn check_url(name: &str, url: &str) -> Result<(), TcError> {
         Err(TcError::new(
             Code::InvalidParameterInvalidParameterUrlError,
             format!("`{name}` must be an http(s) URL of an image file in COS, got `{url}`."),
-        ))
+        )
+        .zh(format!(
+            "错误的url地址：`{name}` 须为 COS 中镜像文件的 http(s) URL，收到 `{url}`。"
+        )))
     }
 }
 
@@ -127,7 +130,7 @@ impl ImportImage {
             return Err(TcError::new(
                 Code::InvalidImageOsTypeUnsupported,
                 format!("OsType `{os_type}` is not supported; DescribeImportImageOs lists the supported ones."),
-            ));
+            ).zh(format!("不支持的操作系统类型：`{os_type}`，支持的类型见 DescribeImportImageOs。")));
         }
         let versions = VERSIONS
             .iter()
@@ -141,7 +144,11 @@ impl ImportImage {
                     "OsVersion `{os_version}` of {os_type} is not supported; supported: {}.",
                     versions.join(", ")
                 ),
-            ));
+            )
+            .zh(format!(
+                "不支持的操作系统版本：{os_type} 的 `{os_version}`，支持：{}。",
+                versions.join(", ")
+            )));
         }
         check_url("ImageUrl", &url)?;
         let mut disk_urls = Vec::new();
@@ -167,13 +174,16 @@ impl ImportImage {
                 format!(
                     "LicenseType `{license_type}` is not {LICENSE_TENCENT_CLOUD} or {LICENSE_BYOL}."
                 ),
-            ));
+            ).zh(format!("许可证类型不可用：`{license_type}` 不是 {LICENSE_TENCENT_CLOUD} 或 {LICENSE_BYOL}。")));
         }
         if boot_mode != BOOT_LEGACY_BIOS && boot_mode != BOOT_UEFI {
             return Err(TcError::new(
                 Code::InvalidParameterValueInvalidBootMode,
                 format!("BootMode `{boot_mode}` is not `{BOOT_LEGACY_BIOS}` or `{BOOT_UEFI}`."),
-            ));
+            )
+            .zh(format!(
+                "不支持指定的启动模式：`{boot_mode}` 不是 `{BOOT_LEGACY_BIOS}` 或 `{BOOT_UEFI}`。"
+            )));
         }
         let tags = tags_from_specs(&specs)?;
         let will_fail =

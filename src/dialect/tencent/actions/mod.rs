@@ -214,7 +214,11 @@ pub fn check_image_ids(name: &str, ids: &[String]) -> Result<(), TcError> {
                 "The parameter `{name}` has {} items; at most {MAX_IDS} are allowed.",
                 ids.len()
             ),
-        ));
+        )
+        .zh(format!(
+            "参数值数量超过限制：参数 `{name}` 有 {} 项，最多允许 {MAX_IDS} 项。",
+            ids.len()
+        )));
     }
     ids.iter().try_for_each(|id| Ok(rules::image_id(id)?))
 }

@@ -48,7 +48,8 @@ impl ModifyImageSharePermission {
                 return Err(TcError::new(
                     Code::InvalidAccountIdNotFound,
                     format!("Account `{a}` does not exist: account ids are decimal numbers."),
-                ));
+                )
+                .zh(format!("无效的账户Id：`{a}`，账号ID为十进制数字。")));
             }
         }
         let mut seen = std::collections::HashSet::new();

@@ -57,7 +57,8 @@ impl SyncImages {
                 return Err(TcError::new(
                     Code::InvalidRegionNotFound,
                     format!("Region `{r}` does not exist."),
-                ));
+                )
+                .zh(format!("未找到该区域：`{r}`。")));
             }
         }
         let mut seen = std::collections::HashSet::new();
