@@ -141,33 +141,63 @@ async fn answer(
 /// Pending connections the kernel queues before the accept loop takes them.
 const LISTEN_BACKLOG: u32 = 1024;
 
-/// Resolves when SIGINT or SIGTERM arrives.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for SIGINT");
-            std::future::pending::<()>().await;
-        }
-    };
+/// The shutdown signals, listened for from the moment this is called: made before the
+/// listening line is printed, so a SIGTERM sent as soon as a reader sees that line is a
+/// graceful shutdown, never the default action (death by the signal, exit status 143).
+struct Signals {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn listen() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let open = |kind: SignalKind, name: &str| match signal(kind) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    tracing::error!(error = %e, signal = name, "cannot listen for the signal");
+                    None
+                }
+            };
+            Signals {
+                term: open(SignalKind::terminate(), "SIGTERM"),
+                int: open(SignalKind::interrupt(), "SIGINT"),
             }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
+        }
+        #[cfg(not(unix))]
+        Signals {}
+    }
+
+    /// Resolves when SIGINT or SIGTERM arrives.
+    async fn recv(self) {
+        #[cfg(unix)]
+        {
+            async fn one(s: Option<tokio::signal::unix::Signal>) {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            }
+            tokio::select! {
+                _ = one(self.term) => {}
+                _ = one(self.int) => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            if let Err(e) = tokio::signal::ctrl_c().await {
+                tracing::error!(error = %e, "cannot listen for Ctrl-C");
                 std::future::pending::<()>().await;
             }
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
+        tracing::info!("shutdown signal received; finishing in-flight requests");
     }
-    tracing::info!("shutdown signal received; finishing in-flight requests");
 }
 
 /// Binds a socket to the first of `addrs` that takes it, without listening yet: the port is
@@ -283,6 +313,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
         https = Some((tls_bound, ca));
     }
     // The first line on stdout: scripts and tests read the bound address from it.
+    let signals = Signals::listen();
     println!("cloudtwin listening on http://{bound}");
     if let Some((tls_bound, ca)) = &https {
         // A second line; a reader that took only the first may have closed the pipe.
@@ -319,14 +350,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
         "connection cap (server.max_connections, at most the open-file limit minus {})",
         connections::FD_RESERVE
     );
-    connections::serve(
-        listeners,
-        router(app),
-        limits,
-        body_limit,
-        shutdown_signal(),
-    )
-    .await;
+    connections::serve(listeners, router(app), limits, body_limit, signals.recv()).await;
     store.close().map_err(|e| e.to_string())?;
     let _ = flusher.await;
     let dir = store.path().to_path_buf();

@@ -196,7 +196,12 @@ fn a_host_name_as_listen_is_resolved() {
     let base = read_base(&mut child);
     let answer = Client::new(&base, SECRET_ID_1, SECRET_KEY_1).call("DescribeImages", json!({}));
     assert!(answer.ok(), "{base}: {}", answer.response);
-    assert!(terminate(&mut child).success());
+    let status = terminate(&mut child);
+    assert!(
+        status.success(),
+        "{status}: {}",
+        std::fs::read_to_string(p.log()).unwrap_or_default()
+    );
 }
 
 #[test]
