@@ -67,3 +67,12 @@ def test_imm_through_the_legacy_client(cloudtwin):
     call("CreateProject", ProjectName="legacy-project")
     names = [p["ProjectName"] for p in call("ListProjects")["Projects"]]
     assert names == ["legacy-project"]
+
+
+def test_the_server_runs_the_binary_the_wheel_installed(cloudtwin):
+    import os
+    import sys
+    import sysconfig
+    assert "CLOUDTWIN_BIN" not in os.environ
+    assert cloudtwin.bin == os.path.join(sysconfig.get_path("scripts"), "cloudtwin")
+    assert cloudtwin.bin.startswith(sys.prefix)
