@@ -89,7 +89,7 @@ def cloudtwin(request, cloudtwin_server):
     """The session's `cloudtwin.Server`, its state reset as `--cloudtwin-reset` says."""
     holder = _holder(request.config)
     mode = holder.mode
-    module = request.node.module.__name__ if request.node.module else None
+    module = getattr(getattr(request.node, "module", None), "__name__", None)
     if (mode == "function" or (mode == "module" and module != holder.last_module)
             or (mode == "session" and not holder.reset_once)):
         cloudtwin_server.reset()
