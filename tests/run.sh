@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Runs every test of cloudtwin: the Rust unit and integration tests (cargo-nextest when it is
 # installed, else cargo test), then the Node.js SDK suite (tests/node, `npm ci` + `node --test`),
-# then the official-client suite (tencentcloud-sdk-python and tccli, pinned in
-# tests/sdk/requirements.txt) in a venv this script makes, against the real binary. Needs only
-# Rust, Node.js 20+ with npm, and Python 3 with venv/pip. Honours CARGO_TARGET_DIR (and any other
-# cargo setting): the binary's path comes from cargo, not from a guess.
+# then the Python wheel (python/pyproject.toml, maturin pinned in tests/wheel/requirements.txt,
+# built with the dev profile over the binary cargo just built) installed into a fresh venv
+# (.venv-wheel) and the pytest project tests/wheel/project, which uses only the wheel's
+# plugin and cloudtwin.Server, then the official-client suite (tencentcloud-sdk-python and
+# tccli, pinned in tests/sdk/requirements.txt) in a venv this script makes, against the real
+# binary. Needs only Rust, Node.js 20+ with npm, and Python 3 with venv/pip. Honours
+# CARGO_TARGET_DIR (and any other cargo setting): the binary's path comes from cargo, not from
+# a guess.
 #
 # The output ends with the summary line of the last runner that ran: nextest's (or cargo
-# test's) when the Rust suite fails, node's when the Node.js suite fails, else pytest's. The
+# test's) when the Rust suite fails, node's when the Node.js suite fails, the wheel project's
+# pytest summary when it fails, else the official-client suite's pytest summary. The
 # exit status is non-zero if any test failed or if pytest collected nothing (its exit 5 is
 # turned into a failure, never a pass).
 set -euo pipefail
@@ -42,7 +47,33 @@ PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/sdk/requirements.txt
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/sdk/requirements.txt \
+  -r tests/wheel/requirements.txt
+
+# The wheel: built with the dev profile (it reuses the debug binary above), installed with pip
+# into a venv made afresh each run, with pytest and the three official SDKs its clients use
+# (versions of tests/sdk/requirements.txt); then a pytest project that uses only the plugin.
+# No CLOUDTWIN_BIN here: the package must find the binary the wheel installed.
+WHEEL_DIR=$(mktemp -d)
+trap 'rm -rf "$WHEEL_DIR"' EXIT
+start=$SECONDS
+(cd python && ../.venv/bin/maturin build --quiet --locked --profile dev --out "$WHEEL_DIR")
+WHEEL=$(ls "$WHEEL_DIR"/cloudtwin-*.whl)
+rm -rf .venv-wheel
+"$PYTHON" -m venv .venv-wheel
+.venv-wheel/bin/python -m pip install --quiet --disable-pip-version-check "$WHEEL" pytest \
+  tencentcloud-sdk-python-cvm alibabacloud-imm20200930 aliyun-python-sdk-core \
+  --constraint tests/sdk/requirements.txt
+echo "tests/run.sh: wheel $(basename "$WHEEL") built and installed in $((SECONDS - start))s"
+wheel_status=0
+env -u PYTEST_ADDOPTS -u CLOUDTWIN_BIN .venv-wheel/bin/python -m pytest tests/wheel/project -q \
+  -p no:cacheprovider -c /dev/null --rootdir tests/wheel/project || wheel_status=$?
+if [ "$wheel_status" -eq 5 ]; then
+  echo "tests/run.sh: pytest collected no tests from tests/wheel/project" >&2
+  exit 1
+elif [ "$wheel_status" -ne 0 ]; then
+  exit "$wheel_status"
+fi
 
 # No ini file from above the repository and no PYTEST_ADDOPTS from the caller's shell can
 # deselect the suite: pytest runs on exactly tests/sdk.
