@@ -72,7 +72,7 @@ async function call(action, params, product = CVM) {
 
 // --- state and messages ------------------------------------------------------------------
 
-const state = { region: sessionStorage.getItem(KEY + ".region") || "ap-guangzhou", offset: 0, total: 0, image: null };
+const state = { region: sessionStorage.getItem(KEY + ".region") || "ap-guangzhou", offset: 0, total: 0, image: null, live: null };
 
 function loadCreds() {
   try { return JSON.parse(sessionStorage.getItem(KEY) || "null"); } catch { return null; }
@@ -161,11 +161,10 @@ function attributeValue(v) {
   return String(v);
 }
 
-async function loadImage(id) {
-  const r = await call("DescribeImages", { ImageIds: [id] });
-  const img = r.ImageSet[0];
-  if (!img) throw new ApiError("InvalidImageId.NotFound", `No image ${id} in ${state.region} is visible to this key.`);
-  state.image = img;
+const PENDING = new Set(["CREATING", "SYNCING", "IMPORTING"]);
+const LIVE_EVERY_MS = 1000;
+
+function renderAttributes(img) {
   $("image-title").textContent = `Image ${img.ImageName} (${img.ImageId})`;
   const items = [];
   for (const [k, v] of Object.entries(img)) {
@@ -177,6 +176,38 @@ async function loadImage(id) {
     items.push(dt, dd);
   }
   $("attributes").replaceChildren(...items);
+}
+
+async function fetchImage(id) {
+  const r = await call("DescribeImages", { ImageIds: [id] });
+  const img = r.ImageSet[0];
+  if (!img) throw new ApiError("InvalidImageId.NotFound", `No image ${id} in ${state.region} is visible to this key.`);
+  return img;
+}
+
+// While an image is being created, synced or imported, its page re-reads it every second
+// (only the attributes: a form being edited is left alone) until it leaves that state.
+function watch(img) {
+  clearTimeout(state.live);
+  if (!PENDING.has(img.ImageState)) return;
+  state.live = setTimeout(async () => {
+    if (!state.image || state.image.ImageId !== img.ImageId || $("image").hidden) return;
+    try {
+      const now = await fetchImage(img.ImageId);
+      state.image = now;
+      renderAttributes(now);
+      watch(now);
+    } catch (e) {
+      showError(e);
+    }
+  }, LIVE_EVERY_MS);
+}
+
+async function loadImage(id) {
+  const img = await fetchImage(id);
+  state.image = img;
+  renderAttributes(img);
+  watch(img);
   const m = $("modify").elements;
   m.ImageName.value = img.ImageName;
   m.ImageDescription.value = img.ImageDescription ?? "";

@@ -2,7 +2,7 @@
 // the real cloudtwin binary: sign-in (also by keyboard only), the image list with a filter and
 // paging, an image's page, rename (persisted, checked by a Node-side signed call), the
 // duplicate-name refusal, a read-only sub-user's refusal, share, delete with a confirmation,
-// and no horizontal scroll at 1280x800 and 390x844.
+// live state on an image's page, and no horizontal scroll at 1280x800 and 390x844.
 //
 // Run: CLOUDTWIN_BIN=target/debug/cloudtwin node --test tests/console/run.mjs (tests/run.sh
 // does, after `npm ci` here). CHROMIUM overrides /usr/bin/chromium.
@@ -331,6 +331,25 @@ test("delete asks for a confirmation first", async () => {
   await page.getByRole("status").filter({ hasText: `Deleted ${id}.` }).waitFor();
   await page.getByRole("heading", { name: "Images" }).waitFor();
   assert.equal((await api("DescribeImages", { ImageIds: [id] })).TotalCount, 0);
+  await page.context().close();
+});
+
+test("an image's page follows it live from CREATING to NORMAL", async () => {
+  const page = await newPage();
+  await signIn(page);
+  const id = ids[name(10)];
+  const res = await fetch(`${server.base}/_cloudtwin/cvm/images/${id}/state`, {
+    method: "POST",
+    headers: { Authorization: "Bearer console-suite-admin", "Content-Type": "application/json" },
+    body: JSON.stringify({ state: "CREATING", then: "NORMAL", after_ms: 4000 }),
+  });
+  assert.equal(res.status, 200, await res.text());
+  await page.goto(`${server.base}/console/#/image/${id}`);
+  await page.locator("#attr-ImageState").filter({ hasText: "CREATING" }).waitFor();
+  assert.match(await page.locator("#attr-SyncPercent").textContent(), /^\d+$/);
+  // No reload: the page re-reads the image by itself.
+  await page.locator("#attr-ImageState").filter({ hasText: "NORMAL" }).waitFor({ timeout: 10000 });
+  assert.deepEqual(page.problems, []);
   await page.context().close();
 });
 
