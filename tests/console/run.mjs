@@ -20,6 +20,9 @@ import { chromium } from "playwright-core";
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const BIN = process.env.CLOUDTWIN_BIN || join(process.env.CARGO_TARGET_DIR || join(ROOT, "target"), "debug", "cloudtwin");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+// CONSOLE_SCREENSHOTS=docs/console saves the pages' screenshots there (how docs/console/*.png
+// were made); unset, none are taken.
+const SHOTS = process.env.CONSOLE_SCREENSHOTS;
 
 const ROOT_KEY = { id: "AKIDCONSOLE0000000000000000000000001", key: "consoleSecretKey0000000000000001" };
 const READER_KEY = { id: "AKIDCONSOLEREADER00000000000000000001", key: "consoleReaderKey0000000000000001" };
@@ -160,6 +163,10 @@ async function filterByName(page, text) {
 
 const alertText = (page) => page.getByRole("alert").textContent();
 const rows = (page) => page.locator("#image-table tbody tr");
+
+async function shot(page, file) {
+  if (SHOTS) await page.screenshot({ path: join(SHOTS, file), fullPage: false });
+}
 
 async function noHorizontalScroll(page) {
   const { scroll, client } = await page.evaluate(() => ({
@@ -356,15 +363,20 @@ test("an image's page follows it live from CREATING to NORMAL", async () => {
 for (const viewport of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) {
   test(`no horizontal scroll at ${viewport.width}x${viewport.height}`, async () => {
     const page = await newPage(viewport);
+    const size = `${viewport.width}x${viewport.height}`;
     await page.goto(server.base + "/console/");
     await noHorizontalScroll(page);
+    await shot(page, `sign-in-${size}.png`);
     await signIn(page);
-    await filterByName(page, name(1));
-    await page.getByRole("link", { name: name(1), exact: true }).waitFor();
+    await filterByName(page, PREFIX);
+    await page.locator("#count").filter({ hasText: "images in" }).waitFor();
     await noHorizontalScroll(page);
+    await shot(page, `images-${size}.png`);
+    await filterByName(page, name(1));
     await page.getByRole("link", { name: name(1), exact: true }).click();
     await page.getByRole("heading", { name: `Image ${name(1)}` }).waitFor();
     await noHorizontalScroll(page);
+    await shot(page, `image-${size}.png`);
     assert.deepEqual(page.problems, []);
     await page.context().close();
   });
