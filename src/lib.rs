@@ -13,6 +13,7 @@ pub mod blocking;
 pub mod check;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod cvm;
 pub mod dialect;
 pub mod faults;

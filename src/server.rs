@@ -42,6 +42,7 @@ const DEFAULT_BODY_LIMIT: usize = tencent::MAX_BODY_BYTES + 1;
 /// dialect that claims it.
 pub fn router(app: Arc<App>) -> Router {
     admin::router(app.clone())
+        .merge(crate::console::router())
         .fallback(dispatch)
         .layer(DefaultBodyLimit::max(DEFAULT_BODY_LIMIT))
         .with_state(app)

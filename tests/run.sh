@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
 # Runs every test of cloudtwin: the Rust unit and integration tests (cargo-nextest when it is
 # installed, else cargo test), then the Node.js SDK suite (tests/node, `npm ci` + `node --test`),
-# then the Python wheel (python/pyproject.toml, maturin pinned in tests/wheel/requirements.txt,
-# built with the dev profile over the binary cargo just built) installed into a fresh venv
-# (.venv-wheel) and the pytest project tests/wheel/project, which uses only the wheel's
-# plugin and cloudtwin.Server, then the official-client suite (tencentcloud-sdk-python and
-# tccli, pinned in tests/sdk/requirements.txt) in a venv this script makes, against the real
-# binary. Needs only Rust, Node.js 20+ with npm, and Python 3 with venv/pip. Honours
-# CARGO_TARGET_DIR (and any other cargo setting): the binary's path comes from cargo, not from
-# a guess.
+# then the web console in headless Chromium (tests/console, installing Debian's chromium when it
+# is missing), then the Python wheel (python/pyproject.toml, maturin pinned in
+# tests/wheel/requirements.txt, built with the dev profile over the binary cargo just built)
+# installed into a fresh venv (.venv-wheel) and the pytest project tests/wheel/project, which
+# uses only the wheel's plugin and cloudtwin.Server, then the official-client suite
+# (tencentcloud-sdk-python and tccli, pinned in tests/sdk/requirements.txt) in a venv this
+# script makes, against the real binary. Needs only Rust, Node.js 20+ with npm, and Python 3
+# with venv/pip. Honours CARGO_TARGET_DIR (and any other cargo setting): the binary's path
+# comes from cargo, not from a guess.
 #
 # The output ends with the summary line of the last runner that ran: nextest's (or cargo
-# test's) when the Rust suite fails, node's when the Node.js suite fails, the wheel project's
-# pytest summary when it fails, else the official-client suite's pytest summary. The
-# exit status is non-zero if any test failed or if pytest collected nothing (its exit 5 is
-# turned into a failure, never a pass).
+# test's) when the Rust suite fails, node's when the Node.js or the console suite fails, the
+# wheel project's pytest summary when it fails, else the official-client suite's pytest
+# summary. The exit status is non-zero if any test failed or if pytest collected nothing (its
+# exit 5 is turned into a failure, never a pass).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,6 +43,18 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 fi
 (cd tests/node && npm ci --no-audit --no-fund --silent)
 CLOUDTWIN_BIN="$BIN" node --test tests/node/run.mjs
+
+# The web console in Debian's headless Chromium (never a downloaded browser), driven by
+# playwright-core (pinned in tests/console/package-lock.json), against the real binary
+# (tests/console/run.mjs).
+if [ ! -x /usr/bin/chromium ]; then
+  SUDO=
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+  $SUDO apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+fi
+(cd tests/console && npm ci --no-audit --no-fund --silent)
+CLOUDTWIN_BIN="$BIN" node --test tests/console/run.mjs
 
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
