@@ -98,7 +98,7 @@ pub fn context(
     secure: bool,
 ) -> Context {
     let mut ctx = Context::new();
-    let now = iso8601_utc(now_ms());
+    let now = now_text();
     let ip = peer.map(|p| p.to_canonical().to_string());
     match cloud {
         Cloud::Aliyun => {
@@ -120,6 +120,21 @@ pub fn context(
         }
     }
     ctx
+}
+
+/// `acs:CurrentTime` / `qcs:current_time` now, formatted once per second per thread.
+fn now_text() -> String {
+    thread_local! {
+        static LAST: std::cell::RefCell<(u64, String)> = const { std::cell::RefCell::new((u64::MAX, String::new())) };
+    }
+    let secs = now_ms() / 1000;
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.0 != secs {
+            *last = (secs, iso8601_utc(secs * 1000));
+        }
+        last.1.clone()
+    })
 }
 
 fn named(list: &[NamedPolicy]) -> Vec<Named<'_>> {
@@ -166,17 +181,22 @@ impl Access {
                 (resources, decision, policy_type)
             }
         };
-        let statement = decision
-            .statement
-            .as_ref()
-            .map(|(name, kind, i)| format!("{kind} policy {name}, statement {i}"));
+        let statement = || {
+            decision
+                .statement
+                .as_ref()
+                .map(|(name, kind, i)| format!("{kind} policy {name}, statement {i}"))
+        };
         if decision.outcome == Outcome::Allow {
-            tracing::debug!(
-                principal = %who.display_name(), action = %action, resources = ?resources,
-                statement = statement.as_deref().unwrap_or(""), "access allowed"
-            );
+            if tracing::enabled!(tracing::Level::DEBUG) {
+                tracing::debug!(
+                    principal = %who.display_name(), action = %action, resources = ?resources,
+                    statement = statement().as_deref().unwrap_or(""), "access allowed"
+                );
+            }
             return Ok(());
         }
+        let statement = statement();
         let explicit = decision.outcome == Outcome::ExplicitDeny;
         let resource = decision
             .resource

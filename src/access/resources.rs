@@ -182,6 +182,19 @@ fn expand_one(
     param: &dyn Fn(&str) -> Vec<String>,
     out: &mut Vec<String>,
 ) {
+    // The common case, no request parameter: one pass.
+    if !template
+        .split('{')
+        .skip(1)
+        .any(|t| !t.starts_with("region}") && !t.starts_with("account}"))
+    {
+        out.push(
+            template
+                .replace("{region}", region)
+                .replace("{account}", account),
+        );
+        return;
+    }
     let Some(open) = template.find('{') else {
         out.push(template.to_string());
         return;

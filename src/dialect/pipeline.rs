@@ -3,12 +3,13 @@
 //!
 //! 1. **route**: method, size, signing style, action (`InvalidAction`) and version;
 //! 2. **verify**: the signature (the single door: nothing below sees an unverified request);
-//! 3. **authorize**: a sub-user's or role session's policies (the account's own key may do
-//!    everything in its account, so the stage is skipped for it);
-//! 3. **faults**: an injected latency or error (test settings);
-//! 4. **limit**: the per-(account, action) rate limit;
-//! 5. **region**;
-//! 6. **run**: decode the parameters, validate, call the domain;
+//! 3. **authorize**: a sub-user's or role session's policies, after reading the region they
+//!    name (the account's own key may do everything in its account, so the stage is skipped
+//!    for it);
+//! 4. **faults**: an injected latency or error (test settings);
+//! 5. **limit**: the per-(account, action) rate limit;
+//! 6. **region** (for a root key; a policy-checked request read it in stage 3);
+//! 7. **run**: decode the parameters, validate, call the domain;
 //!
 //! then the dialect's envelope, the metrics, the one log line and the request journal. A new
 //! cross-cutting stage is one edit here.
@@ -127,6 +128,7 @@ pub trait Dialect: Sync {
         req: &Request<'_>,
         route: &Self::Route,
         who: &Verified,
+        region: &str,
         request_id: &str,
     ) -> Result<(), Self::Error>;
 
@@ -173,9 +175,14 @@ async fn stages<D: Dialect>(
     let who = d.verify(req, &route)?;
     let account = who.account.clone();
     log.account = account.id.clone();
+    // A policy names the region, so the policy stage reads it first (an account's root key
+    // skips the stage, and its requests read the region after the rate limit, as before).
+    let mut region = None;
     if !who.is_root() {
         log.principal = who.display_name();
-        d.authorize(req, &route, &who, &log.request_id)?;
+        let r = d.region(req, &route)?;
+        d.authorize(req, &route, &who, &r, &log.request_id)?;
+        region = Some(r);
     }
 
     if let Some(f) = shared.faults.pick(D::NAME, action, &account.id) {
@@ -195,7 +202,10 @@ async fn stages<D: Dialect>(
         return Err(d.throttled(over));
     }
 
-    let region = d.region(req, &route)?;
+    let region = match region {
+        Some(r) => r,
+        None => d.region(req, &route)?,
+    };
     log.region = region.clone();
 
     d.run(req, &route, &who, &region).await

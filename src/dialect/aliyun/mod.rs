@@ -181,9 +181,10 @@ impl pipeline::Dialect for Aliyun {
         req: &Request<'_>,
         route: &Route,
         who: &Verified,
+        region: &str,
         _request_id: &str,
     ) -> Result<(), AliError> {
-        authorize::authorize(self, req, route, who)
+        authorize::authorize(self, req, route, who, region)
     }
 
     fn injected(&self, e: &FaultError) -> AliError {

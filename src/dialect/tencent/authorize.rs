@@ -28,6 +28,7 @@ pub fn authorize(
     req: &Request<'_>,
     route: &Route,
     who: &Verified,
+    region: &str,
     request_id: &str,
 ) -> Result<(), TcError> {
     let op: Op = route.op;
@@ -35,10 +36,6 @@ pub fn authorize(
     if op == Op::Access(Product::Sts, "GetCallerIdentity") {
         return Ok(());
     }
-    let region = {
-        use crate::dialect::pipeline::Dialect as _;
-        d.region(req, route)?
-    };
     // Decoded only when the action's resources name a parameter (DescribeImages' do not); a
     // body that does not decode leaves the ids empty here, and the action answers it.
     let decoded = std::cell::OnceCell::new();
@@ -54,7 +51,7 @@ pub fn authorize(
         service: op.product().service(),
         action: op.name(),
         table: table(op.product()),
-        region: &region,
+        region,
         params: &lookup,
         peer: req.peer,
         secure: req.secure,

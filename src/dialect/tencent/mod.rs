@@ -208,9 +208,10 @@ impl pipeline::Dialect for Tencent {
         req: &Request<'_>,
         route: &Route,
         who: &Verified,
+        region: &str,
         request_id: &str,
     ) -> Result<(), TcError> {
-        authorize::authorize(self, req, route, who, request_id)
+        authorize::authorize(self, req, route, who, region, request_id)
     }
 
     fn injected(&self, e: &FaultError) -> TcError {
