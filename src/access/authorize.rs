@@ -122,6 +122,50 @@ pub fn context(
     ctx
 }
 
+/// The condition keys of `check`'s request, from a one-entry cache per thread: requests from
+/// one peer to one region within one second carry the same keys, and building them is most
+/// of what the policy stage costs a request whose policies are already parsed and indexed.
+fn cached_context(check: &Check<'_>) -> std::rc::Rc<Context> {
+    type Key = (Cloud, &'static str, String, Option<IpAddr>, bool, u64);
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(Key, std::rc::Rc<Context>)>> = const { std::cell::RefCell::new(None) };
+    }
+    let secs = now_ms() / 1000;
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if let Some(((cloud, service, region, peer, secure, at), ctx)) = last.as_ref() {
+            if *cloud == check.cloud
+                && *service == check.service
+                && region == check.region
+                && *peer == check.peer
+                && *secure == check.secure
+                && *at == secs
+            {
+                return ctx.clone();
+            }
+        }
+        let ctx = std::rc::Rc::new(context(
+            check.cloud,
+            check.service,
+            check.region,
+            check.peer,
+            check.secure,
+        ));
+        *last = Some((
+            (
+                check.cloud,
+                check.service,
+                check.region.to_string(),
+                check.peer,
+                check.secure,
+                secs,
+            ),
+            ctx.clone(),
+        ));
+        ctx
+    })
+}
+
 /// `acs:CurrentTime` / `qcs:current_time` now, formatted once per second per thread.
 fn now_text() -> String {
     thread_local! {
@@ -169,13 +213,7 @@ impl Access {
             ),
             Some(row) => {
                 let resources = resources::expand(row, check.region, account, check.params);
-                let ctx = context(
-                    check.cloud,
-                    check.service,
-                    check.region,
-                    check.peer,
-                    check.secure,
-                );
+                let ctx = cached_context(check);
                 let (decision, policy_type) =
                     self.decide(check.cloud, who, &action, &resources, &ctx);
                 (resources, decision, policy_type)
