@@ -376,3 +376,92 @@ pub fn decode_diagnostic(encoded: &str) -> Option<serde_json::Value> {
     v.get("AuthAction")?;
     Some(v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::service::{Limits, NewUser};
+    use crate::accounts::Accounts;
+    use crate::config::Account;
+    use crate::store::{Durability, Store};
+
+    /// A sub-user of account 1 with AliyunIMMFullAccess, signed in through its key, under
+    /// `mode`.
+    async fn user(mode: Mode) -> (tempfile::TempDir, Access, Verified) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path(), Durability::Sync).expect("store");
+        let access = Access::open(store, Limits::default(), mode).expect("access");
+        let accounts = Accounts::new(&[Account {
+            id: "100000000001".into(),
+            name: "one".into(),
+            ..Account::default()
+        }]);
+        let (c, a) = (Cloud::Aliyun, "100000000001");
+        access
+            .create_user(
+                c,
+                a,
+                NewUser {
+                    name: "u".into(),
+                    ..NewUser::default()
+                },
+            )
+            .await
+            .expect("user");
+        access
+            .attach(
+                c,
+                a,
+                crate::access::Target::User("u"),
+                crate::access::PolicyRef {
+                    kind: crate::access::PolicyKind::System,
+                    name: "AliyunIMMFullAccess".into(),
+                },
+            )
+            .await
+            .expect("attach");
+        let key = access.create_key(c, a, "u", "").await.expect("key");
+        let who = access
+            .credential(c, &accounts, &key.id, None)
+            .expect("credential")
+            .verified;
+        (dir, access, who)
+    }
+
+    fn check<'a>(
+        action: &'a str,
+        table: &'static [Row],
+        params: &'a dyn Fn(&str) -> Vec<String>,
+    ) -> Check<'a> {
+        Check {
+            cloud: Cloud::Aliyun,
+            service: "imm",
+            action,
+            table,
+            region: "cn-hangzhou",
+            params,
+            peer: None,
+            secure: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_action_without_a_resource_row_is_refused_in_enforce_and_allowed_in_soft() {
+        let none = |_: &str| Vec::new();
+        let (_d, access, who) = user(Mode::Enforce).await;
+        // Allowed with its row (imm:* covers it) ...
+        assert!(access
+            .authorize(&who, &check("ListProjects", resources::IMM, &none))
+            .is_ok());
+        // ... refused without one, even though the policy allows imm:*.
+        let denial = access
+            .authorize(&who, &check("ListProjects", &[], &none))
+            .expect_err("fails closed");
+        assert_eq!(denial.policy_type, "NoResourceTableEntry");
+        assert_eq!(denial.resource, "*");
+        let (_d, soft, who) = user(Mode::Soft).await;
+        assert!(soft
+            .authorize(&who, &check("ListProjects", &[], &none))
+            .is_ok());
+    }
+}
