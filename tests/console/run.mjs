@@ -2,7 +2,10 @@
 // the real cloudtwin binary: sign-in (also by keyboard only), the image list with a filter and
 // paging, an image's page, rename (persisted, checked by a Node-side signed call), the
 // duplicate-name refusal, a read-only sub-user's refusal, share, delete with a confirmation,
-// live state on an image's page, and no horizontal scroll at 1280x800 and 390x844.
+// live state on an image's page, and no horizontal scroll at 1280x800 and 390x844; then IMM
+// face clusters with an Alibaba Cloud AccessKey pair: projects, datasets, sort, order and
+// NextToken paging, a cluster's page, rename and relabel (persisted), the MetaLockVersion
+// conflict and its reload, keyboard-only navigation to a cluster, and a 390x844 viewport.
 //
 // Run: CLOUDTWIN_BIN=target/debug/cloudtwin node --test tests/console/run.mjs (tests/run.sh
 // does, after `npm ci` here). CHROMIUM overrides /usr/bin/chromium.
