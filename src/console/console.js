@@ -52,6 +52,65 @@ class ApiError extends Error {
   }
 }
 
+// --- ACS3-HMAC-SHA256 (Alibaba Cloud IMM 2020-09-30) --------------------------------------
+
+const IMM_VERSION = "2020-09-30";
+const IMM_REGIONS = ["cn-beijing", "cn-hangzhou", "cn-shanghai", "cn-shenzhen", "cn-zhangjiakou",
+  "cn-chengdu", "cn-hongkong", "ap-southeast-1", "ap-northeast-1", "eu-central-1", "us-west-1"];
+const ALI_KEY = "cloudtwin.console.aliyun";
+
+/** Alibaba Cloud's percent-encoding: unreserved A-Z a-z 0-9 - _ . ~ kept, upper-case hex. */
+export const pct = (s) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
+
+/** The query string and headers of a signed ACS3 POST / with every parameter in the query. */
+export async function acs3Request({ accessKeyId, accessKeySecret }, action, params, host, now = Date.now(), nonce = hex(crypto.getRandomValues(new Uint8Array(16)))) {
+  const enc8 = (k) => enc.encode(k);
+  const keys = Object.keys(params).sort((a, b) => {
+    const x = enc8(a), y = enc8(b);
+    for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
+    return x.length - y.length;
+  });
+  const query = keys.map((k) => `${pct(k)}=${pct(String(params[k]))}`).join("&");
+  const empty = await sha256("");
+  const h = {
+    "host": host,
+    "x-acs-action": action,
+    "x-acs-content-sha256": empty,
+    "x-acs-date": new Date(Math.floor(now / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z"),
+    "x-acs-signature-nonce": nonce,
+    "x-acs-version": IMM_VERSION,
+  };
+  const names = Object.keys(h).sort();
+  const canonical = ["POST", "/", query, names.map((n) => `${n}:${h[n]}\n`).join(""), names.join(";"), empty].join("\n");
+  const toSign = `ACS3-HMAC-SHA256\n${await sha256(canonical)}`;
+  const signature = hex(await hmac(enc.encode(accessKeySecret), toSign));
+  const headers = { "Accept": "application/json" };
+  for (const n of names) if (n !== "host") headers[n] = h[n];
+  headers["Authorization"] = `ACS3-HMAC-SHA256 Credential=${accessKeyId},SignedHeaders=${names.join(";")},Signature=${signature}`;
+  return { query, headers };
+}
+
+function loadAli() {
+  try { return JSON.parse(sessionStorage.getItem(ALI_KEY) || "null"); } catch { return null; }
+}
+
+async function callImm(action, params) {
+  const creds = loadAli();
+  if (!creds) throw new ApiError("SignedOut", "Sign in with an Alibaba Cloud AccessKey first.");
+  const all = { RegionId: state.imm.region, ...params };
+  const { query, headers } = await acs3Request(creds, action, all, location.host);
+  let res;
+  try {
+    res = await fetch("/?" + query, { method: "POST", headers, cache: "no-store", credentials: "omit" });
+  } catch (e) {
+    throw new ApiError("NetworkError", `The request did not reach cloudtwin: ${e.message}`);
+  }
+  const json = await res.json().catch(() => null);
+  if (!json) throw new ApiError(`HTTP${res.status}`, `cloudtwin answered HTTP ${res.status} with no JSON body.`);
+  if (!res.ok || json.Code) throw new ApiError(json.Code || `HTTP${res.status}`, json.Message || "", json.RequestId);
+  return json;
+}
+
 async function call(action, params, product = CVM) {
   const creds = loadCreds();
   if (!creds) throw new ApiError("SignedOut", "Sign in first.");
@@ -72,7 +131,17 @@ async function call(action, params, product = CVM) {
 
 // --- state and messages ------------------------------------------------------------------
 
-const state = { region: sessionStorage.getItem(KEY + ".region") || "ap-guangzhou", offset: 0, total: 0, image: null, live: null };
+const state = {
+  region: sessionStorage.getItem(KEY + ".region") || "ap-guangzhou", offset: 0, total: 0, image: null, live: null,
+  imm: {
+    region: sessionStorage.getItem(ALI_KEY + ".region") || "cn-hangzhou",
+    project: sessionStorage.getItem(ALI_KEY + ".project") || "",
+    dataset: sessionStorage.getItem(ALI_KEY + ".dataset") || "",
+    tokens: [""], // NextToken of each page read so far; tokens[i] reads page i
+    page: 0,
+    cluster: null,
+  },
+};
 
 function loadCreds() {
   try { return JSON.parse(sessionStorage.getItem(KEY) || "null"); } catch { return null; }
@@ -102,12 +171,15 @@ async function busy(form, work) {
 // --- views -------------------------------------------------------------------------------
 
 function show(view) {
-  const signedIn = !!loadCreds();
+  const tc = loadCreds(), ali = loadAli();
+  const signedIn = !!(tc || ali);
   $("sign-in").hidden = signedIn;
   $("who").hidden = !signedIn;
-  if (signedIn) $("who-id").textContent = loadCreds().secretId;
-  $("images").hidden = !signedIn || view !== "images";
-  $("image").hidden = !signedIn || view !== "image";
+  $("nav").hidden = !signedIn;
+  $("nav-images").hidden = !tc;
+  $("nav-clusters").hidden = !ali;
+  if (signedIn) $("who-id").textContent = [tc && `${tc.secretId} (Tencent Cloud)`, ali && `${ali.accessKeyId} (Alibaba Cloud)`].filter(Boolean).join(", ");
+  for (const v of ["images", "image", "clusters", "cluster"]) $(v).hidden = !signedIn || view !== v;
 }
 
 function filters() {
@@ -227,7 +299,22 @@ async function loadImage(id) {
 
 async function route() {
   const m = /^#\/image\/(.+)$/.exec(location.hash);
-  if (!loadCreds()) return show("sign-in");
+  const c = /^#\/imm\/cluster\/([^/]+)\/([^/]+)\/([^/]+)\/(.+)$/.exec(location.hash);
+  if (!loadCreds() && !loadAli()) return show("sign-in");
+  if (c || location.hash.startsWith("#/imm") || !loadCreds()) {
+    if (!loadAli()) {
+      history.replaceState(null, "", "#/");
+      return route();
+    }
+    if (c) {
+      const [region, project, dataset, id] = c.slice(1).map(decodeURIComponent);
+      setImm({ region, project, dataset });
+      show("cluster");
+      return busy(null, () => loadCluster(id));
+    }
+    show("clusters");
+    return busy($("c-query"), loadClusterPage);
+  }
   if (m) {
     show("image");
     await busy(null, () => loadImage(decodeURIComponent(m[1])));
@@ -235,6 +322,195 @@ async function route() {
     show("images");
     await busy(null, loadList);
   }
+}
+
+// --- face clusters (IMM) ---------------------------------------------------------------
+
+function setImm(changes) {
+  Object.assign(state.imm, changes);
+  for (const k of ["region", "project", "dataset"]) sessionStorage.setItem(`${ALI_KEY}.${k}`, state.imm[k]);
+}
+
+function resetPages() {
+  state.imm.tokens = [""];
+  state.imm.page = 0;
+}
+
+function fillSelect(select, names, current) {
+  select.replaceChildren(...names.map((n) => new Option(n, n, false, n === current)));
+  return names.includes(current) ? current : names[0] || "";
+}
+
+// Projects and datasets of the region (at most 100 each are listed), then the first page.
+async function loadProjects() {
+  $("c-region").value = state.imm.region;
+  const r = await callImm("ListProjects", { MaxResults: 100 });
+  const project = fillSelect($("c-project"), (r.Projects || []).map((p) => p.ProjectName), state.imm.project);
+  setImm({ project });
+  await loadDatasets();
+}
+
+async function loadDatasets() {
+  if (!state.imm.project) {
+    $("c-dataset").replaceChildren();
+    setImm({ dataset: "" });
+    return;
+  }
+  const r = await callImm("ListDatasets", { ProjectName: state.imm.project, MaxResults: 100 });
+  const dataset = fillSelect($("c-dataset"), (r.Datasets || []).map((d) => d.DatasetName), state.imm.dataset);
+  setImm({ dataset });
+}
+
+function clusterHref(id) {
+  const { region, project, dataset } = state.imm;
+  return `#/imm/cluster/${[region, project, dataset, id].map(encodeURIComponent).join("/")}`;
+}
+
+async function loadClusterPage() {
+  if ($("c-project").options.length === 0 || $("c-region").value !== state.imm.region) await loadProjects();
+  const list = $("cluster-list");
+  if (!state.imm.project || !state.imm.dataset) {
+    list.replaceChildren();
+    $("c-count").textContent = `No ${state.imm.project ? "dataset" : "project"} in ${state.imm.region}.`;
+    $("c-prev").disabled = $("c-next").disabled = true;
+    $("c-page").textContent = "";
+    return;
+  }
+  const q = $("c-query").elements;
+  const params = {
+    ProjectName: state.imm.project, DatasetName: state.imm.dataset,
+    Sort: q.Sort.value, Order: q.Order.value, MaxResults: Number(q.MaxResults.value), WithTotalCount: true,
+  };
+  const token = state.imm.tokens[state.imm.page];
+  if (token) params.NextToken = token;
+  const r = await callImm("QueryFigureClusters", params);
+  const items = (r.FigureClusters || []).map((c) => {
+    const li = document.createElement("li");
+    const a = document.createElement("a");
+    a.href = clusterHref(c.ObjectId);
+    a.textContent = c.Name || c.ObjectId;
+    const facts = document.createElement("p");
+    facts.textContent = `${c.ImageCount} image${c.ImageCount === 1 ? "" : "s"}, ${c.FaceCount} face${c.FaceCount === 1 ? "" : "s"}; updated ${c.UpdateTime}`;
+    const id = document.createElement("p");
+    id.className = "id";
+    id.textContent = c.ObjectId;
+    li.append(a, facts, id);
+    return li;
+  });
+  list.replaceChildren(...items);
+  state.imm.tokens.length = state.imm.page + 1;
+  if (r.NextToken) state.imm.tokens.push(r.NextToken);
+  const first = state.imm.page * params.MaxResults;
+  const total = r.TotalCount;
+  $("c-count").textContent = `${total ?? "?"} cluster${total === 1 ? "" : "s"} in ${state.imm.project}/${state.imm.dataset}; showing ${items.length ? first + 1 : 0}–${first + items.length}.`;
+  $("c-page").textContent = `Page ${state.imm.page + 1}${total !== undefined ? ` of ${Math.max(1, Math.ceil(total / params.MaxResults))}` : ""}`;
+  $("c-prev").disabled = state.imm.page === 0;
+  $("c-next").disabled = !r.NextToken;
+}
+
+const CLUSTER_FIELDS = ["ObjectId", "Name", "Cover", "ImageCount", "FaceCount", "VideoCount", "CustomLabels",
+  "MetaLockVersion", "Gender", "AverageAge", "MinAge", "MaxAge", "CreateTime", "UpdateTime"];
+
+function renderCluster(c) {
+  $("cluster-title").textContent = `Cluster ${c.Name || c.ObjectId}`;
+  const items = [];
+  for (const k of CLUSTER_FIELDS) {
+    if (!(k in c)) continue;
+    const dt = document.createElement("dt");
+    dt.textContent = k;
+    const dd = document.createElement("dd");
+    dd.id = `cattr-${k}`;
+    if (k === "Cover") {
+      const figs = (c.Cover.Figures || []).map((f) => f.FigureId).join(", ");
+      dd.textContent = `${c.Cover.URI || "—"}${figs ? ` (face ${figs})` : ""}`;
+    } else dd.textContent = attributeValue(c[k]);
+    items.push(dt, dd);
+  }
+  $("cluster-attributes").replaceChildren(...items);
+}
+
+async function loadCluster(id) {
+  $("conflict").hidden = true;
+  $("cluster-back").href = "#/imm";
+  const r = await callImm("GetFigureCluster", { ProjectName: state.imm.project, DatasetName: state.imm.dataset, ObjectId: id });
+  const c = r.FigureCluster;
+  state.imm.cluster = c;
+  renderCluster(c);
+  const f = $("c-update").elements;
+  f.Name.value = c.Name ?? "";
+  f.CustomLabels.value = JSON.stringify(c.CustomLabels || {});
+  $("c-lock").textContent = `Saving sends MetaLockVersion ${c.MetaLockVersion}, the version read.`;
+}
+
+function wireClusters() {
+  const region = $("c-region");
+  region.replaceChildren(...IMM_REGIONS.map((r) => new Option(r, r, false, r === state.imm.region)));
+  region.addEventListener("change", () => {
+    setImm({ region: region.value, project: "", dataset: "" });
+    resetPages();
+    clearMessages();
+    busy($("c-query"), async () => { await loadProjects(); await loadClusterPage(); });
+  });
+  $("c-project").addEventListener("change", (ev) => {
+    setImm({ project: ev.target.value, dataset: "" });
+    resetPages();
+    clearMessages();
+    busy($("c-query"), async () => { await loadDatasets(); await loadClusterPage(); });
+  });
+  $("c-dataset").addEventListener("change", (ev) => {
+    setImm({ dataset: ev.target.value });
+    resetPages();
+    clearMessages();
+    busy($("c-query"), loadClusterPage);
+  });
+  $("c-query").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    resetPages();
+    clearMessages();
+    busy(ev.target, loadClusterPage);
+  });
+  $("c-prev").addEventListener("click", () => {
+    state.imm.page = Math.max(0, state.imm.page - 1);
+    busy($("c-query"), loadClusterPage);
+  });
+  $("c-next").addEventListener("click", () => {
+    if (state.imm.tokens.length > state.imm.page + 1) state.imm.page += 1;
+    busy($("c-query"), loadClusterPage);
+  });
+  $("c-update").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const c = state.imm.cluster;
+    if (!c) return;
+    const f = ev.target.elements;
+    busy(ev.target, async () => {
+      let labels;
+      try { labels = JSON.parse(f.CustomLabels.value || "{}"); } catch { labels = null; }
+      if (!labels || typeof labels !== "object" || Array.isArray(labels)) {
+        throw new ApiError("InvalidInput", "Custom labels must be a JSON object, e.g. {\"role\": \"friend\"}.");
+      }
+      const fc = { ObjectId: c.ObjectId, MetaLockVersion: c.MetaLockVersion, Name: f.Name.value, CustomLabels: labels };
+      try {
+        await callImm("UpdateFigureCluster", { ProjectName: state.imm.project, DatasetName: state.imm.dataset, FigureCluster: JSON.stringify(fc) });
+      } catch (e) {
+        // Someone changed the cluster since it was read: never retry with a fresher version
+        // behind the user's back; show the refusal and offer to read it again.
+        if (/MetaLockVersion/.test(e.message)) $("conflict").hidden = false;
+        throw e;
+      }
+      await loadCluster(c.ObjectId);
+      showStatus(`Saved ${c.ObjectId}.`);
+    });
+  });
+  $("c-reload").addEventListener("click", () => {
+    const c = state.imm.cluster;
+    if (!c) return;
+    clearMessages();
+    busy(null, async () => {
+      await loadCluster(c.ObjectId);
+      showStatus(`Reloaded ${c.ObjectId}: MetaLockVersion ${state.imm.cluster.MetaLockVersion}.`);
+      $("c-name").focus();
+    });
+  });
 }
 
 // --- wiring ------------------------------------------------------------------------------
@@ -253,30 +529,46 @@ function init() {
     busy($("filters"), loadList);
   });
 
+  const labels = () => {
+    const ali = $("sign-in-form").elements.cloud.value === "aliyun";
+    $("secret-id-label").textContent = ali ? "AccessKey ID" : "SecretId";
+    $("secret-key-label").textContent = ali ? "AccessKey secret" : "SecretKey";
+  };
+  for (const r of $("sign-in-form").elements.cloud) r.addEventListener("change", labels);
+  labels();
+
   $("sign-in-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const f = ev.target;
-    const creds = { secretId: f.elements["secret-id"].value.trim(), secretKey: f.elements["secret-key"].value };
-    sessionStorage.setItem(KEY, JSON.stringify(creds));
+    const ali = f.elements.cloud.value === "aliyun";
+    const id = f.elements["secret-id"].value.trim(), secret = f.elements["secret-key"].value;
+    const [key, check, refused] = ali
+      ? [ALI_KEY, () => callImm("ListProjects", { MaxResults: 1 }), /^(InvalidAccessKeyId|SignatureDoesNotMatch|IncompleteSignature|InvalidSecurityToken)/]
+      : [KEY, () => call("DescribeImages", { Limit: 1 }), /^AuthFailure/];
+    sessionStorage.setItem(key, JSON.stringify(ali ? { accessKeyId: id, accessKeySecret: secret } : { secretId: id, secretKey: secret }));
     await busy(f, async () => {
       try {
-        await call("DescribeImages", { Limit: 1 });
+        await check();
       } catch (e) {
         // A refusal of the key itself signs out; any other (a policy's) still lets the key in.
-        if (/^AuthFailure/.test(e.code)) sessionStorage.removeItem(KEY);
+        if (refused.test(e.code)) sessionStorage.removeItem(key);
         throw e;
       }
     });
     f.elements["secret-key"].value = "";
-    if (!loadCreds()) return;
+    if (!sessionStorage.getItem(key)) return;
     clearMessages();
     showStatus("Signed in.");
+    history.replaceState(null, "", ali ? "#/imm" : "#/");
     await route();
-    $("images-title").focus?.();
+    $(ali ? "clusters-title" : "images-title").focus?.();
   });
 
   $("sign-out").addEventListener("click", () => {
     sessionStorage.removeItem(KEY);
+    sessionStorage.removeItem(ALI_KEY);
+    state.imm.cluster = null;
+    $("c-project").replaceChildren();
     state.image = null;
     clearMessages();
     history.replaceState(null, "", "#/");
@@ -348,8 +640,8 @@ function init() {
     });
   });
 
-  $("images-title").tabIndex = -1;
-  $("image-title").tabIndex = -1;
+  wireClusters();
+  for (const h of ["images-title", "image-title", "clusters-title", "cluster-title"]) $(h).tabIndex = -1;
   window.addEventListener("hashchange", () => {
     clearMessages();
     route();

@@ -2,7 +2,10 @@
 // the real cloudtwin binary: sign-in (also by keyboard only), the image list with a filter and
 // paging, an image's page, rename (persisted, checked by a Node-side signed call), the
 // duplicate-name refusal, a read-only sub-user's refusal, share, delete with a confirmation,
-// live state on an image's page, and no horizontal scroll at 1280x800 and 390x844.
+// live state on an image's page, and no horizontal scroll at 1280x800 and 390x844; then IMM
+// face clusters with an Alibaba Cloud AccessKey pair: projects, datasets, sort, order and
+// NextToken paging, a cluster's page, rename and relabel (persisted), the MetaLockVersion
+// conflict and its reload, keyboard-only navigation to a cluster, and a 390x844 viewport.
 //
 // Run: CLOUDTWIN_BIN=target/debug/cloudtwin node --test tests/console/run.mjs (tests/run.sh
 // does, after `npm ci` here). CHROMIUM overrides /usr/bin/chromium.
@@ -27,6 +30,9 @@ const SHOTS = process.env.CONSOLE_SCREENSHOTS;
 const ROOT_KEY = { id: "AKIDCONSOLE0000000000000000000000001", key: "consoleSecretKey0000000000000001" };
 const READER_KEY = { id: "AKIDCONSOLEREADER00000000000000000001", key: "consoleReaderKey0000000000000001" };
 const OTHER_ACCOUNT = "100000000702";
+const ALI_KEY = { id: "LTAICONSOLE000000001", key: "consoleAliSecret0000000000000001" };
+const IMM_REGION = "cn-hangzhou";
+const CLUSTERS = 12; // "Person 01".."Person 12"; Person NN has NN faces on NN images
 const REGION = "ap-guangzhou";
 const IMAGES = 25;
 const PREFIX = "console-img";
@@ -45,6 +51,9 @@ name = "console"
 app_id = 1300000701
 secret_id = "${ROOT_KEY.id}"
 secret_key = "${ROOT_KEY.key}"
+[accounts.aliyun]
+access_key_id = "${ALI_KEY.id}"
+access_key_secret = "${ALI_KEY.key}"
 [[accounts.cam_users]]
 name = "reader"
 secret_id = "${READER_KEY.id}"
@@ -95,6 +104,60 @@ async function api(action, params, key = ROOT_KEY) {
   return r;
 }
 
+// An independent ACS3-HMAC-SHA256 signer (node:crypto) for IMM 2020-09-30, parameters in the
+// query of POST /, as the Tea SDK sends them.
+async function imm(action, params) {
+  const all = { RegionId: IMM_REGION, ...params };
+  const pct = (s) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
+  const query = Object.keys(all).sort().map((k) => `${pct(k)}=${pct(String(all[k]))}`).join("&");
+  const sha = (s) => createHash("sha256").update(s).digest("hex");
+  const h = {
+    host: server.base.replace(/^http:\/\//, ""),
+    "x-acs-action": action,
+    "x-acs-content-sha256": sha(""),
+    "x-acs-date": new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+    "x-acs-signature-nonce": createHash("md5").update(String(Math.random())).digest("hex"),
+    "x-acs-version": "2020-09-30",
+  };
+  const names = Object.keys(h).sort();
+  const canonical = `POST\n/\n${query}\n${names.map((n) => `${n}:${h[n]}\n`).join("")}\n${names.join(";")}\n${sha("")}`;
+  const sig = createHmac("sha256", ALI_KEY.key).update(`ACS3-HMAC-SHA256\n${sha(canonical)}`).digest("hex");
+  const headers = { Accept: "application/json", Authorization: `ACS3-HMAC-SHA256 Credential=${ALI_KEY.id},SignedHeaders=${names.join(";")},Signature=${sig}` };
+  for (const n of names) if (n !== "host") headers[n] = h[n];
+  const res = await fetch(`${server.base}/?${query}`, { method: "POST", headers });
+  const json = await res.json();
+  if (!res.ok) throw new Error(`${action}: ${json.Code}: ${json.Message}`);
+  return json;
+}
+
+const person = (i) => `Person ${String(i).padStart(2, "0")}`;
+const clusterId = (i) => `Cluster-console-${String(i).padStart(2, "0")}`;
+
+// Projects, datasets and clusters through the admin seed route (a merge: the images stay).
+function immFixture() {
+  const at = { AccountId: "100000000701", Region: IMM_REGION };
+  const files = [];
+  for (let i = 1; i <= CLUSTERS; i++) {
+    for (let j = 1; j <= i; j++) {
+      files.push({ ...at, ProjectName: "album", DatasetName: "family", URI: `oss://photos/p${i}-${j}.jpg`,
+        Figures: [{ FigureId: `f-${i}-${j}`, FigureClusterId: clusterId(i) }] });
+    }
+  }
+  const clusters = [];
+  for (let i = 1; i <= CLUSTERS; i++) {
+    clusters.push({ ...at, ProjectName: "album", DatasetName: "family", ObjectId: clusterId(i), Name: person(i), CustomLabels: { n: String(i) } });
+  }
+  return {
+    format: "cloudtwin-state", version: 1,
+    imm: {
+      Projects: [{ ...at, ProjectName: "album" }, { ...at, ProjectName: "work" }],
+      Datasets: [{ ...at, ProjectName: "album", DatasetName: "family" }, { ...at, ProjectName: "album", DatasetName: "trips" },
+        { ...at, ProjectName: "work", DatasetName: "team" }],
+      Files: files, Clusters: clusters, Hints: [], Tasks: [],
+    },
+  };
+}
+
 const name = (i) => `${PREFIX}-${String(i).padStart(2, "0")}`;
 const ids = {};
 
@@ -122,6 +185,12 @@ before(async () => {
     const r = await api("CreateImage", { ImageName: name(i), InstanceId: "ins-abcdefgh" });
     ids[name(i)] = r.ImageId;
   }
+  const seeded = await fetch(`${server.base}/_cloudtwin/seed`, {
+    method: "POST",
+    headers: { Authorization: "Bearer console-suite-admin", "Content-Type": "application/json" },
+    body: JSON.stringify(immFixture()),
+  });
+  assert.equal(seeded.status, 200, await seeded.text());
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
 });
 
@@ -381,3 +450,193 @@ for (const viewport of [{ width: 1280, height: 800 }, { width: 390, height: 844 
     await page.context().close();
   });
 }
+
+// --- face clusters (IMM), signed in with an Alibaba Cloud AccessKey pair ------------------
+
+async function signInAli(page, key = ALI_KEY) {
+  await page.goto(server.base + "/console/");
+  await page.getByLabel("Alibaba Cloud").check();
+  await page.getByLabel("AccessKey ID").fill(key.id);
+  await page.getByLabel("AccessKey secret").fill(key.key);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Face clusters" }).waitFor();
+}
+
+// IMM refusals are HTTP 4xx, which Chromium logs as a failed resource: the only error allowed.
+const unexpected = (page) => page.problems.filter((p) => !/the server responded with a status of 4\d\d/.test(p));
+const clusterLinks = (page) => page.locator("#cluster-list li a");
+const clusterNames = (page) => clusterLinks(page).allTextContents();
+
+async function showClusters(page, { sort, order, size }) {
+  if (sort) await page.getByLabel("Sort by").selectOption(sort);
+  if (order) await page.getByLabel("Order").selectOption(order);
+  if (size) await page.getByLabel("Page size").selectOption(String(size));
+  await page.getByRole("button", { name: "Show clusters" }).click();
+}
+
+test("Alibaba sign-in lists projects, datasets and clusters; a wrong secret is refused", async () => {
+  const page = await newPage();
+  await page.goto(server.base + "/console/");
+  await page.getByLabel("Alibaba Cloud").check();
+  await page.getByLabel("AccessKey ID").fill(ALI_KEY.id);
+  await page.getByLabel("AccessKey secret").fill("not-the-secret");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("alert").filter({ hasText: "SignatureDoesNotMatch" }).waitFor();
+  assert.match(await alertText(page), /^SignatureDoesNotMatch: [^]+\(RequestId [^)]+\)$/);
+  assert.ok(await page.getByRole("heading", { name: "Sign in" }).isVisible());
+  assert.equal(await page.evaluate(() => sessionStorage.getItem("cloudtwin.console.aliyun")), null);
+
+  await signInAli(page);
+  assert.equal(await page.evaluate(() => JSON.parse(sessionStorage.getItem("cloudtwin.console.aliyun")).accessKeyId), ALI_KEY.id);
+  assert.equal(await page.getByLabel("IMM region").inputValue(), IMM_REGION);
+  await page.locator("#c-count").filter({ hasText: `${CLUSTERS} clusters in album/family` }).waitFor();
+  const projects = await page.locator("#c-project option").allTextContents();
+  assert.deepEqual(projects.sort(), ["album", "work"]);
+  assert.deepEqual((await page.locator("#c-dataset option").allTextContents()).sort(), ["family", "trips"]);
+  // The default order: most images first.
+  assert.equal((await clusterNames(page))[0], person(CLUSTERS));
+  await page.getByLabel("Dataset").selectOption("trips");
+  await page.locator("#c-count").filter({ hasText: "0 clusters in album/trips" }).waitFor();
+  await page.getByLabel("Project").selectOption("work");
+  await page.locator("#c-count").filter({ hasText: "0 clusters in work/team" }).waitFor();
+  assert.deepEqual(unexpected(page), []);
+  await page.context().close();
+});
+
+test("clusters sort by name and face count, both orders, and page with NextToken", async () => {
+  const page = await newPage();
+  await signInAli(page);
+  await page.getByLabel("Project").selectOption("album");
+  await page.getByLabel("Dataset").selectOption("family");
+  await showClusters(page, { sort: "Name", order: "asc", size: 5 });
+  await page.locator("#c-count").filter({ hasText: "showing 1–5." }).waitFor();
+  assert.deepEqual(await clusterNames(page), [1, 2, 3, 4, 5].map(person));
+  assert.equal(await page.locator("#c-page").textContent(), "Page 1 of 3");
+  assert.ok(await page.getByRole("button", { name: "Previous clusters" }).isDisabled());
+  await page.getByRole("button", { name: "Next clusters" }).click();
+  await page.locator("#c-count").filter({ hasText: "showing 6–10." }).waitFor();
+  assert.deepEqual(await clusterNames(page), [6, 7, 8, 9, 10].map(person));
+  await page.getByRole("button", { name: "Next clusters" }).click();
+  await page.locator("#c-count").filter({ hasText: "showing 11–12." }).waitFor();
+  assert.ok(await page.getByRole("button", { name: "Next clusters" }).isDisabled());
+  await page.getByRole("button", { name: "Previous clusters" }).click();
+  await page.locator("#c-count").filter({ hasText: "showing 6–10." }).waitFor();
+  assert.deepEqual(await clusterNames(page), [6, 7, 8, 9, 10].map(person));
+
+  await showClusters(page, { sort: "Name", order: "desc" });
+  await page.locator("#c-count").filter({ hasText: "showing 1–5." }).waitFor();
+  assert.deepEqual(await clusterNames(page), [12, 11, 10, 9, 8].map(person));
+  await showClusters(page, { sort: "FaceCount", order: "asc" });
+  await page.locator("#cluster-list li").first().filter({ hasText: "1 image, 1 face" }).waitFor();
+  assert.deepEqual(await clusterNames(page), [1, 2, 3, 4, 5].map(person));
+  await showClusters(page, { sort: "FaceCount", order: "desc" });
+  await page.locator("#cluster-list li").first().filter({ hasText: "12 images, 12 faces" }).waitFor();
+  assert.equal((await clusterNames(page))[0], person(12));
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test("open a cluster, rename and relabel it, and the change persists", async () => {
+  const page = await newPage();
+  await signInAli(page);
+  await page.getByRole("link", { name: person(3), exact: true }).click();
+  await page.getByRole("heading", { name: `Cluster ${person(3)}` }).waitFor();
+  assert.equal(await page.locator("#cattr-ObjectId").textContent(), clusterId(3));
+  assert.equal(await page.locator("#cattr-ImageCount").textContent(), "3");
+  assert.equal(await page.locator("#cattr-FaceCount").textContent(), "3");
+  assert.match(await page.locator("#cattr-Cover").textContent(), /^oss:\/\/photos\/p3-\d\.jpg \(face f-3-\d\)$/);
+  assert.match(await page.locator("#cattr-CustomLabels").textContent(), /"n": "3"/);
+  const before = (await imm("GetFigureCluster", { ProjectName: "album", DatasetName: "family", ObjectId: clusterId(3) })).FigureCluster;
+  assert.equal(await page.locator("#cattr-MetaLockVersion").textContent(), String(before.MetaLockVersion));
+
+  await page.getByLabel("Cluster name").fill("Grandma 奶奶");
+  await page.getByLabel("Custom labels (JSON object)").fill('{"role": "grandparent"}');
+  await page.getByRole("button", { name: "Save cluster" }).click();
+  await page.getByRole("status").filter({ hasText: `Saved ${clusterId(3)}.` }).waitFor();
+  await page.getByRole("heading", { name: "Cluster Grandma 奶奶" }).waitFor();
+
+  const after = (await imm("GetFigureCluster", { ProjectName: "album", DatasetName: "family", ObjectId: clusterId(3) })).FigureCluster;
+  assert.equal(after.Name, "Grandma 奶奶");
+  assert.deepEqual(after.CustomLabels, { role: "grandparent" });
+  assert.equal(after.MetaLockVersion, before.MetaLockVersion + 1);
+  assert.equal(await page.locator("#cattr-MetaLockVersion").textContent(), String(after.MetaLockVersion));
+
+  await page.reload();
+  await page.getByRole("heading", { name: "Cluster Grandma 奶奶" }).waitFor();
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test("a concurrent change shows the lock mismatch and offers a reload, never overwriting", async () => {
+  const page = await newPage();
+  await signInAli(page);
+  const id = clusterId(4);
+  await page.goto(`${server.base}/console/#/imm/cluster/${IMM_REGION}/album/family/${id}`);
+  await page.getByRole("heading", { name: `Cluster ${person(4)}` }).waitFor();
+  const read = (await imm("GetFigureCluster", { ProjectName: "album", DatasetName: "family", ObjectId: id })).FigureCluster;
+  // Someone else renames it after the page read it.
+  await imm("UpdateFigureCluster", { ProjectName: "album", DatasetName: "family",
+    FigureCluster: JSON.stringify({ ObjectId: id, Name: "Changed elsewhere", MetaLockVersion: read.MetaLockVersion }) });
+
+  await page.getByLabel("Cluster name").fill("From the browser");
+  await page.getByRole("button", { name: "Save cluster" }).click();
+  await page.getByRole("alert").filter({ hasText: "MetaLockVersion" }).waitFor();
+  assert.match(await alertText(page), /^InvalidArgument: MetaLockVersion \d+ does not match/);
+  const now = (await imm("GetFigureCluster", { ProjectName: "album", DatasetName: "family", ObjectId: id })).FigureCluster;
+  assert.equal(now.Name, "Changed elsewhere");
+  assert.equal(now.MetaLockVersion, read.MetaLockVersion + 1);
+
+  await page.getByRole("button", { name: "Reload the cluster" }).click();
+  await page.getByRole("heading", { name: "Cluster Changed elsewhere" }).waitFor();
+  assert.equal(await page.getByLabel("Cluster name").inputValue(), "Changed elsewhere");
+  assert.equal(await page.locator("#cattr-MetaLockVersion").textContent(), String(now.MetaLockVersion));
+  assert.ok(await page.locator("#conflict").isHidden());
+  await page.getByLabel("Cluster name").fill("From the browser");
+  await page.getByRole("button", { name: "Save cluster" }).click();
+  await page.getByRole("status").filter({ hasText: `Saved ${id}.` }).waitFor();
+  assert.equal((await imm("GetFigureCluster", { ProjectName: "album", DatasetName: "family", ObjectId: id })).FigureCluster.Name, "From the browser");
+  assert.deepEqual(unexpected(page), []);
+  await page.context().close();
+});
+
+test("keyboard only: sign in with the Alibaba pair and open a cluster", async () => {
+  const page = await newPage();
+  await page.goto(server.base + "/console/");
+  const active = () => page.evaluate(() => document.activeElement?.id);
+  for (let i = 0; i < 10 && (await active()) !== "cloud-tencent"; i++) await page.keyboard.press("Tab");
+  assert.equal(await active(), "cloud-tencent");
+  await page.keyboard.press("ArrowDown");
+  assert.equal(await active(), "cloud-aliyun");
+  assert.equal(await page.locator("#secret-id-label").textContent(), "AccessKey ID");
+  await page.keyboard.press("Tab");
+  assert.equal(await active(), "secret-id");
+  await page.keyboard.type(ALI_KEY.id);
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(ALI_KEY.key);
+  await page.keyboard.press("Enter");
+  await page.locator("#c-count").filter({ hasText: "clusters in album/family" }).waitFor();
+  // Tab on to the link of the first cluster (the most images: Person 12) and follow it.
+  for (let i = 0; i < 30; i++) {
+    await page.keyboard.press("Tab");
+    if (await page.evaluate(() => document.activeElement?.closest("#cluster-list") !== null)) break;
+  }
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), person(12));
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name: `Cluster ${person(12)}` }).waitFor();
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test("face clusters at 390x844: no horizontal scroll", async () => {
+  const page = await newPage({ width: 390, height: 844 });
+  await signInAli(page);
+  await page.locator("#c-count").filter({ hasText: "clusters in album/family" }).waitFor();
+  await noHorizontalScroll(page);
+  await shot(page, "clusters-390x844.png");
+  await page.getByRole("link", { name: person(5), exact: true }).click();
+  await page.getByRole("heading", { name: `Cluster ${person(5)}` }).waitFor();
+  await noHorizontalScroll(page);
+  await shot(page, "cluster-390x844.png");
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
