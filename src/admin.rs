@@ -65,6 +65,7 @@ pub fn router(app: Arc<App>) -> Router<Arc<App>> {
         .route("/_cloudtwin/faults/{id}", delete(delete_fault))
         .route("/_cloudtwin/metrics", get(metrics))
         .route("/_cloudtwin/request-log", get(get_journal).put(put_journal))
+        .route("/_cloudtwin/request-log/entries", get(journal_entries))
         .route_layer(middleware::from_fn_with_state(app, require_token));
     Router::new()
         .route("/_cloudtwin/health", get(health))
@@ -604,6 +605,13 @@ struct JournalRequest {
 /// `GET /_cloudtwin/request-log`: where requests are journalled (`null` when off).
 pub async fn get_journal(State(app): State<Arc<App>>) -> Response {
     Json(json!({"path": app.journal.path()})).into_response()
+}
+
+/// `GET /_cloudtwin/request-log/entries`: the latest journal lines (at most
+/// [`crate::journal::RECENT`], oldest first) written since the server started, as
+/// `{"path", "entries": [...]}`; empty while the journal was off.
+pub async fn journal_entries(State(app): State<Arc<App>>) -> Response {
+    Json(json!({"path": app.journal.path(), "entries": app.journal.recent()})).into_response()
 }
 
 /// `PUT /_cloudtwin/request-log` with `{"path": "/tmp/requests.jsonl"}` (on) or

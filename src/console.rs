@@ -2,7 +2,9 @@
 //! in the binary. It is only a client: it holds no session and reads no data here; its script
 //! signs each cloud API request (TC3-HMAC-SHA256, with the key pair the user typed, kept in the
 //! browser's `sessionStorage`) and sends it to `POST /` like any SDK, so the answers and the
-//! refusals are the APIs' own. See docs/console.md.
+//! refusals are the APIs' own. Its Operations view sends the admin token (also kept in
+//! `sessionStorage`) as `Authorization: Bearer` to the routes under `/_cloudtwin/`.
+//! See docs/console.md.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};

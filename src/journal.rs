@@ -2,6 +2,7 @@
 //! a file as one JSON line, with secrets redacted (signatures, session tokens; SecretIds and
 //! AccessKeyIds are not secrets and stay).
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,10 +17,15 @@ const SECRET_PARAMS: &[&str] = &["Signature", "SecurityToken", "Token"];
 /// Headers whose values are secrets.
 const SECRET_HEADERS: &[&str] = &["x-tc-token", "x-acs-security-token", "x-acs-bearer-token"];
 
-/// The journal file, when on.
+/// How many of the latest journal lines are also kept in memory, for
+/// `GET /_cloudtwin/request-log/entries` (the console's journal view).
+pub const RECENT: usize = 500;
+
+/// The journal file, when on, and its latest lines.
 #[derive(Default)]
 pub struct Journal {
     file: Mutex<Option<(PathBuf, File)>>,
+    recent: Mutex<VecDeque<Value>>,
 }
 
 /// Hides the signature of an `Authorization` value, keeping the algorithm and credential.
@@ -149,7 +155,22 @@ impl Journal {
             if let Err(e) = writeln!(file, "{line}") {
                 tracing::error!(error = %e, "request journal write failed");
             }
+            let mut r = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            if r.len() == RECENT {
+                r.pop_front();
+            }
+            r.push_back(line);
         }
+    }
+
+    /// The latest lines written while the journal was on (at most [`RECENT`]), oldest first.
+    pub fn recent(&self) -> Vec<Value> {
+        self.recent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 }
 

@@ -77,6 +77,7 @@ fn every_admin_route_but_health_needs_the_token_and_a_refusal_changes_nothing() 
         ("DELETE", "/_cloudtwin/faults", None),
         ("GET", "/_cloudtwin/metrics", None),
         ("GET", "/_cloudtwin/request-log", None),
+        ("GET", "/_cloudtwin/request-log/entries", None),
         (
             "PUT",
             "/_cloudtwin/request-log",
@@ -450,6 +451,10 @@ fn the_request_journal_records_requests_and_answers_with_secrets_redacted() {
         .expect("auth")
         .ends_with("Signature=<redacted>"));
     assert!(!text.contains(SECRET_KEY_1) && !text.contains(AK_SECRET_1));
+    // The same lines, oldest first, from the journal's memory (the console's journal view).
+    let recent = ok_json("GET", &s.base, "/_cloudtwin/request-log/entries", None);
+    assert_eq!(recent["path"], Value::Null);
+    assert_eq!(recent["entries"].as_array().expect("entries"), &lines);
     let (code, _) = admin(
         "PUT",
         &s.base,

@@ -129,6 +129,70 @@ async function call(action, params, product = CVM) {
   return r;
 }
 
+// --- the admin token (cloudtwin's own routes) --------------------------------------------
+
+const ADMIN_KEY = "cloudtwin.console.admin";
+const OPS_EVERY_MS = 3000; // health, metrics and the journal are re-read this often
+const SPARK_POINTS = 20; // samples of the request count kept per action for its sparkline
+
+const loadAdmin = () => sessionStorage.getItem(ADMIN_KEY);
+
+/** A request to /_cloudtwin/<path> with the admin token; JSON answers are parsed. */
+async function callAdmin(path, { method = "GET", body } = {}) {
+  const token = loadAdmin();
+  if (!token) throw new ApiError("SignedOut", "Sign in with the admin token first.");
+  const headers = { Authorization: `Bearer ${token}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let res;
+  try {
+    res = await fetch(`/_cloudtwin/${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store", credentials: "omit" });
+  } catch (e) {
+    throw new ApiError("NetworkError", `The request did not reach cloudtwin: ${e.message}`);
+  }
+  const text = await res.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* Prometheus text, or not JSON */ }
+  if (!res.ok) throw new ApiError(`HTTP ${res.status}`, (json && json.error) || text || res.statusText);
+  return json ?? text;
+}
+
+/** Prometheus text: the request counters and latency sums, by "dialect/action". */
+export function parseMetrics(text) {
+  const out = new Map();
+  const get = (labels) => {
+    const k = `${labels.dialect}/${labels.action}`;
+    if (!out.has(k)) out.set(k, { key: k, requests: 0, codes: {}, sum: 0, count: 0 });
+    return out.get(k);
+  };
+  for (const line of text.split("\n")) {
+    const m = /^(cloudtwin_requests_total|cloudtwin_request_duration_seconds_sum|cloudtwin_request_duration_seconds_count)\{([^}]*)\}\s+(\S+)$/.exec(line);
+    if (!m) continue;
+    const labels = {};
+    for (const l of m[2].matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2].replace(/\\(.)/g, (_, c) => (c === "n" ? "\n" : c));
+    const v = Number(m[3]);
+    const a = get(labels);
+    if (m[1] === "cloudtwin_requests_total") {
+      a.requests += v;
+      a.codes[labels.code] = (a.codes[labels.code] || 0) + v;
+    } else if (m[1].endsWith("_sum")) a.sum = v;
+    else a.count = v;
+  }
+  return out;
+}
+
+/** The action and answer code of one journal line. */
+export function journalSummary(e) {
+  const h = (e.request && e.request.headers) || {};
+  const q = new URLSearchParams((e.request && e.request.query) || "");
+  const action = h["x-tc-action"] || h["x-acs-action"] || q.get("Action") || "unknown";
+  let code = "Success";
+  try {
+    const b = JSON.parse((e.response && e.response.body) || "null");
+    code = (b && b.Response && b.Response.Error && b.Response.Error.Code) || (b && b.Code) || code;
+  } catch { if (e.response && e.response.status >= 400) code = `HTTP ${e.response.status}`; }
+  return { time: e.time, action, code, status: e.response ? e.response.status : "", requestId: e.request_id };
+}
+
 // --- state and messages ------------------------------------------------------------------
 
 const state = {
@@ -141,6 +205,7 @@ const state = {
     page: 0,
     cluster: null,
   },
+  ops: { timer: null, last: null, history: new Map(), entries: [] },
 };
 
 function loadCreds() {
@@ -171,15 +236,17 @@ async function busy(form, work) {
 // --- views -------------------------------------------------------------------------------
 
 function show(view) {
-  const tc = loadCreds(), ali = loadAli();
-  const signedIn = !!(tc || ali);
+  const tc = loadCreds(), ali = loadAli(), admin = loadAdmin();
+  const signedIn = !!(tc || ali || admin);
   $("sign-in").hidden = signedIn;
   $("who").hidden = !signedIn;
   $("nav").hidden = !signedIn;
   $("nav-images").hidden = !tc;
   $("nav-clusters").hidden = !ali;
-  if (signedIn) $("who-id").textContent = [tc && `${tc.secretId} (Tencent Cloud)`, ali && `${ali.accessKeyId} (Alibaba Cloud)`].filter(Boolean).join(", ");
-  for (const v of ["images", "image", "clusters", "cluster"]) $(v).hidden = !signedIn || view !== v;
+  $("nav-ops").hidden = !admin;
+  if (signedIn) $("who-id").textContent = [tc && `${tc.secretId} (Tencent Cloud)`, ali && `${ali.accessKeyId} (Alibaba Cloud)`, admin && "the admin token"].filter(Boolean).join(", ");
+  for (const v of ["images", "image", "clusters", "cluster", "ops"]) $(v).hidden = !signedIn || view !== v;
+  if (view !== "ops") stopOps();
 }
 
 function filters() {
@@ -300,7 +367,16 @@ async function loadImage(id) {
 async function route() {
   const m = /^#\/image\/(.+)$/.exec(location.hash);
   const c = /^#\/imm\/cluster\/([^/]+)\/([^/]+)\/([^/]+)\/(.+)$/.exec(location.hash);
-  if (!loadCreds() && !loadAli()) return show("sign-in");
+  if (!loadCreds() && !loadAli() && !loadAdmin()) return show("sign-in");
+  if (loadAdmin() && (location.hash.startsWith("#/ops") || (!loadCreds() && !loadAli()))) {
+    if (!location.hash.startsWith("#/ops")) history.replaceState(null, "", "#/ops");
+    show("ops");
+    return startOps();
+  }
+  if (location.hash.startsWith("#/ops")) {
+    history.replaceState(null, "", "#/");
+    return route();
+  }
   if (c || location.hash.startsWith("#/imm") || !loadCreds()) {
     if (!loadAli()) {
       history.replaceState(null, "", "#/");
@@ -513,6 +589,148 @@ function wireClusters() {
   });
 }
 
+// --- operations (admin token) ----------------------------------------------------------
+
+// One refresh loop at a time: a loop whose generation is stale stops after its refresh.
+function stopOps() {
+  clearTimeout(state.ops.timer);
+  state.ops.timer = null;
+  state.ops.gen = (state.ops.gen || 0) + 1;
+}
+
+function startOps() {
+  stopOps();
+  const gen = state.ops.gen;
+  const tick = async () => {
+    try {
+      await refreshOps();
+    } catch (e) {
+      showError(e);
+    }
+    if (gen === state.ops.gen && !$("ops").hidden && loadAdmin()) state.ops.timer = setTimeout(tick, OPS_EVERY_MS);
+  };
+  return tick();
+}
+
+function uptime(s) {
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+  return `${h ? `${h} h ` : ""}${h || m ? `${m} min ` : ""}${s % 60} s`;
+}
+
+function sparkline(values) {
+  const NS = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(NS, "svg");
+  svg.setAttribute("class", "spark");
+  svg.setAttribute("viewBox", "0 0 100 24");
+  svg.setAttribute("preserveAspectRatio", "none");
+  svg.setAttribute("role", "img");
+  const deltas = values.slice(1).map((v, i) => Math.max(0, v - values[i]));
+  svg.setAttribute("aria-label", deltas.length ? `requests per interval, oldest first: ${deltas.join(", ")}` : "no interval yet");
+  const max = Math.max(1, ...deltas);
+  const line = document.createElementNS(NS, "polyline");
+  const step = deltas.length > 1 ? 100 / (deltas.length - 1) : 100;
+  line.setAttribute("points", (deltas.length ? deltas : [0]).map((d, i) => `${(i * step).toFixed(1)},${(22 - (d / max) * 20).toFixed(1)}`).join(" "));
+  svg.append(line);
+  return svg;
+}
+
+async function refreshOps() {
+  const [health, metrics, journal] = await Promise.all([
+    callAdmin("health"), callAdmin("metrics"), callAdmin("request-log/entries"),
+  ]);
+  $("h-status").textContent = health.status;
+  $("h-version").textContent = health.version;
+  $("h-schema").textContent = String(health.schema_version);
+  $("h-uptime").textContent = uptime(health.uptime_seconds);
+
+  const now = Date.now();
+  const actions = parseMetrics(metrics);
+  const prev = state.ops.last;
+  const seconds = prev ? (now - prev.at) / 1000 : 0;
+  const rows = [...actions.values()].sort((a, b) => a.key.localeCompare(b.key)).map((a) => {
+    const hist = state.ops.history.get(a.key) || [];
+    hist.push(a.requests);
+    if (hist.length > SPARK_POINTS + 1) hist.shift();
+    state.ops.history.set(a.key, hist);
+    const before = prev && prev.actions.get(a.key);
+    const rate = prev ? `${((a.requests - (before ? before.requests : 0)) / seconds).toFixed(2)}/s` : "—";
+    const codes = Object.entries(a.codes).sort().map(([c, n]) => `${c} ${n}`).join(", ");
+    const mean = a.count ? `${((a.sum / a.count) * 1000).toFixed(1)} ms` : "—";
+    const tr = document.createElement("tr");
+    tr.dataset.action = a.key;
+    for (const [label, value] of [["Action", a.key], ["Requests", String(a.requests)], ["Codes", codes], ["Mean latency", mean], ["Rate", rate], ["Trend", null]]) {
+      const td = document.createElement("td");
+      td.dataset.label = label;
+      if (value === null) td.append(sparkline(hist)); else td.textContent = value;
+      tr.append(td);
+    }
+    return tr;
+  });
+  if (!rows.length) {
+    const tr = document.createElement("tr");
+    const td = document.createElement("td");
+    td.colSpan = 6;
+    td.textContent = "No cloud API request yet.";
+    tr.append(td);
+    rows.push(tr);
+  }
+  $("metrics-table").tBodies[0].replaceChildren(...rows);
+  state.ops.last = { at: now, actions };
+  $("ops-updated").textContent = `Updated ${new Date(now).toLocaleTimeString()}; re-read every ${OPS_EVERY_MS / 1000} s${prev ? `, rates over the last ${seconds.toFixed(1)} s` : ""}.`;
+
+  $("j-state").textContent = journal.path ? `The journal is on, writing to ${journal.path}.` : "The journal is off: turn it on to record requests (the list below shows those recorded since the server started).";
+  state.ops.entries = journal.entries.map(journalSummary).reverse();
+  renderJournal();
+}
+
+function renderJournal() {
+  const f = $("j-filter").elements;
+  const action = f.action.value.trim().toLowerCase(), code = f.code.value.trim().toLowerCase();
+  const shown = state.ops.entries.filter((e) => e.action.toLowerCase().includes(action) && e.code.toLowerCase().includes(code));
+  $("journal-table").tBodies[0].replaceChildren(...shown.map((e) => {
+    const tr = document.createElement("tr");
+    for (const [label, value] of [["Time", e.time], ["Action", e.action], ["Code", e.code], ["HTTP", String(e.status)], ["Request id", e.requestId]]) {
+      const td = document.createElement("td");
+      td.dataset.label = label;
+      td.textContent = value;
+      tr.append(td);
+    }
+    return tr;
+  }));
+  const all = state.ops.entries.length;
+  $("j-count").textContent = `${shown.length} of ${all} journalled request${all === 1 ? "" : "s"} shown.`;
+}
+
+function wireOps() {
+  $("j-filter").addEventListener("input", renderJournal);
+  $("j-filter").addEventListener("submit", (ev) => ev.preventDefault());
+  $("j-on").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    busy(ev.target, async () => {
+      const r = await callAdmin("request-log", { method: "PUT", body: { path: ev.target.elements.path.value.trim() } });
+      await refreshOps();
+      showStatus(`The journal is on: ${r.path}.`);
+    });
+  });
+  $("j-off").addEventListener("click", () => {
+    busy($("j-on"), async () => {
+      await callAdmin("request-log", { method: "PUT", body: { path: null } });
+      await refreshOps();
+      showStatus("The journal is off.");
+    });
+  });
+  const dialog = $("confirm-reset");
+  $("reset").addEventListener("click", () => dialog.showModal());
+  dialog.addEventListener("close", () => {
+    if (dialog.returnValue !== "reset") return showStatus("Nothing was reset.");
+    busy(null, async () => {
+      const r = await callAdmin("reset", { method: "POST", body: {} });
+      await refreshOps();
+      showStatus(`Reset: ${r.changed_keys} keys removed in ${r.seconds.toFixed(3)} s.`);
+    });
+  });
+}
+
 // --- wiring ------------------------------------------------------------------------------
 
 function init() {
@@ -530,9 +748,12 @@ function init() {
   });
 
   const labels = () => {
-    const ali = $("sign-in-form").elements.cloud.value === "aliyun";
+    const cloud = $("sign-in-form").elements.cloud.value, ali = cloud === "aliyun", admin = cloud === "admin";
     $("secret-id-label").textContent = ali ? "AccessKey ID" : "SecretId";
-    $("secret-key-label").textContent = ali ? "AccessKey secret" : "SecretKey";
+    $("secret-key-label").textContent = admin ? "Admin token" : ali ? "AccessKey secret" : "SecretKey";
+    $("secret-id-field").hidden = admin;
+    $("secret-id").required = !admin;
+    $("secret-key").autocomplete = admin ? "off" : "current-password";
   };
   for (const r of $("sign-in-form").elements.cloud) r.addEventListener("change", labels);
   labels();
@@ -540,6 +761,26 @@ function init() {
   $("sign-in-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const f = ev.target;
+    if (f.elements.cloud.value === "admin") {
+      sessionStorage.setItem(ADMIN_KEY, f.elements["secret-key"].value);
+      await busy(f, async () => {
+        try {
+          await callAdmin("request-log");
+        } catch (e) {
+          // Only a 401 (a wrong token) signs out; other failures leave the token to retry.
+          if (e.code === "HTTP 401") sessionStorage.removeItem(ADMIN_KEY);
+          throw e;
+        }
+      });
+      f.elements["secret-key"].value = "";
+      if (!loadAdmin()) return;
+      clearMessages();
+      showStatus("Signed in with the admin token.");
+      history.replaceState(null, "", "#/ops");
+      await route();
+      $("ops-title").focus?.();
+      return;
+    }
     const ali = f.elements.cloud.value === "aliyun";
     const id = f.elements["secret-id"].value.trim(), secret = f.elements["secret-key"].value;
     const [key, check, refused] = ali
@@ -567,6 +808,10 @@ function init() {
   $("sign-out").addEventListener("click", () => {
     sessionStorage.removeItem(KEY);
     sessionStorage.removeItem(ALI_KEY);
+    sessionStorage.removeItem(ADMIN_KEY);
+    stopOps();
+    state.ops.last = null;
+    state.ops.history.clear();
     state.imm.cluster = null;
     $("c-project").replaceChildren();
     state.image = null;
@@ -641,7 +886,8 @@ function init() {
   });
 
   wireClusters();
-  for (const h of ["images-title", "image-title", "clusters-title", "cluster-title"]) $(h).tabIndex = -1;
+  wireOps();
+  for (const h of ["images-title", "image-title", "clusters-title", "cluster-title", "ops-title"]) $(h).tabIndex = -1;
   window.addEventListener("hashchange", () => {
     clearMessages();
     route();

@@ -5,7 +5,9 @@
 // live state on an image's page, and no horizontal scroll at 1280x800 and 390x844; then IMM
 // face clusters with an Alibaba Cloud AccessKey pair: projects, datasets, sort, order and
 // NextToken paging, a cluster's page, rename and relabel (persisted), the MetaLockVersion
-// conflict and its reload, keyboard-only navigation to a cluster, and a 390x844 viewport.
+// conflict and its reload, keyboard-only navigation to a cluster, and a 390x844 viewport; then
+// Operations with the admin token: a wrong token's 401, keyboard-only sign-in, health, live
+// request counts, the request journal and its filter, 390x844, and reset (cancel, confirm).
 //
 // Run: CLOUDTWIN_BIN=target/debug/cloudtwin node --test tests/console/run.mjs (tests/run.sh
 // does, after `npm ci` here). CHROMIUM overrides /usr/bin/chromium.
@@ -637,6 +639,159 @@ test("face clusters at 390x844: no horizontal scroll", async () => {
   await page.getByRole("heading", { name: `Cluster ${person(5)}` }).waitFor();
   await noHorizontalScroll(page);
   await shot(page, "cluster-390x844.png");
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+// --- Operations, signed in with the admin token -------------------------------------------
+
+const ADMIN_TOKEN = "console-suite-admin";
+
+async function admin(path, init = {}) {
+  const res = await fetch(`${server.base}/_cloudtwin/${path}`, { ...init, headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, ...(init.headers || {}) } });
+  assert.ok(res.ok, `${path}: HTTP ${res.status}`);
+  return res.json();
+}
+
+async function signInAdmin(page, token = ADMIN_TOKEN) {
+  await page.goto(server.base + "/console/");
+  await page.getByLabel("cloudtwin admin token").check();
+  assert.equal(await page.getByLabel("SecretId").isVisible(), false);
+  await page.getByLabel("Admin token", { exact: true }).fill(token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+const opsRow = (page, action) => page.locator(`#metrics-table tbody tr[data-action="${action}"]`);
+const cell = (row, label) => row.locator(`td[data-label="${label}"]`);
+
+test("admin sign-in: a wrong token shows the 401 answer and stays signed out", async () => {
+  const page = await newPage();
+  await signInAdmin(page, "not-the-token");
+  await page.getByRole("alert").filter({ hasText: "HTTP 401" }).waitFor();
+  assert.match(await alertText(page), /HTTP 401: admin routes need `Authorization: Bearer <admin_token>`/);
+  assert.ok(await page.getByRole("heading", { name: "Sign in" }).isVisible());
+  assert.equal(await page.getByRole("heading", { name: "Operations" }).isVisible(), false);
+  assert.equal(await page.evaluate(() => sessionStorage.getItem("cloudtwin.console.admin")), null);
+  assert.deepEqual(unexpected(page), []);
+  await page.context().close();
+});
+
+test("keyboard only: sign in with the admin token", async () => {
+  const page = await newPage();
+  await page.goto(server.base + "/console/");
+  const active = () => page.evaluate(() => document.activeElement?.id);
+  for (let i = 0; i < 10 && (await active()) !== "cloud-tencent"; i++) await page.keyboard.press("Tab");
+  assert.equal(await active(), "cloud-tencent");
+  await page.keyboard.press("ArrowDown");
+  await page.keyboard.press("ArrowDown");
+  assert.equal(await active(), "cloud-admin");
+  assert.equal(await page.locator("#secret-key-label").textContent(), "Admin token");
+  await page.keyboard.press("Tab");
+  assert.equal(await active(), "secret-key");
+  await page.keyboard.type(ADMIN_TOKEN);
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name: "Operations" }).waitFor();
+  // Focus moves to the view's heading once its first refresh is shown.
+  await page.waitForFunction(() => document.activeElement?.id === "ops-title");
+  assert.equal(await page.locator("#h-status").textContent(), "ok");
+  assert.equal(new URL(page.url()).hash, "#/ops");
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test("health shows the schema version; a request count grows live after signed API calls", async () => {
+  const health = await admin("health");
+  await api("DescribeImages", { Limit: 1 });
+  const page = await newPage();
+  await signInAdmin(page);
+  await page.getByRole("heading", { name: "Operations" }).waitFor();
+  await page.locator("#h-schema").filter({ hasText: String(health.schema_version) }).waitFor();
+  assert.equal(await page.locator("#h-schema").textContent(), String(health.schema_version));
+  assert.equal(await page.locator("#h-status").textContent(), "ok");
+  assert.match(await page.locator("#h-uptime").textContent(), /\d+ s$/);
+  const row = opsRow(page, "tencent/DescribeImages");
+  await row.waitFor();
+  const before = Number(await cell(row, "Requests").textContent());
+  assert.ok(before > 0);
+  for (let i = 0; i < 3; i++) await api("DescribeImages", { Limit: 1 });
+  await page.waitForFunction(([n]) => Number(document.querySelector('#metrics-table tr[data-action="tencent/DescribeImages"] td[data-label="Requests"]')?.textContent) >= n, [before + 3], { timeout: 10000 });
+  assert.match(await cell(row, "Codes").textContent(), /Success \d+/);
+  assert.match(await cell(row, "Mean latency").textContent(), /^\d+\.\d ms$/);
+  // A refresh after the calls has a rate over its interval, in text; the sparkline says its points.
+  await page.waitForFunction(() => /\/s$/.test(document.querySelector('#metrics-table tr[data-action="tencent/DescribeImages"] td[data-label="Rate"]')?.textContent || ""));
+  assert.match(await page.locator("#ops-updated").textContent(), /re-read every 3 s/);
+  assert.match(await cell(row, "Trend").locator("svg").getAttribute("aria-label"), /requests per interval|no interval yet/);
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test("the request journal: turn it on, it lists a call, and the filter narrows it", async () => {
+  const page = await newPage();
+  await signInAdmin(page);
+  await page.locator("#j-state").filter({ hasText: "The journal is off" }).waitFor();
+  const file = join(server.tmp, "journal.jsonl");
+  await page.getByLabel("Journal file on the server").fill(file);
+  await page.getByRole("button", { name: "Turn the journal on" }).click();
+  await page.locator("#j-state").filter({ hasText: `writing to ${file}` }).waitFor();
+  assert.equal((await admin("request-log")).path, file);
+  await api("DescribeImages", { Limit: 1 });
+  await imm("ListProjects", { MaxResults: 1 });
+  let code;
+  try {
+    await api("ModifyImageAttribute", { ImageId: "img-00000000", ImageName: "nope" });
+  } catch (e) {
+    code = /^ModifyImageAttribute: ([^:]+):/.exec(e.message)[1];
+  }
+  assert.ok(code, "the modify of a missing image is refused");
+  const journal = page.locator("#journal-table tbody tr");
+  await journal.filter({ hasText: "ModifyImageAttribute" }).waitFor({ timeout: 10000 });
+  assert.ok(await journal.filter({ hasText: "DescribeImages" }).count() >= 1);
+  await page.getByLabel("Action contains").fill("ListProjects");
+  assert.ok(await journal.count() >= 1);
+  assert.deepEqual([...new Set(await journal.locator('td[data-label="Action"]').allTextContents())], ["ListProjects"]);
+  await page.getByLabel("Action contains").fill("");
+  await page.getByLabel("Code contains").fill(code);
+  const codes = await journal.locator('td[data-label="Code"]').allTextContents();
+  assert.ok(codes.length >= 1 && codes.every((c) => c === code), codes.join());
+  assert.deepEqual(await journal.locator('td[data-label="Action"]').allTextContents(), Array(codes.length).fill("ModifyImageAttribute"));
+  assert.match(await page.locator("#j-count").textContent(), new RegExp(`^${codes.length} of \\d+ journalled requests shown\\.$`));
+  await page.getByRole("button", { name: "Turn the journal off" }).click();
+  await page.locator("#j-state").filter({ hasText: "The journal is off" }).waitFor();
+  assert.equal((await admin("request-log")).path, null);
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test("operations at 390x844: no horizontal scroll", async () => {
+  const page = await newPage({ width: 390, height: 844 });
+  await signInAdmin(page);
+  await opsRow(page, "tencent/DescribeImages").waitFor();
+  await noHorizontalScroll(page);
+  await shot(page, "operations-390x844.png");
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+// Last: it empties the store.
+test("reset asks for a confirmation: cancel keeps the data, confirm empties it", async () => {
+  // The account's own images (the public ones are built in and stay).
+  const images = async () => (await api("DescribeImages", { Limit: 1, Filters: [{ Name: "image-type", Values: ["PRIVATE_IMAGE"] }] })).TotalCount;
+  const before = await images();
+  assert.ok(before > 0);
+  const page = await newPage();
+  await signInAdmin(page);
+  await page.getByRole("heading", { name: "Operations" }).waitFor();
+  const dialog = page.getByRole("dialog", { name: "Reset all data?" });
+  await page.getByRole("button", { name: "Reset all data…" }).click();
+  await dialog.waitFor();
+  await dialog.getByRole("button", { name: "Cancel" }).click();
+  await page.getByRole("status").filter({ hasText: "Nothing was reset." }).waitFor();
+  assert.equal(await images(), before);
+  await page.getByRole("button", { name: "Reset all data…" }).click();
+  await dialog.getByRole("button", { name: "Reset", exact: true }).click();
+  await page.getByRole("status").filter({ hasText: /^Reset: \d+ keys removed/ }).waitFor();
+  assert.equal(await images(), 0);
+  assert.equal(((await imm("ListProjects", { MaxResults: 100 })).Projects || []).length, 0);
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });
