@@ -17,7 +17,7 @@ use super::eval::{self, Context, Decision, Named, Outcome};
 use super::model::Cloud;
 use super::principal::{Principal, Verified};
 use super::resources::{self, Row};
-use super::service::{grammar, Access, NamedPolicy};
+use super::service::{grammar, named, Access};
 
 /// How the policy stage acts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -181,16 +181,6 @@ fn now_text() -> String {
     })
 }
 
-fn named(list: &[NamedPolicy]) -> Vec<Named<'_>> {
-    list.iter()
-        .map(|p| Named {
-            name: &p.name,
-            kind: p.kind.as_str(),
-            policy: &p.policy,
-        })
-        .collect()
-}
-
 impl Access {
     /// The policy stage for a signer that is not an account's root key.
     pub fn authorize(&self, who: &Verified, check: &Check<'_>) -> Result<(), Box<Denial>> {
@@ -198,9 +188,13 @@ impl Access {
         if mode == Mode::Off || who.is_root() {
             return Ok(());
         }
+        let row = resources::find(check.table, check.action);
+        if row.is_some_and(Row::needs_no_permission) {
+            return Ok(());
+        }
         let action = format!("{}:{}", check.service, check.action);
         let account = who.account.id.as_str();
-        let (resources, decision, policy_type) = match resources::find(check.table, check.action) {
+        let (resources, decision, policy_type) = match row {
             None => (
                 vec!["*".to_string()],
                 Decision {

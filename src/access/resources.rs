@@ -4,8 +4,9 @@
 //! request parameter; `{Name.N}` is a list parameter, one resource per element (a batch is
 //! allowed only when every resource is). A missing parameter leaves its place empty, so only
 //! a pattern that covers every id (`image/*`, `*`) allows the request; the action's own
-//! validation then answers the missing parameter. An action without a row is refused in
-//! `enforce` mode (fail closed).
+//! validation then answers the missing parameter. A row with no templates ([`NO_PERMISSION`])
+//! is an action every signer may call (GetCallerIdentity). An action without a row is refused
+//! in `enforce` mode (fail closed).
 
 /// One row of a table.
 #[derive(Debug, Clone, Copy)]
@@ -18,6 +19,16 @@ pub struct Row {
 
 const fn row(action: &'static str, resources: &'static [&'static str]) -> Row {
     Row { action, resources }
+}
+
+/// The resources of an action that needs no permission: every signer may call it.
+pub const NO_PERMISSION: &[&str] = &[];
+
+impl Row {
+    /// Whether every signer may call the action (its row names no resource).
+    pub fn needs_no_permission(&self) -> bool {
+        self.resources.is_empty()
+    }
 }
 
 const IMM_PROJECT: &str = "acs:imm:{region}:{account}:project/{ProjectName}";
@@ -93,7 +104,10 @@ pub const RAM: &[Row] = &[
 ];
 
 /// Alibaba STS 2015-04-01 (action prefix `sts:`). `{RoleArn}` is the role's ARN as given.
-pub const ALIYUN_STS: &[Row] = &[row("AssumeRole", &["{RoleArn}"])];
+pub const ALIYUN_STS: &[Row] = &[
+    row("AssumeRole", &["{RoleArn}"]),
+    row("GetCallerIdentity", NO_PERMISSION),
+];
 
 const CVM_IMAGE: &str = "qcs::cvm:{region}:uin/{account}:image/{ImageId}";
 const CVM_IMAGES: &str = "qcs::cvm:{region}:uin/{account}:image/{ImageIds.N}";
@@ -152,7 +166,10 @@ pub const CAM: &[Row] = &[
 ];
 
 /// Tencent STS 2018-08-13 (action prefix `sts:`).
-pub const TENCENT_STS: &[Row] = &[row("AssumeRole", &["{RoleArn}"])];
+pub const TENCENT_STS: &[Row] = &[
+    row("AssumeRole", &["{RoleArn}"]),
+    row("GetCallerIdentity", NO_PERMISSION),
+];
 
 /// The row of `action` in `table`.
 pub fn find(table: &'static [Row], action: &str) -> Option<&'static Row> {

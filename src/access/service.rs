@@ -58,6 +58,17 @@ pub struct NamedPolicy {
     pub policy: Arc<Policy>,
 }
 
+/// The evaluator's view of parsed policies.
+pub fn named(list: &[NamedPolicy]) -> Vec<super::eval::Named<'_>> {
+    list.iter()
+        .map(|p| super::eval::Named {
+            name: &p.name,
+            kind: p.kind.as_str(),
+            policy: &p.policy,
+        })
+        .collect()
+}
+
 /// A sub-user's access key as the request path needs it.
 #[derive(Debug)]
 pub struct KeyGrant {
@@ -85,15 +96,7 @@ impl Candidates {
         if let Some(c) = self.0.read().ok().and_then(|m| m.get(action).cloned()) {
             return c;
         }
-        let named: Vec<super::eval::Named<'_>> = policies
-            .iter()
-            .map(|p| super::eval::Named {
-                name: &p.name,
-                kind: p.kind.as_str(),
-                policy: &p.policy,
-            })
-            .collect();
-        let c = Arc::new(super::eval::candidates(&named, action));
+        let c = Arc::new(super::eval::candidates(&named(policies), action));
         if let Ok(mut m) = self.0.write() {
             // One entry per action of the products: bounded by the action lists.
             if m.len() < 1024 {

@@ -84,6 +84,9 @@ pub struct Tencent {
 pub struct Route {
     style: Style,
     op: Op,
+    /// The business parameters, decoded once (by the policy stage when it needs them, else by
+    /// the action): see [`decode_params`].
+    params: std::sync::OnceLock<Result<Params, TcError>>,
 }
 
 /// Tencent reads only the query of a GET and only the body of a POST.
@@ -171,7 +174,11 @@ impl pipeline::Dialect for Tencent {
         })?;
         let op = Op::lookup(product, action_name)
             .ok_or_else(|| invalid_action(product.service(), version))?;
-        Ok(Route { style, op })
+        Ok(Route {
+            style,
+            op,
+            params: std::sync::OnceLock::new(),
+        })
     }
 
     fn action(route: &Route) -> &'static str {
@@ -269,7 +276,7 @@ impl pipeline::Dialect for Tencent {
                     accounts: &self.accounts,
                     who,
                     region,
-                    params: &params,
+                    params,
                 };
                 return access_api::dispatch(product, name, &ctx).await;
             }
@@ -282,7 +289,7 @@ impl pipeline::Dialect for Tencent {
                 region,
             },
         };
-        actions::dispatch(action, &params, &ctx).await
+        actions::dispatch(action, params, &ctx).await
     }
 
     fn code(e: &TcError) -> String {
@@ -308,8 +315,17 @@ pub fn language(req: &Request<'_>) -> Lang {
     )
 }
 
-/// The business parameters of a request, decoded (JSON body, flattened form or query).
-pub fn decode_params(req: &Request<'_>, route: &Route) -> Result<Params, TcError> {
+/// The business parameters of a request, decoded (JSON body, flattened form or query) once
+/// per request and kept in its route.
+pub fn decode_params<'r>(req: &Request<'_>, route: &'r Route) -> Result<&'r Params, TcError> {
+    route
+        .params
+        .get_or_init(|| decode(req, route))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+fn decode(req: &Request<'_>, route: &Route) -> Result<Params, TcError> {
     let params = match route.style {
         Style::Tc3
             if *req.method == Method::POST
