@@ -36,15 +36,31 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 /// `YYYY-MM-DDThh:mm:ssZ` of a millisecond timestamp.
 pub fn iso8601_utc(ms: u64) -> String {
+    let mut b = *b"0000-00-00T00:00:00Z";
+    calendar_digits(ms, &mut b);
+    String::from_utf8_lossy(&b).into_owned()
+}
+
+/// Writes `YYYY-MM-DDThh:mm:ss` of `ms` into the first 19 bytes of `b` (which hold the
+/// separators already). Rendering pages of records writes several times per record, so this
+/// writes digits into a fixed buffer instead of formatting.
+fn calendar_digits(ms: u64, b: &mut [u8]) {
     let secs = (ms / 1000) as i64;
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
     let rem = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+    let mut put = |at: usize, width: usize, v: i64| {
+        let mut v = v.clamp(0, 10i64.pow(width as u32) - 1);
+        for i in (at..at + width).rev() {
+            b[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, 4, y);
+    put(5, 2, m as i64);
+    put(8, 2, d as i64);
+    put(11, 2, rem / 3600);
+    put(14, 2, (rem % 3600) / 60);
+    put(17, 2, rem % 60);
 }
 
 /// Days since 1970-01-01 of a (year, month, day), proleptic Gregorian.
@@ -60,8 +76,13 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 
 /// RFC 3339 with nanoseconds in UTC (`2022-01-14T02:10:52.839000000Z`) of a millisecond time.
 pub fn rfc3339_nano_utc(ms: u64) -> String {
-    let base = iso8601_utc(ms);
-    format!("{}.{:03}000000Z", base.trim_end_matches('Z'), ms % 1000)
+    let mut b = *b"0000-00-00T00:00:00.000000000Z";
+    calendar_digits(ms, &mut b);
+    let frac = ms % 1000;
+    b[20] = b'0' + (frac / 100) as u8;
+    b[21] = b'0' + (frac / 10 % 10) as u8;
+    b[22] = b'0' + (frac % 10) as u8;
+    String::from_utf8_lossy(&b).into_owned()
 }
 
 /// Parses an RFC 3339 time (`2016-12-31T00:00:00+08:00`, `...Z`, fractions allowed) into
@@ -170,5 +191,15 @@ mod tests {
         assert_eq!(iso8601_utc(0), "1970-01-01T00:00:00Z");
         assert_eq!(iso8601_utc(1_647_852_105_000), "2022-03-21T08:41:45Z");
         assert_eq!(iso8601_utc(1_700_000_000_999), "2023-11-14T22:13:20Z");
+    }
+
+    #[test]
+    fn rfc3339_nano_writes_the_milliseconds_then_six_zeros() {
+        assert_eq!(
+            rfc3339_nano_utc(1_642_126_252_839),
+            "2022-01-14T02:10:52.839000000Z"
+        );
+        assert_eq!(rfc3339_nano_utc(5), "1970-01-01T00:00:00.005000000Z");
+        assert_eq!(rfc3339_nano_utc(60_070), "1970-01-01T00:01:00.070000000Z");
     }
 }

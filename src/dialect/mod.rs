@@ -3,6 +3,7 @@
 //! [`classify`] decides which dialect a request speaks; the server dispatches.
 
 pub mod aliyun;
+pub mod output;
 pub mod pipeline;
 pub mod tencent;
 

@@ -4,8 +4,9 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
+use super::actions::Output;
 use super::error::AliError;
 use crate::dialect::Lang;
 
@@ -13,8 +14,12 @@ use crate::dialect::Lang;
 pub const CONTENT_TYPE: &str = "application/json;charset=utf-8";
 
 fn respond(status: u16, request_id: &str, body: Value) -> Response {
+    respond_text(status, request_id, body.to_string())
+}
+
+fn respond_text(status: u16, request_id: &str, body: String) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut resp = (status, body.to_string()).into_response();
+    let mut resp = (status, body).into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
     if let Ok(v) = HeaderValue::from_str(request_id) {
@@ -24,9 +29,8 @@ fn respond(status: u16, request_id: &str, body: Value) -> Response {
 }
 
 /// A success answer.
-pub fn success(request_id: &str, mut fields: Map<String, Value>) -> Response {
-    fields.insert("RequestId".into(), Value::String(request_id.to_string()));
-    respond(200, request_id, Value::Object(fields))
+pub fn success(request_id: &str, out: Output) -> Response {
+    respond_text(200, request_id, out.into_object_text(request_id))
 }
 
 /// An error answer, its message in the language the request asked for.

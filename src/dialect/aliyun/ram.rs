@@ -4,7 +4,7 @@
 //! the policy stage has already checked the caller's `ram:<Action>`. The RAM error codes are
 //! in one table, [`access_error`] (docs/access.md, "Alibaba Cloud").
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::access::authorize::decode_diagnostic;
 use crate::access::model::{AccessKey, ManagedPolicy, PolicyVersion, Role, User};
@@ -135,8 +135,8 @@ fn rule(r: Result<(), AccessError>) -> R<()> {
 
 fn obj(v: Value) -> Output {
     match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
+        Value::Object(m) => m.into(),
+        _ => Output::new(),
     }
 }
 

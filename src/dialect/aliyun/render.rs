@@ -1,6 +1,8 @@
 //! The wire models of IMM (imm.md §5): Project, Dataset, File (with Figures), FigureCluster,
 //! TaskInfo, rendered from the stored records.
 
+use serde::ser::SerializeMap;
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::clock::rfc3339_nano_utc;
@@ -129,57 +131,86 @@ pub fn file(
     Value::Object(m)
 }
 
-/// `FigureCluster`, with its cover file.
-pub fn cluster(c: &Cluster, cover: Option<&FileMeta>) -> Value {
+/// `CustomLabels`: each stored value is the JSON text it was given as (a string when it is
+/// not JSON).
+struct Labels<'a>(&'a [(String, String)]);
+
+impl Serialize for Labels<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            let value = serde_json::from_str(v).unwrap_or(Value::String(v.clone()));
+            m.serialize_entry(k, &value)?;
+        }
+        m.end()
+    }
+}
+
+/// `FigureCluster` on the wire, borrowed from the record: serialised straight into the
+/// answer's text (a page of clusters is not built as a `Value` tree first).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ClusterWire<'a> {
+    object_id: &'a str,
+    object_type: &'static str,
+    owner_id: &'a str,
+    project_name: &'a str,
+    dataset_name: &'a str,
+    name: &'a str,
+    custom_id: &'a str,
+    custom_labels: Labels<'a>,
+    meta_lock_version: i64,
+    face_count: u64,
+    image_count: u64,
+    video_count: u64,
+    create_time: String,
+    update_time: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gender: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    average_age: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    min_age: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_age: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cover: Option<Value>,
+}
+
+/// `FigureCluster`, with its cover file (only the cover's face among its `Figures`).
+pub fn cluster<'a>(c: &'a Cluster, cover: Option<&FileMeta>) -> ClusterWire<'a> {
     let s = c.stats();
-    let labels: Map<String, Value> = c
-        .labels
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.clone(),
-                serde_json::from_str(v).unwrap_or(Value::String(v.clone())),
-            )
-        })
-        .collect();
-    let mut m = json!({
-        "ObjectId": c.object_id,
-        "ObjectType": "figure-cluster",
-        "OwnerId": c.account,
-        "ProjectName": c.project,
-        "DatasetName": c.dataset,
-        "Name": c.name,
-        "CustomId": c.custom_id,
-        "CustomLabels": labels,
-        "MetaLockVersion": c.meta_lock_version,
-        "FaceCount": s.face_count,
-        "ImageCount": s.image_count,
-        "VideoCount": s.video_count,
-        "CreateTime": rfc3339_nano_utc(c.created_ms),
-        "UpdateTime": rfc3339_nano_utc(c.updated_ms),
-    });
-    if let Some(o) = m.as_object_mut() {
-        if let Some(g) = &s.gender {
-            o.insert("Gender".into(), json!(g));
-        }
-        if let Some(a) = s.average_age {
-            o.insert("AverageAge".into(), json!(a));
-        }
-        if let Some(a) = s.min_age {
-            o.insert("MinAge".into(), json!(a));
-        }
-        if let Some(a) = s.max_age {
-            o.insert("MaxAge".into(), json!(a));
-        }
-        if let (Some(f), Some((_, fid))) = (cover, &s.cover) {
+    let cover = match (cover, &s.cover) {
+        (Some(f), Some((_, fid))) => {
             let mut cov = file(f, &c.account, &c.project, &c.dataset, None);
             if let Some(figs) = cov.get_mut("Figures").and_then(|x| x.as_array_mut()) {
-                figs.retain(|x| x["FigureId"] == json!(fid));
+                figs.retain(|x| x["FigureId"].as_str() == Some(fid.as_str()));
             }
-            o.insert("Cover".into(), cov);
+            Some(cov)
         }
+        _ => None,
+    };
+    ClusterWire {
+        object_id: &c.object_id,
+        object_type: "figure-cluster",
+        owner_id: &c.account,
+        project_name: &c.project,
+        dataset_name: &c.dataset,
+        name: &c.name,
+        custom_id: &c.custom_id,
+        custom_labels: Labels(&c.labels),
+        meta_lock_version: c.meta_lock_version,
+        face_count: s.face_count,
+        image_count: s.image_count,
+        video_count: s.video_count,
+        create_time: rfc3339_nano_utc(c.created_ms),
+        update_time: rfc3339_nano_utc(c.updated_ms),
+        gender: s.gender,
+        average_age: s.average_age,
+        min_age: s.min_age,
+        max_age: s.max_age,
+        cover,
     }
-    m
 }
 
 /// The fields of a task (GetTask's body, ListTasks' `TaskInfo`).

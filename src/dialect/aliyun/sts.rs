@@ -42,7 +42,7 @@ pub async fn run(name: &str, ctx: &Ctx<'_>) -> Result<Output, AliError> {
         other => return Err(AliError::internal(&format!("{other} has no STS handler"))),
     };
     Ok(match v {
-        Value::Object(m) => m,
+        Value::Object(m) => m.into(),
         _ => Output::new(),
     })
 }

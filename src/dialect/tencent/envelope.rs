@@ -39,24 +39,7 @@ pub fn success(request_id: &str, out: Output) -> Response {
 }
 
 fn success_body(request_id: &str, out: Output) -> String {
-    let Output { mut fields, raw } = out;
-    fields.insert("RequestId".into(), Value::String(request_id.to_string()));
-    // `{"Response":{...fields...}}` with the pre-serialised fields spliced in before the
-    // closing braces (`fields` is never empty: it has the RequestId).
-    let mut body = String::from("{\"Response\":");
-    body.push_str(&Value::Object(fields).to_string());
-    if !raw.is_empty() {
-        body.pop();
-        for (key, text) in raw {
-            body.push(',');
-            body.push_str(&Value::String(key.to_string()).to_string());
-            body.push(':');
-            body.push_str(&text);
-        }
-        body.push('}');
-    }
-    body.push('}');
-    body
+    format!("{{\"Response\":{}}}", out.into_object_text(request_id))
 }
 
 /// An error answer, its message in the language the request asked for.

@@ -137,7 +137,7 @@ fn task_input(ctx: &Ctx<'_>) -> Result<TaskInput, AliError> {
     })
 }
 
-fn rendered(ctx: &Ctx<'_>, c: &Cluster) -> Result<Value, AliError> {
+fn rendered<'a>(ctx: &Ctx<'_>, c: &'a Cluster) -> Result<render::ClusterWire<'a>, AliError> {
     let cover = ctx.imm.cover_file(ctx.caller, c)?;
     Ok(render::cluster(c, cover.as_ref()))
 }
@@ -153,7 +153,7 @@ pub async fn run(action: Action, ctx: &Ctx<'_>) -> Result<Output, AliError> {
         Action::GetFigureCluster => {
             let id = p.req_str("ObjectId")?;
             let cl = ctx.imm.get_cluster(c, &project, &dataset, &id)?;
-            out.insert("FigureCluster".into(), rendered(ctx, &cl)?);
+            out.insert_serialized("FigureCluster", &rendered(ctx, &cl)?);
         }
         Action::BatchGetFigureCluster => {
             let ids = p
@@ -165,7 +165,7 @@ pub async fn run(action: Action, ctx: &Ctx<'_>) -> Result<Output, AliError> {
                 .iter()
                 .map(|cl| rendered(ctx, cl))
                 .collect::<Result<Vec<_>, _>>()?;
-            out.insert("FigureClusters".into(), Value::Array(items));
+            out.insert_serialized("FigureClusters", &items);
         }
         Action::QueryFigureClusters => {
             let sort_raw = p.opt_str("Sort").unwrap_or_default();
@@ -203,7 +203,7 @@ pub async fn run(action: Action, ctx: &Ctx<'_>) -> Result<Output, AliError> {
                 .iter()
                 .map(|cl| rendered(ctx, cl))
                 .collect::<Result<Vec<_>, _>>()?;
-            out.insert("FigureClusters".into(), Value::Array(items));
+            out.insert_serialized("FigureClusters", &items);
             out.insert(
                 "NextToken".into(),
                 json!(page.next.map(|n| encode_token(&n)).unwrap_or_default()),

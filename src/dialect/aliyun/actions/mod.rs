@@ -30,8 +30,7 @@ pub struct Ctx<'a> {
     pub params: &'a Params,
 }
 
-/// Output fields of a successful action (without `RequestId`).
-pub type Output = Map<String, Value>;
+pub use crate::dialect::output::Output;
 
 /// Runs `action`.
 pub async fn dispatch(action: Action, ctx: &Ctx<'_>) -> Result<Output, AliError> {

@@ -22,7 +22,7 @@ pub fn run(action: Action, ctx: &Ctx<'_>) -> Result<Output, AliError> {
             let task_id = p.req_str("TaskId")?;
             let task_type = p.req_str("TaskType")?;
             let t = ctx.imm.get_task(c, &project, &task_id, &task_type)?;
-            Ok(render::task(&t, with_def))
+            Ok(render::task(&t, with_def).into())
         }
         Action::ListTasks => {
             let sort = match p.opt_str("Sort").as_deref() {

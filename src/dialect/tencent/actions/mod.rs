@@ -12,8 +12,6 @@ mod quota;
 mod sharing;
 mod sync_images;
 
-use serde_json::{Map, Value};
-
 use super::error::{Code, TcError};
 use super::params::Params;
 use super::router::Action;
@@ -31,34 +29,7 @@ pub struct Ctx<'a> {
     pub caller: Caller<'a>,
 }
 
-/// Output fields of a successful action (without `RequestId`): JSON values, and fields already
-/// serialised from typed records (image lists, so a page is not built as a `Value` tree first).
-#[derive(Debug, Default)]
-pub struct Output {
-    /// Fields as values.
-    pub fields: Map<String, Value>,
-    /// Fields as JSON text, written after `fields`.
-    pub raw: Vec<(&'static str, String)>,
-}
-
-impl Output {
-    /// No fields.
-    pub fn new() -> Output {
-        Output::default()
-    }
-
-    /// Sets a field.
-    pub fn insert(&mut self, key: String, value: Value) {
-        self.fields.insert(key, value);
-    }
-
-    /// Sets a field to something serialisable, written as JSON text.
-    pub fn insert_serialized(&mut self, key: &'static str, value: &impl serde::Serialize) {
-        // Serialising plain structs of strings, numbers and lists cannot fail.
-        let text = serde_json::to_string(value).unwrap_or_else(|_| "null".into());
-        self.raw.push((key, text));
-    }
-}
+pub use crate::dialect::output::Output;
 
 /// Parses the parameters for `action` and runs it.
 pub async fn dispatch(action: Action, params: &Params, ctx: &Ctx<'_>) -> Result<Output, TcError> {
