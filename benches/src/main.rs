@@ -10,6 +10,7 @@
 mod access;
 mod hardening;
 mod load;
+mod pairs;
 mod report;
 mod requests;
 
@@ -29,6 +30,8 @@ const KEY: &str = "benchSecretKey0000000000000000001";
 const AK: &str = "LTAIBENCH00000000000001";
 const AK_SECRET: &str = "benchAccessKeySecret000000000001";
 const REGION: &str = "ap-guangzhou";
+/// Interleaved (ceiling, figure) pairs per ratio bar.
+const PAIRS: usize = 3;
 
 struct Opts {
     seconds: u64,
@@ -289,6 +292,30 @@ async fn cvm(o: &Opts, r: &mut Report) {
             &run,
         );
     }
+    // The request path against the trivial axum handler, interleaved, at the largest size.
+    let axum = trivial_axum().await;
+    let p = pairs::interleaved(
+        PAIRS,
+        || async { axum_run(&axum, o.seconds).await.rps },
+        || {
+            measure(
+                &server.addr,
+                16,
+                o.seconds,
+                describe_build(server.addr.clone()),
+            )
+        },
+    )
+    .await;
+    r.pairs(
+        &format!("DescribeImages, {have} images, 16 conns"),
+        "describe_pair",
+        have as f64,
+        "trivial axum handler, 16 conns",
+        "axum_pair",
+        "describe_axum_ratio",
+        &p,
+    );
     // The worst case: kill -9, so the next start replays sled's log.
     server.kill9();
     let (server, first) = start_timed(&config(&tmp, "sync")).await;
@@ -338,6 +365,28 @@ async fn cvm(o: &Opts, r: &mut Report) {
             &run,
         );
     }
+    // Durable writes against the sled insert+flush loop, interleaved, at 16 connections.
+    let (host, list) = (server.addr.clone(), ids.clone());
+    let modify: Build = Arc::new(move |c, seq| {
+        let id = &list[c % list.len().max(1)];
+        let body = format!(r#"{{"ImageId":"{id}","ImageDescription":"pair-{seq}"}}"#);
+        requests::tencent(&host, ID, KEY, "ModifyImageAttribute", REGION, &body)
+    });
+    let p = pairs::interleaved(
+        PAIRS,
+        || sled_run(o.seconds),
+        || measure(&server.addr, 16, o.seconds, modify.clone()),
+    )
+    .await;
+    r.pairs(
+        "ModifyImageAttribute durable, 16 conns",
+        "modify_pair",
+        16.0,
+        "sled insert+flush loop",
+        "sled_pair",
+        "modify_sled_ratio",
+        &p,
+    );
     r.value(&format!("RSS, {have} images"), "rss", server.rss_mb(), "MB");
     r.value(
         &format!("data dir size, {have} images"),
@@ -376,14 +425,8 @@ fn ceiling_sled(seconds: u64) -> f64 {
     n as f64 / t.elapsed().as_secs_f64()
 }
 
-async fn ceiling(o: &Opts, r: &mut Report) {
-    let rate = tokio::task::spawn_blocking({
-        let s = o.seconds;
-        move || ceiling_sled(s)
-    })
-    .await
-    .unwrap_or(f64::NAN);
-    r.value("raw ceiling: sled insert+flush loop", "sled", rate, "req/s");
+/// The trivial axum handler (`GET /` answers "ok"), served from this process; its address.
+async fn trivial_axum() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -395,10 +438,29 @@ async fn ceiling(o: &Opts, r: &mut Report) {
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    let host = addr.clone();
+    addr
+}
+
+/// One measurement of the trivial axum handler at 16 connections.
+async fn axum_run(addr: &str, seconds: u64) -> load::Run {
+    let host = addr.to_string();
     let build: Build =
         Arc::new(move |_, _| format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n").into_bytes());
-    let run = measure(&addr, 16, o.seconds, build).await;
+    measure(addr, 16, seconds, build).await
+}
+
+/// One measurement of the sled insert+flush loop, off the async workers.
+async fn sled_run(seconds: u64) -> f64 {
+    tokio::task::spawn_blocking(move || ceiling_sled(seconds))
+        .await
+        .unwrap_or(f64::NAN)
+}
+
+async fn ceiling(o: &Opts, r: &mut Report) {
+    let rate = sled_run(o.seconds).await;
+    r.value("raw ceiling: sled insert+flush loop", "sled", rate, "req/s");
+    let addr = trivial_axum().await;
+    let run = axum_run(&addr, o.seconds).await;
     r.run(
         "raw ceiling: trivial axum handler, 16 conns",
         "axum",
@@ -757,9 +819,10 @@ async fn imm(o: &Opts, r: &mut Report) {
         indexing,
         "s",
     );
-    r.value(
+    r.value_at(
         &format!("CreateFigureClusteringTask, {api} identity hints"),
         "clustering_hints",
+        (api * 5 / 2) as f64,
         clustering,
         "s",
     );
@@ -781,9 +844,10 @@ async fn imm(o: &Opts, r: &mut Report) {
         "MB",
     );
     let secs = clustering_task(&server.addr, "emb").await;
-    r.value(
+    r.value_at(
         &format!("CreateFigureClusteringTask, {faces} faces x {dim} dims"),
         "clustering",
+        faces as f64,
         secs,
         "s",
     );
@@ -839,13 +903,22 @@ async fn moto(o: &Opts, r: &mut Report) {
     });
     // moto ignores MaxResults and renders all 10k images (6.5 MB, ~5 s each): a short window
     // would see no answer at all.
-    let run = measure(&addr, 16, o.seconds.max(60), build).await;
+    let window = o.seconds.max(60);
+    let run = measure(&addr, 16, window, build).await;
     r.run(
         &format!("moto DescribeImages, {n} images, 16 conns"),
         "moto_describe",
         n as f64,
         &run,
     );
+    if run.count == 0 {
+        r.value(
+            "moto DescribeImages, 10k images: no answer within the window",
+            "moto_describe_window",
+            window as f64,
+            "s",
+        );
+    }
     let listing = once(
         &addr,
         &requests::ec2(
@@ -880,6 +953,61 @@ async fn moto(o: &Opts, r: &mut Report) {
     let _ = child.wait();
 }
 
+/// `profile describe|query|modify`: only one load on a small store, for a profiler attached
+/// to the server's pid (printed): DescribeImages over 1000 images, QueryFigureClusters by
+/// ImageCount over 1000 clusters, or durable ModifyImageAttribute, 16 connections.
+async fn profile(o: &Opts, what: &str) {
+    let tmp = std::env::temp_dir().join(format!("cloudtwin-bench-profile-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap_or_default();
+    let server = Server::start(&config(&tmp, "sync"));
+    let addr = server.addr.clone();
+    load_images(&addr, 0, 1_000).await;
+    let (mut files, mut clusters) = (Vec::new(), Vec::new());
+    clusters_doc("k1", 1_000, &mut files, &mut clusters);
+    let ds = json!({"AccountId": "100000000001", "Region": "cn-hangzhou", "ProjectName": "bench", "DatasetName": "k1"});
+    let doc = json!({"format": "cloudtwin-state", "version": 1, "imm": {
+        "Projects": [{"AccountId": "100000000001", "Region": "cn-hangzhou", "ProjectName": "bench"}],
+        "Datasets": [ds], "Files": files, "Clusters": clusters}});
+    let _ = put_state(&addr, &doc).await;
+    let host = addr.clone();
+    let build: Build = match what {
+        "query" => Arc::new(move |_, _| by_image_count(&host, "k1", 20, false)),
+        "modify" => {
+            let listing = once(
+                &addr,
+                &requests::tencent(&addr, ID, KEY, "DescribeImages", REGION, r#"{"Limit":16}"#),
+            )
+            .await
+            .map(|(_, b)| b)
+            .unwrap_or_default();
+            let v: Value = serde_json::from_slice(&listing).unwrap_or(Value::Null);
+            let ids: Vec<String> = v["Response"]["ImageSet"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|i| i["ImageId"].as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default();
+            Arc::new(move |c, seq| {
+                let id = ids.get(c % ids.len().max(1)).cloned().unwrap_or_default();
+                let body = format!(r#"{{"ImageId":"{id}","ImageDescription":"p-{seq}"}}"#);
+                requests::tencent(&host, ID, KEY, "ModifyImageAttribute", REGION, &body)
+            })
+        }
+        _ => describe_build(host),
+    };
+    eprintln!("  server pid {}: {what} for {} s", server.pid(), o.seconds);
+    let run = measure(&addr, 16, o.seconds, build).await;
+    eprintln!(
+        "  {:.0} req/s, p50 {:.3} ms, p99 {:.3} ms, {} errors",
+        run.rps, run.p50_ms, run.p99_ms, run.errors
+    );
+    server.stop();
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -909,6 +1037,7 @@ async fn main() {
             "hardening",
             "access",
             "access-profile",
+            "profile",
         ]
         .iter()
         .any(|s| has(s));
@@ -935,6 +1064,10 @@ async fn main() {
     }
     if all || has("hardening") {
         hardening::run(&o, &mut r).await;
+    }
+    if let Some(what) = value("profile") {
+        profile(&o, what).await;
+        return;
     }
     if has("access-profile") {
         access::profile(&o).await;

@@ -7,6 +7,10 @@ use plotters::prelude::*;
 use serde_json::{json, Value};
 
 use crate::load::Run;
+use crate::pairs::Pairs;
+
+/// A line of a chart: its points, colour and legend.
+type Series<'a> = (Vec<(f64, f64)>, RGBColor, &'a str);
 
 /// One figure.
 #[derive(Debug, Clone)]
@@ -27,6 +31,8 @@ pub struct Row {
     pub value: Option<(f64, &'static str)>,
     /// Errors during the run.
     pub errors: u64,
+    /// For a ratio of interleaved pairs: the lowest and highest pair's ratio.
+    pub spread: Option<(f64, f64)>,
 }
 
 /// Every figure of a run.
@@ -56,6 +62,7 @@ impl Report {
                 p99: None,
                 value: None,
                 errors: r.errors,
+                spread: None,
             });
             return;
         }
@@ -68,21 +75,76 @@ impl Report {
             p99: Some(r.p99_ms),
             value: None,
             errors: r.errors,
+            spread: None,
         });
     }
 
     /// Records one value.
     pub fn value(&mut self, figure: &str, key: &str, v: f64, unit: &'static str) {
+        self.value_at(figure, key, 0.0, v, unit);
+    }
+
+    /// Records one value at a point of its scenario's variable (faces, clusters).
+    pub fn value_at(&mut self, figure: &str, key: &str, x: f64, v: f64, unit: &'static str) {
         eprintln!("  {figure}: {v:.3} {unit}");
         self.rows.push(Row {
             figure: figure.into(),
             key: key.into(),
-            x: 0.0,
+            x,
             rps: None,
             p50: None,
             p99: None,
             value: Some((v, unit)),
             errors: 0,
+            spread: None,
+        });
+    }
+
+    /// Records interleaved pairs: the figure's median run (key `key`, at `x`), the median
+    /// ceiling (key `ceiling_key`) and the median ratio with its spread (key `ratio_key`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn pairs(
+        &mut self,
+        figure: &str,
+        key: &str,
+        x: f64,
+        ceiling: &str,
+        ceiling_key: &str,
+        ratio_key: &str,
+        p: &Pairs,
+    ) {
+        if let Some(run) = p.median_run() {
+            self.run(
+                &format!("{figure} (median of {} pairs)", p.runs.len()),
+                key,
+                x,
+                run,
+            );
+        }
+        self.value(
+            &format!("{ceiling} (median of the same pairs)"),
+            ceiling_key,
+            p.median_ceiling(),
+            "req/s",
+        );
+        let Some((median, lo, hi)) = p.summary() else {
+            eprintln!("  {figure} / {ceiling}: no ratio (a run failed)");
+            return;
+        };
+        eprintln!("  {figure} / {ceiling}: median {median:.3}, spread {lo:.3}..{hi:.3}");
+        self.rows.push(Row {
+            figure: format!(
+                "{figure} / {ceiling}: median of {} interleaved pairs (spread {lo:.3}..{hi:.3})",
+                p.runs.len()
+            ),
+            key: ratio_key.into(),
+            x,
+            rps: None,
+            p50: None,
+            p99: None,
+            value: Some((median, "ratio")),
+            errors: 0,
+            spread: Some((lo, hi)),
         });
     }
 
@@ -110,13 +172,25 @@ impl Report {
         }
         let d10k = self.find("describe", Some(10_000.0));
         let moto = self.find("moto_describe", None);
-        bar(
-            "DescribeImages 10k: cloudtwin / moto req/s",
-            d10k.zip(moto)
-                .and_then(|(a, b)| Some(a.rps? / b.rps?.max(1e-9))),
-            ">= 200",
-            |v| v >= 200.0,
-        );
+        // A moto window without a single answer bounds its rate by one answer per window: the
+        // ratio is then at least cloudtwin's rate times the window.
+        let moto_window = self
+            .find("moto_describe_window", None)
+            .and_then(|r| r.value.map(|v| v.0));
+        let (name, ratio) = match (d10k.and_then(|r| r.rps), moto, moto_window) {
+            (Some(a), Some(m), _) => (
+                "DescribeImages 10k: cloudtwin / moto req/s".to_string(),
+                m.rps.map(|b| a / b.max(1e-9)),
+            ),
+            (Some(a), None, Some(window)) => (
+                format!(
+                    "DescribeImages 10k: cloudtwin / moto req/s, a lower bound (moto answered nothing in {window:.0} s)"
+                ),
+                Some(a * window),
+            ),
+            _ => ("DescribeImages 10k: cloudtwin / moto req/s".to_string(), None),
+        };
+        bar(&name, ratio, ">= 200", |v| v >= 200.0);
         bar(
             "DescribeImages 10k, 16 conns: p99 ms",
             d10k.and_then(|r| r.p99),
@@ -181,6 +255,39 @@ impl Report {
             "< 300",
             |v| v < 300.0,
         );
+        // Issue 15: the request path and durable writes, as ratios of interleaved pairs.
+        let ratio = |key: &str| self.find(key, None).and_then(|r| r.value.map(|v| v.0));
+        bar(
+            "DescribeImages 16 conns / trivial axum handler (median of pairs)",
+            ratio("describe_axum_ratio"),
+            ">= 0.25",
+            |v| v >= 0.25,
+        );
+        bar(
+            "DescribeImages p99 ms at 1M images, 16 conns",
+            self.find("describe", Some(1_000_000.0)).and_then(|r| r.p99),
+            "<= 2",
+            |v| v <= 2.0,
+        );
+        bar(
+            "QueryFigureClusters p50 ms at 1M clusters, 16 conns",
+            self.find("query", Some(1_000_000.0)).and_then(|r| r.p50),
+            "<= 1.5",
+            |v| v <= 1.5,
+        );
+        bar(
+            "durable ModifyImageAttribute 16 conns / sled insert+flush (median of pairs)",
+            ratio("modify_sled_ratio"),
+            ">= 0.85",
+            |v| v >= 0.85,
+        );
+        bar(
+            "CreateFigureClusteringTask, 1M identity hints, s",
+            self.find("clustering_hints", None)
+                .and_then(|r| r.value.map(|v| v.0)),
+            "<= 60",
+            |v| v <= 60.0,
+        );
         out
     }
 
@@ -228,7 +335,8 @@ impl Report {
         let doc: Value = json!({
             "machine": {"cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)},
             "rows": self.rows.iter().map(|r| json!({"figure": r.figure, "key": r.key, "x": r.x, "rps": r.rps, "p50_ms": r.p50, "p99_ms": r.p99,
-                "value": r.value.map(|v| v.0), "unit": r.value.map(|v| v.1), "errors": r.errors})).collect::<Vec<_>>(),
+                "value": r.value.map(|v| v.0), "unit": r.value.map(|v| v.1), "errors": r.errors,
+                "spread": r.spread.map(|(lo, hi)| json!([lo, hi]))})).collect::<Vec<_>>(),
             "bars": bars.iter().map(|(n, v, t, ok)| json!({"bar": n, "measured": v, "target": t, "met": ok})).collect::<Vec<_>>(),
         });
         let _ = std::fs::create_dir_all(dir);
@@ -259,96 +367,250 @@ impl Report {
         let font: &'static [u8] = Box::leak(font.into_boxed_slice());
         plotters::style::register_font("sans-serif", FontStyle::Normal, font)
             .map_err(|_| "bad font")?;
-        let root = BitMapBackend::new(path, (1400, 560)).into_drawing_area();
+        let root = BitMapBackend::new(path, (1800, 600)).into_drawing_area();
         root.fill(&WHITE)?;
-        let (left, right) = root.split_horizontally(700);
-        let describe: Vec<&Row> = self.rows.iter().filter(|r| r.key == "describe").collect();
-        let query: Vec<&Row> = self.rows.iter().filter(|r| r.key == "query").collect();
-        let ymax = describe
+        let panels = root.split_evenly((1, 3));
+        self.reads_panel(&panels[0])?;
+        self.writes_panel(&panels[1])?;
+        self.clustering_panel(&panels[2])?;
+        root.present()?;
+        Ok(())
+    }
+
+    /// The load runs of one key as (x, k req/s).
+    fn krps(&self, key: &str) -> Vec<(f64, f64)> {
+        let mut pts: Vec<(f64, f64)> = self
+            .rows
             .iter()
-            .chain(query.iter())
-            .filter_map(|r| r.p99)
+            .filter(|r| r.key == key)
+            .filter_map(|r| Some((r.x, r.rps? / 1000.0)))
+            .collect();
+        pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+        pts
+    }
+
+    /// Panel 1: read throughput against the size of the store, sizes on a log axis.
+    fn reads_panel<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, plotters::coord::Shift>,
+    ) -> Result<(), Box<dyn std::error::Error>>
+    where
+        DB::ErrorType: 'static,
+    {
+        let series: Vec<Series> = vec![
+            (self.krps("describe"), BLUE, "DescribeImages"),
+            (self.krps("query"), RED, "QueryFigureClusters by ImageCount"),
+            (
+                self.krps("query_labels"),
+                MAGENTA,
+                "QueryFigureClusters, CustomLabels filter",
+            ),
+            (
+                self.krps("query_time"),
+                GREEN,
+                "QueryFigureClusters, time range filter",
+            ),
+        ];
+        let axum = self
+            .find("axum_pair", None)
+            .and_then(|r| r.value.map(|v| v.0))
+            .or_else(|| self.find("axum", None).and_then(|r| r.rps))
+            .map(|v| v / 1000.0);
+        let moto = self.find("moto_describe", None).and_then(|r| r.rps);
+        let top = series
+            .iter()
+            .flat_map(|s| s.0.iter().map(|p| p.1))
+            .chain(axum)
             .fold(1.0f64, f64::max)
-            * 1.2;
-        let mut c = ChartBuilder::on(&left)
-            .caption("Read latency vs size (16 conns)", ("sans-serif", 22))
+            * 1.15;
+        let mut c = ChartBuilder::on(area)
+            .caption("Reads vs size (16 conns)", ("sans-serif", 22))
             .margin(15)
-            .x_label_area_size(40)
+            .x_label_area_size(45)
             .y_label_area_size(55)
-            .build_cartesian_2d((500f64..2_000_000f64).log_scale(), 0f64..ymax)?;
+            .build_cartesian_2d(
+                (500f64..2_000_000f64)
+                    .log_scale()
+                    .with_key_points(vec![1e3, 1e4, 1e5, 1e6]),
+                0f64..top,
+            )?;
         c.configure_mesh()
-            .x_desc("images / clusters")
-            .y_desc("ms")
+            .x_desc("images / clusters in the store")
+            .y_desc("k req/s")
+            .x_label_formatter(&|x| size_label(*x))
             .draw()?;
-        for (rows, metric, color, label) in [
-            (&describe, 0, BLUE, "DescribeImages p50"),
-            (&describe, 1, CYAN, "DescribeImages p99"),
-            (&query, 0, RED, "QueryFigureClusters p50"),
-            (&query, 1, MAGENTA, "QueryFigureClusters p99"),
-        ] {
-            let pts: Vec<(f64, f64)> = rows
+        for (pts, color, label) in series {
+            if pts.is_empty() {
+                continue;
+            }
+            c.draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))?
+                .label(label)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+            c.draw_series(pts.into_iter().map(|p| Circle::new(p, 4, color.filled())))?;
+        }
+        if let Some(a) = axum {
+            c.draw_series(LineSeries::new(
+                vec![(500.0, a), (2_000_000.0, a)],
+                BLACK.stroke_width(1),
+            ))?
+            .label(format!("ceiling: trivial axum handler ({a:.0}k)"))
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
+        }
+        if let Some(m) = moto {
+            let color = RGBColor(230, 140, 0);
+            c.draw_series(std::iter::once(TriangleMarker::new(
+                (10_000.0, m / 1000.0),
+                7,
+                color.filled(),
+            )))?
+            .label(format!("moto DescribeImages at 10k ({m:.2} req/s)"))
+            .legend(move |(x, y)| TriangleMarker::new((x + 10, y), 5, color.filled()));
+        }
+        c.configure_series_labels()
+            .position(SeriesLabelPosition::MiddleRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()?;
+        Ok(())
+    }
+
+    /// Panel 2: durable writes against the number of connections.
+    fn writes_panel<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, plotters::coord::Shift>,
+    ) -> Result<(), Box<dyn std::error::Error>>
+    where
+        DB::ErrorType: 'static,
+    {
+        let modify = self.krps("modify");
+        let sled = self
+            .find("sled_pair", None)
+            .or_else(|| self.find("sled", None))
+            .and_then(|r| r.value.map(|v| v.0 / 1000.0));
+        let moto = self
+            .find("moto_modify", None)
+            .and_then(|r| r.rps)
+            .map(|v| v / 1000.0);
+        let top = modify
+            .iter()
+            .map(|p| p.1)
+            .chain(sled)
+            .chain(moto)
+            .fold(0.1f64, f64::max)
+            * 1.2;
+        let mut c = ChartBuilder::on(area)
+            .caption("Durable ModifyImageAttribute", ("sans-serif", 22))
+            .margin(15)
+            .x_label_area_size(45)
+            .y_label_area_size(55)
+            .build_cartesian_2d(0f64..70f64, 0f64..top)?;
+        c.configure_mesh()
+            .x_desc("connections")
+            .y_desc("k req/s")
+            .draw()?;
+        c.draw_series(LineSeries::new(modify.clone(), BLUE.stroke_width(2)))?
+            .label("cloudtwin, durability = sync")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
+        c.draw_series(modify.into_iter().map(|p| Circle::new(p, 4, BLUE.filled())))?;
+        if let Some(s) = sled {
+            c.draw_series(LineSeries::new(
+                vec![(0.0, s), (70.0, s)],
+                BLACK.stroke_width(1),
+            ))?
+            .label(format!("ceiling: sled insert+flush loop ({s:.1}k)"))
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
+        }
+        if let Some(m) = moto {
+            let color = RGBColor(230, 140, 0);
+            c.draw_series(std::iter::once(TriangleMarker::new(
+                (64.0, m),
+                7,
+                color.filled(),
+            )))?
+            .label(format!("moto, 64 conns ({:.0} req/s)", m * 1000.0))
+            .legend(move |(x, y)| TriangleMarker::new((x + 10, y), 5, color.filled()));
+        }
+        c.configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()?;
+        Ok(())
+    }
+
+    /// Panel 3: clustering time against the number of faces, both on log axes.
+    fn clustering_panel<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, plotters::coord::Shift>,
+    ) -> Result<(), Box<dyn std::error::Error>>
+    where
+        DB::ErrorType: 'static,
+    {
+        let secs = |key: &str| -> Vec<(f64, f64)> {
+            let mut pts: Vec<(f64, f64)> = self
+                .rows
                 .iter()
-                .filter_map(|r| Some((r.x, if metric == 0 { r.p50? } else { r.p99? })))
+                .filter(|r| r.key == key && r.x > 0.0)
+                .filter_map(|r| Some((r.x, r.value?.0)))
+                .filter(|p| p.1.is_finite() && p.1 > 0.0)
                 .collect();
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+            pts
+        };
+        let series = [
+            (
+                secs("clustering"),
+                BLUE,
+                "by embedding (128 dims), one task",
+            ),
+            (secs("clustering_hints"), RED, "by identity hint, one task"),
+        ];
+        let top = series
+            .iter()
+            .flat_map(|s| s.0.iter().map(|p| p.1))
+            .fold(10.0f64, f64::max)
+            * 2.0;
+        let mut c = ChartBuilder::on(area)
+            .caption("Clustering time vs faces", ("sans-serif", 22))
+            .margin(15)
+            .x_label_area_size(45)
+            .y_label_area_size(55)
+            .build_cartesian_2d(
+                (500f64..2_000_000f64)
+                    .log_scale()
+                    .with_key_points(vec![1e3, 1e4, 1e5, 1e6]),
+                (0.01f64..top).log_scale(),
+            )?;
+        c.configure_mesh()
+            .x_desc("faces")
+            .y_desc("seconds")
+            .x_label_formatter(&|x| size_label(*x))
+            .draw()?;
+        for (pts, color, label) in series {
+            if pts.is_empty() {
+                continue;
+            }
             c.draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))?
                 .label(label)
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
             c.draw_series(pts.into_iter().map(|p| Circle::new(p, 4, color.filled())))?;
         }
         c.configure_series_labels()
-            .background_style(WHITE.mix(0.8))
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
             .draw()?;
-        let modify: Vec<&Row> = self.rows.iter().filter(|r| r.key == "modify").collect();
-        let sled = self
-            .find("sled", None)
-            .and_then(|r| r.value.map(|v| v.0))
-            .unwrap_or(0.0);
-        let moto = self
-            .find("moto_modify", None)
-            .and_then(|r| r.rps)
-            .unwrap_or(0.0);
-        let top = modify
-            .iter()
-            .filter_map(|r| r.rps)
-            .fold(sled.max(moto), f64::max)
-            * 1.2
-            + 1.0;
-        let mut c = ChartBuilder::on(&right)
-            .caption("Durable ModifyImageAttribute", ("sans-serif", 22))
-            .margin(15)
-            .x_label_area_size(40)
-            .y_label_area_size(65)
-            .build_cartesian_2d(0f64..70f64, 0f64..top)?;
-        c.configure_mesh()
-            .x_desc("connections")
-            .y_desc("req/s")
-            .draw()?;
-        let pts: Vec<(f64, f64)> = modify.iter().filter_map(|r| Some((r.x, r.rps?))).collect();
-        c.draw_series(LineSeries::new(pts.clone(), BLUE.stroke_width(2)))?
-            .label("cloudtwin (sync)")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
-        c.draw_series(pts.into_iter().map(|p| Circle::new(p, 4, BLUE.filled())))?;
-        c.draw_series(LineSeries::new(
-            vec![(0.0, sled), (70.0, sled)],
-            RED.stroke_width(1),
-        ))?
-        .label("sled insert+flush ceiling")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
-        if moto > 0.0 {
-            c.draw_series(std::iter::once(Circle::new(
-                (64.0, moto),
-                5,
-                GREEN.filled(),
-            )))?
-            .label("moto, 64 conns")
-            .legend(|(x, y)| Circle::new((x + 10, y), 4, GREEN.filled()));
-        }
-        c.configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()?;
-        root.present()?;
         Ok(())
+    }
+}
+
+/// 1000 → "1k", 1000000 → "1M".
+fn size_label(x: f64) -> String {
+    if x >= 1e6 {
+        format!("{}M", (x / 1e6).round())
+    } else if x >= 1e3 {
+        format!("{}k", (x / 1e3).round())
+    } else {
+        format!("{}", x.round())
     }
 }
