@@ -200,53 +200,23 @@ async fn pairs(
     user: Build,
     addr: &str,
 ) {
-    let mut ratios = Vec::new();
-    for round in 0..3 {
-        let a = measure(addr, 16, o.seconds, root.clone()).await;
-        let b = measure(addr, 16, o.seconds, user.clone()).await;
-        if round == 0 {
-            r.run(
-                &format!("{name}, root key, 16 conns"),
-                &format!("{key}_root"),
-                0.0,
-                &a,
-            );
-            r.run(
-                &format!(
-                    "{name}, sub-user with {POLICIES} policies x {STATEMENTS} statements, 16 conns"
-                ),
-                &format!("{key}_user"),
-                0.0,
-                &b,
-            );
-        }
-        if b.errors > 0 {
-            eprintln!("  {name}: {} sub-user requests failed (denied?)", b.errors);
-        }
-        if a.rps > 0.0 {
-            ratios.push(b.rps / a.rps);
-        }
+    let p = crate::pairs::interleaved(
+        PAIRS,
+        || async { measure(addr, 16, o.seconds, root.clone()).await.rps },
+        || measure(addr, 16, o.seconds, user.clone()),
+    )
+    .await;
+    if p.runs.iter().any(|run| run.errors > 0) {
+        eprintln!("  {name}: sub-user requests failed (denied?)");
     }
-    ratios.sort_by(|x, y| x.total_cmp(y));
-    let median = ratios.get(ratios.len() / 2).copied().unwrap_or(f64::NAN);
-    let spread = match (ratios.first(), ratios.last()) {
-        (Some(lo), Some(hi)) => hi - lo,
-        _ => f64::NAN,
-    };
-    eprintln!("  {name}: sub-user / root throughput, median of {PAIRS} interleaved pairs {median:.3} (spread {spread:.3})");
-    r.value(
-        &format!(
-            "{name}: sub-user / root req/s, median of {PAIRS} interleaved pairs (bar >= 0.95)"
-        ),
+    r.pairs(
+        &format!("{name}, sub-user with {POLICIES} policies x {STATEMENTS} statements, 16 conns"),
+        &format!("{key}_user"),
+        0.0,
+        &format!("{name}, root key, 16 conns"),
+        &format!("{key}_root"),
         &format!("{key}_ratio"),
-        median,
-        "ratio",
-    );
-    r.value(
-        &format!("{name}: spread of the {PAIRS} ratios"),
-        &format!("{key}_ratio_spread"),
-        spread,
-        "ratio",
+        &p,
     );
 }
 

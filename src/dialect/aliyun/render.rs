@@ -102,6 +102,19 @@ pub fn file(
     dataset: &str,
     with_fields: Option<&[String]>,
 ) -> Value {
+    file_with_figures(f, owner, project, dataset, with_fields, |_| true)
+}
+
+/// `File` with only the figures `keep` accepts among its `Figures` (`FigureCount` still
+/// counts them all).
+fn file_with_figures(
+    f: &FileMeta,
+    owner: &str,
+    project: &str,
+    dataset: &str,
+    with_fields: Option<&[String]>,
+    keep: impl Fn(&Face) -> bool,
+) -> Value {
     let mut m: Map<String, Value> = serde_json::from_str(&f.fields).unwrap_or_default();
     let filename = f.uri.rsplit('/').next().unwrap_or_default().to_string();
     for (k, v) in [
@@ -118,7 +131,7 @@ pub fn file(
         ("FigureCount", json!(f.faces.len())),
         (
             "Figures",
-            Value::Array(f.faces.iter().map(figure).collect()),
+            Value::Array(f.faces.iter().filter(|x| keep(x)).map(figure).collect()),
         ),
         ("CreateTime", json!(rfc3339_nano_utc(f.created_ms))),
         ("UpdateTime", json!(rfc3339_nano_utc(f.updated_ms))),
@@ -181,13 +194,14 @@ pub struct ClusterWire<'a> {
 pub fn cluster<'a>(c: &'a Cluster, cover: Option<&FileMeta>) -> ClusterWire<'a> {
     let s = c.stats();
     let cover = match (cover, &s.cover) {
-        (Some(f), Some((_, fid))) => {
-            let mut cov = file(f, &c.account, &c.project, &c.dataset, None);
-            if let Some(figs) = cov.get_mut("Figures").and_then(|x| x.as_array_mut()) {
-                figs.retain(|x| x["FigureId"].as_str() == Some(fid.as_str()));
-            }
-            Some(cov)
-        }
+        (Some(f), Some((_, fid))) => Some(file_with_figures(
+            f,
+            &c.account,
+            &c.project,
+            &c.dataset,
+            None,
+            |face| face.figure_id == *fid,
+        )),
         _ => None,
     };
     ClusterWire {

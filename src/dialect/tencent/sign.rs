@@ -108,6 +108,40 @@ pub fn tc3_signature(secret_key: &str, date: &str, service: &str, string_to_sign
     hex::encode(hmac256(&key, string_to_sign.as_bytes()))
 }
 
+/// `kSigning` of (secret key, date, service), remembered per thread: a client signs every
+/// request of a day with the same derived key, and deriving it is three of the four HMACs
+/// of a check. The few most recent keys are kept (a handful of callers per worker thread).
+pub fn signing_key_cached(secret_key: &str, date: &str, service: &str) -> [u8; 32] {
+    const KEEP: usize = 8;
+    thread_local! {
+        static KEYS: std::cell::RefCell<Vec<(String, String, String, [u8; 32])>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+    KEYS.with(|cell| {
+        let mut keys = cell.borrow_mut();
+        if let Some(i) = keys
+            .iter()
+            .position(|(k, d, s, _)| k == secret_key && d == date && s == service)
+        {
+            let hit = keys.remove(i);
+            let key = hit.3;
+            keys.push(hit);
+            return key;
+        }
+        let key = k_signing(&k_service(&k_date(secret_key, date), service));
+        if keys.len() >= KEEP {
+            keys.remove(0);
+        }
+        keys.push((secret_key.into(), date.into(), service.into(), key));
+        key
+    })
+}
+
+/// The TC3 signature from a derived signing key, lower-case hex.
+pub fn tc3_signature_with_key(key: &[u8; 32], string_to_sign: &str) -> String {
+    hex::encode(hmac256(key, string_to_sign.as_bytes()))
+}
+
 /// The v1 signature methods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum V1Method {
@@ -180,6 +214,30 @@ pub fn utc_date(timestamp: i64) -> String {
 mod tests {
     //! Vectors from cvm.md §2.5, computed by the real Python SDK with a frozen clock.
     use super::*;
+
+    #[test]
+    fn the_cached_signing_key_is_the_derived_one_for_each_secret_date_and_service() {
+        for (secret, date, service) in [
+            (SECRET_KEY, DATE, "cvm"),
+            ("other", DATE, "cvm"),
+            (SECRET_KEY, "2023-11-15", "cvm"),
+            (SECRET_KEY, DATE, "cam"),
+            (SECRET_KEY, DATE, "cvm"),
+        ] {
+            let derived = k_signing(&k_service(&k_date(secret, date), service));
+            assert_eq!(signing_key_cached(secret, date, service), derived);
+            assert_eq!(
+                tc3_signature_with_key(&derived, "sts"),
+                tc3_signature(secret, date, service, "sts")
+            );
+        }
+        // More keys than it keeps: the oldest are derived again, never confused.
+        for i in 0..20 {
+            let secret = format!("secret-{i}");
+            let derived = k_signing(&k_service(&k_date(&secret, DATE), "cvm"));
+            assert_eq!(signing_key_cached(&secret, DATE, "cvm"), derived);
+        }
+    }
 
     const SECRET_ID: &str = "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE";
     const SECRET_KEY: &str = "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE";

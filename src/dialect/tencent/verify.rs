@@ -197,6 +197,7 @@ fn verify_tc3(
         Some(bare) => vec![host, bare],
         None => vec![host],
     };
+    let signing_key = sign::signing_key_cached(secret_key, &auth.date, &auth.service);
     let mut tried = Vec::new();
     for (lower, host_value) in [true, false]
         .into_iter()
@@ -229,7 +230,7 @@ fn verify_tc3(
             &payload_hash,
         );
         let sts = sign::string_to_sign(&ts_raw, &auth.date, &auth.service, &cr);
-        let expected = sign::tc3_signature(secret_key, &auth.date, &auth.service, &sts);
+        let expected = sign::tc3_signature_with_key(&signing_key, &sts);
         if crate::dialect::signatures_match(&expected, &auth.signature) {
             return Ok(cred.verified);
         }
