@@ -69,29 +69,144 @@ pub fn dataset(d: &Dataset) -> Value {
     })
 }
 
+/// The fields a user gave a file or a face (a JSON object's text), parsed; none when empty.
+fn extra_fields(text: &str) -> Map<String, Value> {
+    if text.is_empty() || text == "{}" {
+        return Map::new();
+    }
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+/// `Figure` on the wire: its own fields, then the attributes it was indexed with (a
+/// same-named attribute gives way to the field).
+struct FigureWire<'a>(&'a Face);
+
+impl FigureWire<'_> {
+    const FIELDS: [&'static str; 6] = [
+        "FigureId",
+        "FigureType",
+        "FigureClusterId",
+        "Age",
+        "Gender",
+        "FaceQuality",
+    ];
+}
+
+impl Serialize for FigureWire<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let f = self.0;
+        let extra = extra_fields(&f.attributes);
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("FigureId", &f.figure_id)?;
+        m.serialize_entry("FigureType", "face")?;
+        m.serialize_entry(
+            "FigureClusterId",
+            match &f.cluster {
+                FaceCluster::Assigned(id) => id.as_str(),
+                FaceCluster::Pending { .. } => UNAVAILABLE,
+                FaceCluster::Independent => INDEPENDENT,
+            },
+        )?;
+        if let Some(a) = f.age {
+            m.serialize_entry("Age", &a)?;
+        }
+        if let Some(g) = &f.gender {
+            m.serialize_entry("Gender", g)?;
+        }
+        if let Some(q) = f.quality {
+            m.serialize_entry("FaceQuality", &q)?;
+        }
+        for (k, v) in &extra {
+            if !Self::FIELDS.contains(&k.as_str()) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+
 /// `Figure`.
 pub fn figure(f: &Face) -> Value {
-    let mut m: Map<String, Value> = serde_json::from_str(&f.attributes).unwrap_or_default();
-    m.insert("FigureId".into(), json!(f.figure_id));
-    m.insert("FigureType".into(), json!("face"));
-    m.insert(
-        "FigureClusterId".into(),
-        json!(match &f.cluster {
-            FaceCluster::Assigned(id) => id.as_str(),
-            FaceCluster::Pending { .. } => UNAVAILABLE,
-            FaceCluster::Independent => INDEPENDENT,
-        }),
-    );
-    if let Some(a) = f.age {
-        m.insert("Age".into(), json!(a));
+    serde_json::to_value(FigureWire(f)).unwrap_or(Value::Null)
+}
+
+/// `File` on the wire: its own fields, then the fields it was indexed with (a same-named
+/// field gives way to the file's own), restricted to `with_fields` when given; `Figures` only
+/// those `figure` names (all when `None`), `FigureCount` counts them all.
+pub struct FileWire<'a> {
+    f: &'a FileMeta,
+    owner: &'a str,
+    project: &'a str,
+    dataset: &'a str,
+    with_fields: Option<&'a [String]>,
+    figure: Option<&'a str>,
+}
+
+impl FileWire<'_> {
+    const FIELDS: [&'static str; 14] = [
+        "URI",
+        "ObjectId",
+        "ObjectType",
+        "ObjectStatus",
+        "OwnerId",
+        "ProjectName",
+        "DatasetName",
+        "MediaType",
+        "Size",
+        "Filename",
+        "FigureCount",
+        "Figures",
+        "CreateTime",
+        "UpdateTime",
+    ];
+}
+
+impl Serialize for FileWire<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let f = self.f;
+        let wanted = |k: &str| {
+            self.with_fields
+                .filter(|w| !w.is_empty())
+                .is_none_or(|w| w.iter().any(|x| x == k))
+        };
+        let extra = extra_fields(&f.fields);
+        let mut m = s.serialize_map(None)?;
+        macro_rules! put {
+            ($k:literal, $v:expr) => {
+                if wanted($k) {
+                    m.serialize_entry($k, $v)?;
+                }
+            };
+        }
+        put!("URI", &f.uri);
+        put!("ObjectId", &f.object_id);
+        put!("ObjectType", "file");
+        put!("ObjectStatus", "Indexed");
+        put!("OwnerId", self.owner);
+        put!("ProjectName", self.project);
+        put!("DatasetName", self.dataset);
+        put!("MediaType", &f.media_type);
+        put!("Size", &f.size);
+        put!("Filename", f.uri.rsplit('/').next().unwrap_or_default());
+        put!("FigureCount", &f.faces.len());
+        if wanted("Figures") {
+            let figures: Vec<FigureWire<'_>> = f
+                .faces
+                .iter()
+                .filter(|x| self.figure.is_none_or(|id| x.figure_id == id))
+                .map(FigureWire)
+                .collect();
+            m.serialize_entry("Figures", &figures)?;
+        }
+        put!("CreateTime", &rfc3339_nano_utc(f.created_ms));
+        put!("UpdateTime", &rfc3339_nano_utc(f.updated_ms));
+        for (k, v) in &extra {
+            if !Self::FIELDS.contains(&k.as_str()) && wanted(k) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
     }
-    if let Some(g) = &f.gender {
-        m.insert("Gender".into(), json!(g));
-    }
-    if let Some(q) = f.quality {
-        m.insert("FaceQuality".into(), json!(q));
-    }
-    Value::Object(m)
 }
 
 /// `File`, restricted to `with_fields` when given.
@@ -102,46 +217,15 @@ pub fn file(
     dataset: &str,
     with_fields: Option<&[String]>,
 ) -> Value {
-    file_with_figures(f, owner, project, dataset, with_fields, |_| true)
-}
-
-/// `File` with only the figures `keep` accepts among its `Figures` (`FigureCount` still
-/// counts them all).
-fn file_with_figures(
-    f: &FileMeta,
-    owner: &str,
-    project: &str,
-    dataset: &str,
-    with_fields: Option<&[String]>,
-    keep: impl Fn(&Face) -> bool,
-) -> Value {
-    let mut m: Map<String, Value> = serde_json::from_str(&f.fields).unwrap_or_default();
-    let filename = f.uri.rsplit('/').next().unwrap_or_default().to_string();
-    for (k, v) in [
-        ("URI", json!(f.uri)),
-        ("ObjectId", json!(f.object_id)),
-        ("ObjectType", json!("file")),
-        ("ObjectStatus", json!("Indexed")),
-        ("OwnerId", json!(owner)),
-        ("ProjectName", json!(project)),
-        ("DatasetName", json!(dataset)),
-        ("MediaType", json!(f.media_type)),
-        ("Size", json!(f.size)),
-        ("Filename", json!(filename)),
-        ("FigureCount", json!(f.faces.len())),
-        (
-            "Figures",
-            Value::Array(f.faces.iter().filter(|x| keep(x)).map(figure).collect()),
-        ),
-        ("CreateTime", json!(rfc3339_nano_utc(f.created_ms))),
-        ("UpdateTime", json!(rfc3339_nano_utc(f.updated_ms))),
-    ] {
-        m.insert(k.into(), v);
-    }
-    if let Some(fields) = with_fields.filter(|w| !w.is_empty()) {
-        m.retain(|k, _| fields.iter().any(|f| f == k));
-    }
-    Value::Object(m)
+    serde_json::to_value(FileWire {
+        f,
+        owner,
+        project,
+        dataset,
+        with_fields,
+        figure: None,
+    })
+    .unwrap_or(Value::Null)
 }
 
 /// `CustomLabels`: each stored value is the JSON text it was given as (a string when it is
@@ -156,6 +240,27 @@ impl Serialize for Labels<'_> {
             m.serialize_entry(k, &value)?;
         }
         m.end()
+    }
+}
+
+/// A cluster's `Cover`: its file with only the cover's face.
+struct Cover<'a> {
+    f: FileMeta,
+    figure: String,
+    cluster: &'a Cluster,
+}
+
+impl Serialize for Cover<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        FileWire {
+            f: &self.f,
+            owner: &self.cluster.account,
+            project: &self.cluster.project,
+            dataset: &self.cluster.dataset,
+            with_fields: None,
+            figure: Some(&self.figure),
+        }
+        .serialize(s)
     }
 }
 
@@ -187,21 +292,18 @@ pub struct ClusterWire<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     max_age: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    cover: Option<Value>,
+    cover: Option<Cover<'a>>,
 }
 
 /// `FigureCluster`, with its cover file (only the cover's face among its `Figures`).
-pub fn cluster<'a>(c: &'a Cluster, cover: Option<&FileMeta>) -> ClusterWire<'a> {
+pub fn cluster(c: &Cluster, cover: Option<FileMeta>) -> ClusterWire<'_> {
     let s = c.stats();
-    let cover = match (cover, &s.cover) {
-        (Some(f), Some((_, fid))) => Some(file_with_figures(
+    let cover = match (cover, s.cover.clone()) {
+        (Some(f), Some((_, figure))) => Some(Cover {
             f,
-            &c.account,
-            &c.project,
-            &c.dataset,
-            None,
-            |face| face.figure_id == *fid,
-        )),
+            figure,
+            cluster: c,
+        }),
         _ => None,
     };
     ClusterWire {

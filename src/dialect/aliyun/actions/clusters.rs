@@ -139,7 +139,7 @@ fn task_input(ctx: &Ctx<'_>) -> Result<TaskInput, AliError> {
 
 fn rendered<'a>(ctx: &Ctx<'_>, c: &'a Cluster) -> Result<render::ClusterWire<'a>, AliError> {
     let cover = ctx.imm.cover_file(ctx.caller, c)?;
-    Ok(render::cluster(c, cover.as_ref()))
+    Ok(render::cluster(c, cover))
 }
 
 /// Runs a cluster action.
