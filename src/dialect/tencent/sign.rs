@@ -108,13 +108,16 @@ pub fn tc3_signature(secret_key: &str, date: &str, service: &str, string_to_sign
     hex::encode(hmac256(&key, string_to_sign.as_bytes()))
 }
 
+/// (secret key, date, service, kSigning).
+type CachedKey = (String, String, String, [u8; 32]);
+
 /// `kSigning` of (secret key, date, service), remembered per thread: a client signs every
 /// request of a day with the same derived key, and deriving it is three of the four HMACs
 /// of a check. The few most recent keys are kept (a handful of callers per worker thread).
 pub fn signing_key_cached(secret_key: &str, date: &str, service: &str) -> [u8; 32] {
     const KEEP: usize = 8;
     thread_local! {
-        static KEYS: std::cell::RefCell<Vec<(String, String, String, [u8; 32])>> =
+        static KEYS: std::cell::RefCell<Vec<CachedKey>> =
             const { std::cell::RefCell::new(Vec::new()) };
     }
     KEYS.with(|cell| {
