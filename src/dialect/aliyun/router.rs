@@ -50,6 +50,7 @@ actions!(
     UpdateFigureCluster,
     GetTask,
     ListTasks,
+    SimpleQuery,
 );
 
 impl Action {
