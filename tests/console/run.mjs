@@ -671,7 +671,7 @@ test("keyboard only: sign in with the Alibaba pair and open a cluster", async ()
   await page.keyboard.press("Enter");
   await page.locator("#c-count").filter({ hasText: "clusters in album/family" }).waitFor();
   // Tab on to the link of the first cluster (the most images: Person 12) and follow it.
-  for (let i = 0; i < 30; i++) {
+  for (let i = 0; i < 50; i++) {
     await page.keyboard.press("Tab");
     if (await page.evaluate(() => document.activeElement?.closest("#cluster-list") !== null)) break;
   }
@@ -1003,7 +1003,7 @@ test("fault rules: add one from the page, it fires on a signed call, its count s
   const page = await newPage();
   await signInAdmin(page);
   await page.locator("#f-count").filter({ hasText: "No fault rule" }).waitFor();
-  await page.getByLabel("Dialect").selectOption("tencent");
+  await page.getByLabel("Dialect", { exact: true }).selectOption("tencent");
   await page.getByLabel("Action (empty: any)").fill("DescribeImages");
   await page.getByLabel(/^Error code/).fill("RequestLimitExceeded");
   await page.getByLabel("Error message").fill("slow down from the console");

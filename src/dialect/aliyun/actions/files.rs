@@ -306,7 +306,10 @@ pub async fn run(action: Action, ctx: &Ctx<'_>) -> Result<Output, AliError> {
                 .opt_object("Query")?
                 .ok_or_else(|| AliError::missing("Query"))?;
             let field = q.get("Field").and_then(Value::as_str).unwrap_or_default();
-            let op = q.get("Operation").and_then(Value::as_str).unwrap_or_default();
+            let op = q
+                .get("Operation")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             let cluster = match (field, op, q.get("Value")) {
                 ("FigureClusterId", "eq", Some(Value::String(v))) if !v.is_empty() => v.clone(),
                 _ => return Err(AliError::invalid(
