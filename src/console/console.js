@@ -285,30 +285,47 @@ function filters() {
   return out;
 }
 
+function imageRow(i) {
+  const tr = document.createElement("tr");
+  const cells = [["Name", null], ["ID", i.ImageId], ["State", i.ImageState + (i.ImageState === "SYNCING" || i.ImageState === "CREATING" ? ` (${i.SyncPercent ?? 0}%)` : "")],
+    ["Type", i.ImageType], ["Created", i.CreatedTime]];
+  for (const [label, text] of cells) {
+    const td = document.createElement("td");
+    td.dataset.label = label;
+    if (text === null) {
+      const a = document.createElement("a");
+      a.href = `#/image/${encodeURIComponent(i.ImageId)}`;
+      a.textContent = i.ImageName || i.ImageId;
+      td.append(a);
+    } else td.textContent = text;
+    tr.append(td);
+  }
+  return tr;
+}
+
+// DescribeImages has no family filter: a family is looked up as the API offers it, the newest
+// NORMAL, non-deprecated image of the family (DescribeImageFromFamily); other filters are off.
+async function loadFamily(family) {
+  const r = await call("DescribeImageFromFamily", { ImageFamily: family });
+  $("image-table").tBodies[0].replaceChildren(...(r.Image ? [imageRow(r.Image)] : []));
+  $("create").hidden = !loadAdmin();
+  $("count").textContent = r.Image
+    ? `The newest usable image of family ${family} in ${state.region} (DescribeImageFromFamily; the other filters do not apply).`
+    : `No usable image of family ${family} in ${state.region} (none NORMAL and not deprecated).`;
+  $("page").textContent = "";
+  $("prev").disabled = $("next").disabled = true;
+}
+
 async function loadList() {
+  const family = $("f-family").value.trim();
+  if (family) return loadFamily(family);
   const limit = Number($("f-limit").value);
   const params = { Offset: state.offset, Limit: limit };
   const fs = filters();
   if (fs.length) params.Filters = fs;
   const r = await call("DescribeImages", params);
   state.total = r.TotalCount;
-  const rows = r.ImageSet.map((i) => {
-    const tr = document.createElement("tr");
-    const cells = [["Name", null], ["ID", i.ImageId], ["State", i.ImageState + (i.ImageState === "SYNCING" || i.ImageState === "CREATING" ? ` (${i.SyncPercent ?? 0}%)` : "")],
-      ["Type", i.ImageType], ["Created", i.CreatedTime]];
-    for (const [label, text] of cells) {
-      const td = document.createElement("td");
-      td.dataset.label = label;
-      if (text === null) {
-        const a = document.createElement("a");
-        a.href = `#/image/${encodeURIComponent(i.ImageId)}`;
-        a.textContent = i.ImageName || i.ImageId;
-        td.append(a);
-      } else td.textContent = text;
-      tr.append(td);
-    }
-    return tr;
-  });
+  const rows = r.ImageSet.map(imageRow);
   $("image-table").tBodies[0].replaceChildren(...rows);
   $("create").hidden = !loadAdmin();
   const first = r.TotalCount === 0 ? 0 : state.offset + 1;

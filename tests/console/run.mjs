@@ -68,6 +68,10 @@ name = "imm-reader"
 access_key_id = "${ALI_READER.id}"
 access_key_secret = "${ALI_READER.key}"
 policies = ["AliyunIMMReadOnlyAccess"]
+[[accounts.cam_roles]]
+name = "viewer"
+trust = '{"version":"2.0","statement":[{"action":"name/sts:AssumeRole","effect":"allow","principal":{"qcs":["qcs::cam::uin/100000000701:root"]}}]}'
+policies = ["QcloudCVMReadOnlyAccess"]
 [[accounts]]
 id = "${OTHER_ACCOUNT}"
 name = "other"
@@ -84,7 +88,7 @@ enabled = false
 
 // An independent TC3-HMAC-SHA256 signer (node:crypto), to set up and to check what the
 // console did through the API itself.
-async function api(action, params, key = ROOT_KEY) {
+async function api(action, params, key = ROOT_KEY, { service = "cvm", version = "2017-03-12" } = {}) {
   const body = JSON.stringify(params);
   const host = server.base.replace(/^http:\/\//, "");
   const ts = Math.floor(Date.now() / 1000);
@@ -93,16 +97,16 @@ async function api(action, params, key = ROOT_KEY) {
   const sha = (s) => createHash("sha256").update(s).digest("hex");
   const mac = (k, s) => createHmac("sha256", k).update(s).digest();
   const canonical = `POST\n/\n\ncontent-type:${ct}\nhost:${host}\n\ncontent-type;host\n${sha(body)}`;
-  const scope = `${date}/cvm/tc3_request`;
+  const scope = `${date}/${service}/tc3_request`;
   const sts = `TC3-HMAC-SHA256\n${ts}\n${scope}\n${sha(canonical)}`;
-  const sig = createHmac("sha256", mac(mac(mac("TC3" + key.key, date), "cvm"), "tc3_request")).update(sts).digest("hex");
+  const sig = createHmac("sha256", mac(mac(mac("TC3" + key.key, date), service), "tc3_request")).update(sts).digest("hex");
   const res = await fetch(server.base + "/", {
     method: "POST",
     headers: {
       Authorization: `TC3-HMAC-SHA256 Credential=${key.id}/${scope}, SignedHeaders=content-type;host, Signature=${sig}`,
       "Content-Type": ct,
       "X-TC-Action": action,
-      "X-TC-Version": "2017-03-12",
+      "X-TC-Version": version,
       "X-TC-Timestamp": String(ts),
       "X-TC-Region": REGION,
     },
@@ -401,6 +405,32 @@ test("a read-only sub-user sees the list and is refused a rename", async () => {
   await page.context().close();
 });
 
+test("temporary keys with their security token: a read-only role session lists, and is refused a rename", async () => {
+  const r = await api("AssumeRole", { RoleArn: "qcs::cam::uin/100000000701:roleName/viewer", RoleSessionName: "console" }, ROOT_KEY, { service: "sts", version: "2018-08-13" });
+  const { TmpSecretId, TmpSecretKey, Token } = r.Credentials;
+  const page = await newPage();
+  await page.goto(server.base + "/console/");
+  // Without the token the temporary pair is not a key at all.
+  await page.getByLabel("SecretId").fill(TmpSecretId);
+  await page.getByLabel("SecretKey").fill(TmpSecretKey);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("alert").filter({ hasText: "AuthFailure" }).waitFor();
+  assert.ok(await page.getByRole("heading", { name: "Sign in" }).isVisible());
+  await page.getByLabel("SecretKey").fill(TmpSecretKey);
+  await page.getByLabel("Security token (temporary STS keys only; else empty)").fill(Token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Images" }).waitFor();
+  await filterByName(page, name(11));
+  await page.getByRole("link", { name: name(11), exact: true }).click();
+  await page.getByRole("heading", { name: `Image ${name(11)}` }).waitFor();
+  await page.getByLabel("Name", { exact: true }).fill("session-rename");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await page.getByRole("alert").filter({ hasText: "UnauthorizedOperation" }).waitFor();
+  assert.equal((await api("DescribeImages", { ImageIds: [ids[name(11)]] })).ImageSet[0].ImageName, name(11));
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
 test("share and unshare an image", async () => {
   const page = await newPage();
   await signIn(page);
@@ -447,6 +477,25 @@ test("an image's page follows it live from CREATING to NORMAL", async () => {
   assert.match(await page.locator("#attr-SyncPercent").textContent(), /^\d+$/);
   // No reload: the page re-reads the image by itself.
   await page.locator("#attr-ImageState").filter({ hasText: "NORMAL" }).waitFor({ timeout: 10000 });
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test("a family is looked up as DescribeImageFromFamily does: its newest usable image", async () => {
+  await api("ModifyImageAttribute", { ImageId: ids[name(5)], ImageFamily: "console-fam-b" });
+  const page = await newPage();
+  await signIn(page);
+  await page.getByLabel("Family: its newest usable image").fill("console-fam-b");
+  await page.getByRole("button", { name: "Search" }).click();
+  await page.locator("#count").filter({ hasText: "The newest usable image of family console-fam-b" }).waitFor();
+  assert.equal(await rows(page).count(), 1);
+  assert.equal(await rows(page).first().locator("a").textContent(), name(5));
+  // The rename test made console-family's only image deprecated: none is usable.
+  await page.getByLabel("Family: its newest usable image").fill("console-family");
+  await page.getByRole("button", { name: "Search" }).click();
+  await page.locator("#count").filter({ hasText: "No usable image of family console-family" }).waitFor();
+  assert.equal(await rows(page).count(), 0);
+  assert.ok(await page.getByRole("button", { name: "Next page" }).isDisabled());
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });
