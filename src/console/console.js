@@ -204,6 +204,13 @@ export function quantile(buckets, q) {
 
 const ms = (s) => (s === null ? "—" : `${(s * 1000).toFixed(s < 0.01 ? 2 : 1)} ms`);
 
+/** The unlabelled gauges and counters of the metrics text, by name. */
+export function parseGauges(text) {
+  const out = {};
+  for (const m of text.matchAll(/^(cloudtwin_[a-z_]+) (\S+)$/gm)) out[m[1]] = Number(m[2]);
+  return out;
+}
+
 /** The action and answer code of one journal line. */
 export function journalSummary(e) {
   const h = (e.request && e.request.headers) || {};
@@ -837,6 +844,12 @@ async function refreshOps() {
   $("h-version").textContent = health.version;
   $("h-schema").textContent = String(health.schema_version);
   $("h-uptime").textContent = uptime(health.uptime_seconds);
+  const g = parseGauges(metrics);
+  const n = (v) => (v === undefined ? "—" : String(v));
+  $("h-store").textContent = g.cloudtwin_store_size_bytes === undefined ? "—" : `${(g.cloudtwin_store_size_bytes / 1048576).toFixed(1)} MiB`;
+  $("h-flushes").textContent = `${n(g.cloudtwin_store_flushes_total)}${g.cloudtwin_store_last_flush_seconds !== undefined ? `, the last took ${ms(g.cloudtwin_store_last_flush_seconds)}` : ""}`;
+  $("h-limited").textContent = n(g.cloudtwin_rate_limited_total);
+  $("h-faults").textContent = n(g.cloudtwin_injected_faults_total);
 
   const now = Date.now();
   const actions = parseMetrics(metrics);

@@ -956,6 +956,9 @@ test("health shows the schema version; a request count grows live after signed A
   assert.equal(await page.locator("#h-schema").textContent(), String(health.schema_version));
   assert.equal(await page.locator("#h-status").textContent(), "ok");
   assert.match(await page.locator("#h-uptime").textContent(), /\d+ s$/);
+  assert.match(await page.locator("#h-store").textContent(), /^\d+\.\d MiB$/);
+  assert.match(await page.locator("#h-flushes").textContent(), /^\d+/);
+  assert.match(await page.locator("#h-faults").textContent(), /^\d+$/);
   const row = opsRow(page, "tencent/DescribeImages");
   await row.waitFor();
   const before = Number(await cell(row, "Requests").textContent());
