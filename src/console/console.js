@@ -584,6 +584,8 @@ async function followTask(taskId, out) {
     say(`Task ${taskId} (${t.TaskType}): ${t.Status}, progress ${t.Progress ?? 0}%${failure}.`, t.Status);
     if (t.Status !== "Running") return t;
     await new Promise((ok) => setTimeout(ok, TASK_EVERY_MS));
+    // Left the view (or signed out): stop following; the task runs on regardless.
+    if (out.closest("section").hidden || !loadAli()) return null;
   }
 }
 
@@ -756,6 +758,7 @@ function wireClusters() {
     busy(ev.target, async () => {
       const r = await callImm("CreateFigureClustersMergingTask", { ProjectName: state.imm.project, DatasetName: state.imm.dataset, From: from, To: c.ObjectId });
       const t = await followTask(r.TaskId, $("c-merge-task"));
+      if (!t) return;
       if (t.Status !== "Succeeded") throw new ApiError(t.Code || t.Status, t.Message || `The merging task ended ${t.Status}.`);
       await loadCluster(c.ObjectId);
       showStatus(`Merged ${from} into ${c.ObjectId}.`);
@@ -764,11 +767,13 @@ function wireClusters() {
   $("c-cluster-run").addEventListener("click", () => {
     if (!state.imm.project || !state.imm.dataset) return;
     clearMessages();
-    busy($("c-query"), async () => {
+    // The rest of the view stays usable while the task runs; only this button waits.
+    busy(null, async () => {
       $("c-cluster-run").disabled = true;
       try {
         const r = await callImm("CreateFigureClusteringTask", { ProjectName: state.imm.project, DatasetName: state.imm.dataset });
         const t = await followTask(r.TaskId, $("c-cluster-task"));
+        if (!t) return;
         if (t.Status !== "Succeeded") throw new ApiError(t.Code || t.Status, t.Message || `The clustering task ended ${t.Status}.`);
         resetPages();
         await loadClusterPage();

@@ -145,6 +145,7 @@ async function imm(action, params) {
 
 const person = (i) => `Person ${String(i).padStart(2, "0")}`;
 const clusterId = (i) => `Cluster-console-${String(i).padStart(2, "0")}`;
+const getCluster = async (i) => (await imm("GetFigureCluster", { ProjectName: "album", DatasetName: "family", ObjectId: clusterId(i) })).FigureCluster;
 
 // Projects, datasets and clusters through the admin seed route (a merge: the images stay).
 function immFixture() {
@@ -703,6 +704,38 @@ test("a concurrent change shows the lock mismatch and offers a reload, never ove
   await page.context().close();
 });
 
+test("a MetaLockVersion conflict between two browser contexts: the second save is refused, reload resolves it", async () => {
+  const id = clusterId(10), url = `${server.base}/console/#/imm/cluster/${IMM_REGION}/album/family/${id}`;
+  const [a, b] = [await newPage(), await newPage()];
+  for (const page of [a, b]) {
+    await signInAli(page);
+    await page.goto(url);
+    await page.getByRole("heading", { name: `Cluster ${person(10)}` }).waitFor();
+  }
+  const read = (await getCluster(10)).MetaLockVersion;
+  await b.getByLabel("Cluster name").fill("Renamed in B");
+  await b.getByRole("button", { name: "Save cluster" }).click();
+  await b.getByRole("status").filter({ hasText: `Saved ${id}.` }).waitFor();
+  await a.getByLabel("Custom labels (JSON object)").fill('{"from": "A"}');
+  await a.getByRole("button", { name: "Save cluster" }).click();
+  await a.getByRole("alert").filter({ hasText: `MetaLockVersion ${read} does not match` }).waitFor();
+  assert.ok(await a.locator("#conflict").isVisible());
+  assert.equal((await getCluster(10)).Name, "Renamed in B");
+  await a.getByRole("button", { name: "Reload the cluster" }).click();
+  await a.getByRole("heading", { name: "Cluster Renamed in B" }).waitFor();
+  await a.getByLabel("Custom labels (JSON object)").fill('{"from": "A"}');
+  await a.getByRole("button", { name: "Save cluster" }).click();
+  await a.getByRole("status").filter({ hasText: `Saved ${id}.` }).waitFor();
+  const now = await getCluster(10);
+  assert.equal(now.Name, "Renamed in B");
+  assert.deepEqual(now.CustomLabels, { from: "A" });
+  assert.equal(now.MetaLockVersion, read + 2);
+  for (const page of [a, b]) {
+    assert.deepEqual(unexpected(page), []);
+    await page.context().close();
+  }
+});
+
 test("keyboard only: sign in with the Alibaba pair and open a cluster", async () => {
   const page = await newPage();
   await page.goto(server.base + "/console/");
@@ -731,7 +764,6 @@ test("keyboard only: sign in with the Alibaba pair and open a cluster", async ()
   await page.context().close();
 });
 
-const getCluster = async (i) => (await imm("GetFigureCluster", { ProjectName: "album", DatasetName: "family", ObjectId: clusterId(i) })).FigureCluster;
 
 test("a cluster's page lists its faces with their attributes, boundary and file", async () => {
   const page = await newPage();
