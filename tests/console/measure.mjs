@@ -9,6 +9,7 @@
 // Run: CLOUDTWIN_BIN=target/debug/cloudtwin node tests/console/measure.mjs
 // (after `npm ci` in tests/console). CHROMIUM overrides /usr/bin/chromium.
 import { spawn } from "node:child_process";
+import { request } from "node:http";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir, cpus } from "node:os";
 import { join, dirname, resolve } from "node:path";
@@ -66,8 +67,17 @@ try {
   const body = JSON.stringify({ format: "cloudtwin-state", version: 1, cvm: { Images: images } });
   images.length = 0;
   process.stderr.write(`loading ${N} images (${(body.length / 1e6).toFixed(0)} MB) through PUT /_cloudtwin/state...\n`);
-  const res = await fetch(`${base}/_cloudtwin/state`, { method: "PUT", headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" }, body });
-  if (!res.ok) throw new Error(`PUT state: HTTP ${res.status} ${await res.text()}`);
+  // node:http, not fetch: fetch gives up waiting for the answer's headers after 300 s.
+  const answer = await new Promise((ok, fail) => {
+    const req = request(`${base}/_cloudtwin/state`, { method: "PUT", headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) } }, (res) => {
+      let text = "";
+      res.on("data", (c) => (text += c));
+      res.on("end", () => ok({ status: res.statusCode, text }));
+    });
+    req.on("error", fail);
+    req.end(body);
+  });
+  if (answer.status !== 200) throw new Error(`PUT state: HTTP ${answer.status} ${answer.text}`);
   process.stderr.write(`loaded in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
 
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });

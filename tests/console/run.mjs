@@ -908,12 +908,14 @@ for (const viewport of [{ width: 1280, height: 800 }, { width: 390, height: 844 
     await noHorizontalScroll(page);
     for (const name of ["Show clusters", "Start a clustering task", "Next clusters"]) await visibleControl(page, page.getByRole("button", { name }));
     await visibleControl(page, page.getByLabel("Labels (key=value, comma-separated)"));
+    await page.evaluate(() => window.scrollTo(0, 0));
     await shot(page, `clusters-${size}.png`);
     await page.goto(`${server.base}/console/#/imm/cluster/${IMM_REGION}/album/family/${clusterId(9)}`);
     await page.locator("#faces-count").filter({ hasText: "9 faces shown" }).waitFor();
     await noHorizontalScroll(page);
     for (const name of ["Save cluster", "Merge into this cluster"]) await visibleControl(page, page.getByRole("button", { name }));
     await visibleControl(page, page.locator("#faces li button").first());
+    await page.evaluate(() => window.scrollTo(0, 0));
     await shot(page, `cluster-${size}.png`);
     await page.locator("#faces").scrollIntoViewIfNeeded();
     await shot(page, `cluster-faces-${size}.png`);
