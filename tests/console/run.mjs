@@ -72,6 +72,10 @@ policies = ["AliyunIMMReadOnlyAccess"]
 name = "viewer"
 trust = '{"version":"2.0","statement":[{"action":"name/sts:AssumeRole","effect":"allow","principal":{"qcs":["qcs::cam::uin/100000000701:root"]}}]}'
 policies = ["QcloudCVMReadOnlyAccess"]
+[[accounts.ram_roles]]
+name = "imm-viewer"
+trust = '{"Statement":[{"Action":"sts:AssumeRole","Effect":"Allow","Principal":{"RAM":["acs:ram::100000000701:root"]}}],"Version":"1"}'
+policies = ["AliyunIMMReadOnlyAccess"]
 [[accounts]]
 id = "${OTHER_ACCOUNT}"
 name = "other"
@@ -119,7 +123,7 @@ async function api(action, params, key = ROOT_KEY, { service = "cvm", version = 
 
 // An independent ACS3-HMAC-SHA256 signer (node:crypto) for IMM 2020-09-30, parameters in the
 // query of POST /, as the Tea SDK sends them.
-async function imm(action, params) {
+async function imm(action, params, { version = "2020-09-30", key = ALI_KEY } = {}) {
   const all = { RegionId: IMM_REGION, ...params };
   const pct = (s) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
   const query = Object.keys(all).sort().map((k) => `${pct(k)}=${pct(String(all[k]))}`).join("&");
@@ -130,12 +134,12 @@ async function imm(action, params) {
     "x-acs-content-sha256": sha(""),
     "x-acs-date": new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
     "x-acs-signature-nonce": createHash("md5").update(String(Math.random())).digest("hex"),
-    "x-acs-version": "2020-09-30",
+    "x-acs-version": version,
   };
   const names = Object.keys(h).sort();
   const canonical = `POST\n/\n${query}\n${names.map((n) => `${n}:${h[n]}\n`).join("")}\n${names.join(";")}\n${sha("")}`;
-  const sig = createHmac("sha256", ALI_KEY.key).update(`ACS3-HMAC-SHA256\n${sha(canonical)}`).digest("hex");
-  const headers = { Accept: "application/json", Authorization: `ACS3-HMAC-SHA256 Credential=${ALI_KEY.id},SignedHeaders=${names.join(";")},Signature=${sig}` };
+  const sig = createHmac("sha256", key.key).update(`ACS3-HMAC-SHA256\n${sha(canonical)}`).digest("hex");
+  const headers = { Accept: "application/json", Authorization: `ACS3-HMAC-SHA256 Credential=${key.id},SignedHeaders=${names.join(";")},Signature=${sig}` };
   for (const n of names) if (n !== "host") headers[n] = h[n];
   const res = await fetch(`${server.base}/?${query}`, { method: "POST", headers });
   const json = await res.json();
@@ -895,6 +899,28 @@ test("a RAM read-only user browses IMM and gets the API's AccessDenied on a clus
   await page.getByRole("alert").filter({ hasText: "AccessDenied" }).waitFor();
   assert.match(await alertText(page), /^AccessDenied: .*UpdateFigureCluster/);
   assert.equal((await getCluster(8)).Name, person(8));
+  assert.deepEqual(unexpected(page), []);
+  await page.context().close();
+});
+
+test("Alibaba temporary keys with their security token: a read-only role browses and is refused a rename", async () => {
+  const r = await imm("AssumeRole", { RoleArn: "acs:ram::100000000701:role/imm-viewer", RoleSessionName: "console" }, { version: "2015-04-01" });
+  const { AccessKeyId, AccessKeySecret, SecurityToken } = r.Credentials;
+  const page = await newPage();
+  await page.goto(server.base + "/console/");
+  await page.getByLabel("Alibaba Cloud").check();
+  await page.getByLabel("AccessKey ID").fill(AccessKeyId);
+  await page.getByLabel("AccessKey secret").fill(AccessKeySecret);
+  await page.getByLabel("Security token (temporary STS keys only; else empty)").fill(SecurityToken);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Face clusters" }).waitFor();
+  await page.locator("#c-count").filter({ hasText: "clusters in album/family" }).waitFor();
+  await page.getByRole("link", { name: person(11), exact: true }).click();
+  await page.getByRole("heading", { name: `Cluster ${person(11)}` }).waitFor();
+  await page.getByLabel("Cluster name").fill("Not allowed either");
+  await page.getByRole("button", { name: "Save cluster" }).click();
+  await page.getByRole("alert").filter({ hasText: "AccessDenied" }).waitFor();
+  assert.equal((await getCluster(11)).Name, person(11));
   assert.deepEqual(unexpected(page), []);
   await page.context().close();
 });
