@@ -1,13 +1,18 @@
 // The web console (/console/) in Debian's headless Chromium, driven by playwright-core, against
-// the real cloudtwin binary: sign-in (also by keyboard only), the image list with a filter and
-// paging, an image's page, rename (persisted, checked by a Node-side signed call), the
-// duplicate-name refusal, a read-only sub-user's refusal, share, delete with a confirmation,
-// live state on an image's page, and no horizontal scroll at 1280x800 and 390x844; then IMM
-// face clusters with an Alibaba Cloud AccessKey pair: projects, datasets, sort, order and
-// NextToken paging, a cluster's page, rename and relabel (persisted), the MetaLockVersion
-// conflict and its reload, keyboard-only navigation to a cluster, and a 390x844 viewport; then
-// Operations with the admin token: a wrong token's 401, keyboard-only sign-in, health, live
-// request counts, the request journal and its filter, 390x844, and reset (cancel, confirm).
+// the real cloudtwin binary. Images with a Tencent key pair: sign-in (also by keyboard only),
+// the list with filters and paging, an image's page, rename (persisted, checked by a Node-side
+// signed call), the duplicate-name refusal, a read-only sub-user's and a read-only role
+// session's refusals (STS token), share, delete with a confirmation, live state, the family
+// lookup, an image created through state control, no horizontal scroll at 1280x800 and
+// 390x844. IMM face clusters with an Alibaba Cloud AccessKey pair: projects, datasets, sort,
+// order and NextToken paging, a cluster's page, rename and relabel, the MetaLockVersion
+// conflict (from Node and from a second browser context) and its reload, keyboard-only
+// navigation, a cluster's faces, choosing the cover, label and time filters, merging, a
+// clustering task followed to its end, read-only RAM user and role refusals, and the layout at
+// both sizes. Operations with the admin token: a wrong token's 401, keyboard-only sign-in,
+// health, live request counts, percentiles and the moving chart, the journal and its filter,
+// settings, fault rules, backup, export/import, the layout at both sizes, and reset (cancel, one
+// account's part, everything).
 //
 // Run: CLOUDTWIN_BIN=target/debug/cloudtwin node --test tests/console/run.mjs (tests/run.sh
 // does, after `npm ci` here). CHROMIUM overrides /usr/bin/chromium.
