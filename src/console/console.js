@@ -823,7 +823,7 @@ function uptime(s) {
   return `${h ? `${h} h ` : ""}${h || m ? `${m} min ` : ""}${s % 60} s`;
 }
 
-function sparkline(values) {
+function sparkline(values, what = "requests") {
   const NS = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(NS, "svg");
   svg.setAttribute("class", "spark");
@@ -831,7 +831,7 @@ function sparkline(values) {
   svg.setAttribute("preserveAspectRatio", "none");
   svg.setAttribute("role", "img");
   const deltas = values.slice(1).map((v, i) => Math.max(0, v - values[i]));
-  svg.setAttribute("aria-label", deltas.length ? `requests per interval, oldest first: ${deltas.join(", ")}` : "no interval yet");
+  svg.setAttribute("aria-label", deltas.length ? `${what} per interval, oldest first: ${deltas.join(", ")}` : "no interval yet");
   const max = Math.max(1, ...deltas);
   const line = document.createElementNS(NS, "polyline");
   const step = deltas.length > 1 ? 100 / (deltas.length - 1) : 100;
@@ -865,6 +865,11 @@ async function refreshOps() {
     hist.push(a.requests);
     if (hist.length > SPARK_POINTS + 1) hist.shift();
     state.ops.history.set(a.key, hist);
+    const errKey = `${a.key} errors`;
+    const errs = state.ops.history.get(errKey) || [];
+    errs.push(a.requests - (a.codes.Success || 0));
+    if (errs.length > SPARK_POINTS + 1) errs.shift();
+    state.ops.history.set(errKey, errs);
     const before = prev && prev.actions.get(a.key);
     const rate = prev ? `${((a.requests - (before ? before.requests : 0)) / seconds).toFixed(2)}/s` : "—";
     const codes = Object.entries(a.codes).sort().map(([c, n]) => `${c} ${n}`).join(", ");
@@ -872,10 +877,12 @@ async function refreshOps() {
     const tr = document.createElement("tr");
     tr.dataset.action = a.key;
     const pct = [0.5, 0.95, 0.99].map((q) => ms(quantile(a.buckets, q))).join(" / ");
-    for (const [label, value] of [["Action", a.key], ["Requests", String(a.requests)], ["Codes", codes], ["Mean latency", mean], ["Latency p50 / p95 / p99", pct], ["Rate", rate], ["Trend", null]]) {
+    for (const [label, value] of [["Action", a.key], ["Requests", String(a.requests)], ["Codes", codes], ["Mean latency", mean], ["Latency p50 / p95 / p99", pct], ["Rate", rate], ["Trend", null], ["Error trend", null]]) {
       const td = document.createElement("td");
       td.dataset.label = label;
-      if (value === null) td.append(sparkline(hist)); else td.textContent = value;
+      if (label === "Trend") td.append(sparkline(hist));
+      else if (label === "Error trend") td.append(sparkline(errs, "errors"));
+      else td.textContent = value;
       tr.append(td);
     }
     return tr;
@@ -883,7 +890,7 @@ async function refreshOps() {
   if (!rows.length) {
     const tr = document.createElement("tr");
     const td = document.createElement("td");
-    td.colSpan = 7;
+    td.colSpan = 8;
     td.textContent = "No cloud API request yet.";
     tr.append(td);
     rows.push(tr);

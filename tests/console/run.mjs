@@ -1134,6 +1134,9 @@ test("fault rules: add one from the page, it fires on a signed call, its count s
   assert.match(await row.locator('td[data-label="Does"]').textContent(), /answers RequestLimitExceeded \(slow down from the console\)/);
   await assert.rejects(api("DescribeImages", { Limit: 1 }), /RequestLimitExceeded: slow down from the console/);
   await row.locator('td[data-label="Fired"]').filter({ hasText: /^1$/ }).waitFor({ timeout: 10000 });
+  // The injected error shows in the action's codes and moves its error chart.
+  await page.waitForFunction(() => /errors per interval, oldest first: .*[1-9]/.test(document.querySelector('#metrics-table tr[data-action="tencent/DescribeImages"] td[data-label="Error trend"] svg')?.getAttribute("aria-label") || ""), null, { timeout: 15000 });
+  assert.match(await page.locator('#metrics-table tr[data-action="tencent/DescribeImages"] td[data-label="Codes"]').textContent(), /RequestLimitExceeded 1/);
   await page.getByRole("button", { name: `Remove rule ${rules[0].id}` }).click();
   await page.getByRole("status").filter({ hasText: `Removed the fault rule ${rules[0].id}.` }).waitFor();
   assert.deepEqual((await admin("faults")).rules, []);
