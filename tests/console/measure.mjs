@@ -105,7 +105,15 @@ try {
   console.log(`DOMContentLoaded: median ${median(pick("domContentLoaded")).toFixed(0)} ms; DescribeImages (Limit 20): median ${median(pick("describe")).toFixed(0)} ms`);
 } finally {
   if (browser) await browser.close();
+  // A graceful stop of a million-image store took more than 10 minutes once (debug binary,
+  // busy machine; not investigated): wait 60 s for it, then kill it.
+  const exited = new Promise((ok) => (proc.exitCode !== null ? ok() : proc.once("exit", ok)));
   proc.kill("SIGTERM");
-  await new Promise((ok) => (proc.exitCode !== null ? ok() : proc.once("exit", ok)));
+  const timer = setTimeout(() => {
+    process.stderr.write("cloudtwin did not stop within 60 s of SIGTERM: killing it\n");
+    proc.kill("SIGKILL");
+  }, 60000);
+  await exited;
+  clearTimeout(timer);
   rmSync(tmp, { recursive: true, force: true });
 }
