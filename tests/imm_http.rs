@@ -579,3 +579,105 @@ fn query_by_index_and_query_by_scan_agree_for_every_sort_and_order() {
     assert_eq!((left.len(), total), (15, 15));
     assert!(!left.contains(&ids[0]) && !left.contains(&ids[1]));
 }
+
+fn simple_query(c: &common::imm::ImmClient, query: Value, extra: &[(&str, String)]) -> Value {
+    let mut params = vec![
+        ("ProjectName", P.to_string()),
+        ("DatasetName", D.to_string()),
+        ("Query", query.to_string()),
+    ];
+    params.extend(extra.iter().cloned());
+    c.call("SimpleQuery", &params).expect_ok()
+}
+
+#[test]
+fn simple_query_by_figure_cluster_id_pages_the_files_of_a_cluster() {
+    let s = Server::start(Opts::default());
+    let c = s.imm();
+    c.dataset(P, D);
+    for i in 0..5 {
+        ingest(
+            &s,
+            &format!("oss://b/same-{i}.jpg"),
+            json!([{"FigureId": format!("a{i}"), "IdentityHint": "same"}]),
+        );
+    }
+    ingest(
+        &s,
+        "oss://b/other.jpg",
+        json!([{"FigureId": "o", "IdentityHint": "other"}]),
+    );
+    c.cluster(P, D);
+    let id = c.cluster_of(P, D, "oss://b/same-0.jpg", "a0");
+    let q = json!({"Field": "FigureClusterId", "Operation": "eq", "Value": id});
+
+    let first = simple_query(&c, q.clone(), &[("MaxResults", "3".into())]);
+    assert_eq!(first["TotalHits"], 5);
+    let uris = |v: &Value| -> Vec<String> {
+        v["Files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .map(|f| f["URI"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(
+        uris(&first),
+        [
+            "oss://b/same-0.jpg",
+            "oss://b/same-1.jpg",
+            "oss://b/same-2.jpg"
+        ]
+    );
+    assert_eq!(first["Files"][0]["Figures"][0]["FigureClusterId"], id);
+    let token = first["NextToken"].as_str().expect("token").to_string();
+    assert!(!token.is_empty());
+    let second = simple_query(
+        &c,
+        q.clone(),
+        &[("MaxResults", "3".into()), ("NextToken", token)],
+    );
+    assert_eq!(uris(&second), ["oss://b/same-3.jpg", "oss://b/same-4.jpg"]);
+    assert_eq!(second["NextToken"], "");
+    let quiet = simple_query(&c, q, &[("WithoutTotalHits", "true".into())]);
+    assert!(quiet.get("TotalHits").is_none());
+    assert_eq!(uris(&quiet).len(), 5);
+
+    // Any other query is refused as such; an unknown cluster is not found.
+    let r = c
+        .try_call(
+            "SimpleQuery",
+            &[
+                ("ProjectName", P.into()),
+                ("DatasetName", D.into()),
+                (
+                    "Query",
+                    json!({"Field": "Size", "Operation": "gt", "Value": "1"}).to_string(),
+                ),
+            ],
+            &Tweak::default(),
+        )
+        .expect("answer");
+    r.expect(400, "InvalidArgument");
+    let r = c
+        .try_call(
+            "SimpleQuery",
+            &[
+                ("ProjectName", P.into()),
+                ("DatasetName", D.into()),
+                (
+                    "Query",
+                    json!({"Field": "FigureClusterId", "Operation": "eq", "Value": "Cluster-none"})
+                        .to_string(),
+                ),
+            ],
+            &Tweak::default(),
+        )
+        .expect("answer");
+    assert!(r.status == 404 || r.status == 400, "status {}", r.status);
+    assert!(
+        r.code().is_some_and(|c| c.contains("NotFound")),
+        "{:?}",
+        r.code()
+    );
+}

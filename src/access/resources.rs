@@ -63,6 +63,7 @@ pub const IMM: &[Row] = &[
     row("UpdateFigureCluster", &[IMM_DATASET]),
     row("GetTask", &[IMM_PROJECT]),
     row("ListTasks", &[IMM_PROJECT]),
+    row("SimpleQuery", &[IMM_DATASET]),
 ];
 
 const RAM_USER: &str = "acs:ram:*:{account}:user/{UserName}";

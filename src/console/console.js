@@ -21,7 +21,7 @@ async function hmac(key, msg) {
 }
 
 /** The headers of a signed TC3 POST with a JSON body, as the SDKs send it. */
-export async function tc3Headers({ secretId, secretKey }, { service, version }, action, region, body, host, now = Date.now()) {
+export async function tc3Headers({ secretId, secretKey, token }, { service, version }, action, region, body, host, now = Date.now()) {
   const timestamp = Math.floor(now / 1000);
   const date = new Date(timestamp * 1000).toISOString().slice(0, 10);
   const contentType = "application/json; charset=utf-8";
@@ -41,6 +41,7 @@ export async function tc3Headers({ secretId, secretKey }, { service, version }, 
     "X-TC-Version": version,
   };
   if (region) headers["X-TC-Region"] = region;
+  if (token) headers["X-TC-Token"] = token; // a temporary key's token, unsigned as in the SDKs
   return headers;
 }
 
@@ -63,7 +64,7 @@ const ALI_KEY = "cloudtwin.console.aliyun";
 export const pct = (s) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
 
 /** The query string and headers of a signed ACS3 POST / with every parameter in the query. */
-export async function acs3Request({ accessKeyId, accessKeySecret }, action, params, host, now = Date.now(), nonce = hex(crypto.getRandomValues(new Uint8Array(16)))) {
+export async function acs3Request({ accessKeyId, accessKeySecret, securityToken }, action, params, host, now = Date.now(), nonce = hex(crypto.getRandomValues(new Uint8Array(16)))) {
   const enc8 = (k) => enc.encode(k);
   const keys = Object.keys(params).sort((a, b) => {
     const x = enc8(a), y = enc8(b);
@@ -80,6 +81,7 @@ export async function acs3Request({ accessKeyId, accessKeySecret }, action, para
     "x-acs-signature-nonce": nonce,
     "x-acs-version": IMM_VERSION,
   };
+  if (securityToken) h["x-acs-security-token"] = securityToken; // signed, as the Tea SDK does
   const names = Object.keys(h).sort();
   const canonical = ["POST", "/", query, names.map((n) => `${n}:${h[n]}\n`).join(""), names.join(";"), empty].join("\n");
   const toSign = `ACS3-HMAC-SHA256\n${await sha256(canonical)}`;
@@ -161,11 +163,11 @@ export function parseMetrics(text) {
   const out = new Map();
   const get = (labels) => {
     const k = `${labels.dialect}/${labels.action}`;
-    if (!out.has(k)) out.set(k, { key: k, requests: 0, codes: {}, sum: 0, count: 0 });
+    if (!out.has(k)) out.set(k, { key: k, requests: 0, codes: {}, sum: 0, count: 0, buckets: [] });
     return out.get(k);
   };
   for (const line of text.split("\n")) {
-    const m = /^(cloudtwin_requests_total|cloudtwin_request_duration_seconds_sum|cloudtwin_request_duration_seconds_count)\{([^}]*)\}\s+(\S+)$/.exec(line);
+    const m = /^(cloudtwin_requests_total|cloudtwin_request_duration_seconds_sum|cloudtwin_request_duration_seconds_count|cloudtwin_request_duration_seconds_bucket)\{([^}]*)\}\s+(\S+)$/.exec(line);
     if (!m) continue;
     const labels = {};
     for (const l of m[2].matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2].replace(/\\(.)/g, (_, c) => (c === "n" ? "\n" : c));
@@ -175,8 +177,37 @@ export function parseMetrics(text) {
       a.requests += v;
       a.codes[labels.code] = (a.codes[labels.code] || 0) + v;
     } else if (m[1].endsWith("_sum")) a.sum = v;
+    else if (m[1].endsWith("_bucket")) a.buckets.push([labels.le === "+Inf" ? Infinity : Number(labels.le), v]);
     else a.count = v;
   }
+  return out;
+}
+
+/** The q-quantile (0..1) of cumulative histogram buckets [[upper bound s, count]], in seconds,
+ * interpolated within its bucket as Prometheus' histogram_quantile does; null without data. */
+export function quantile(buckets, q) {
+  const b = [...buckets].sort((x, y) => x[0] - y[0]);
+  const total = b.length ? b[b.length - 1][1] : 0;
+  if (!total) return null;
+  const rank = q * total;
+  let lower = 0, below = 0;
+  for (const [upper, count] of b) {
+    if (count >= rank) {
+      if (upper === Infinity) return lower; // beyond the last bound: at least that
+      return lower + (upper - lower) * ((rank - below) / Math.max(1, count - below));
+    }
+    lower = upper;
+    below = count;
+  }
+  return lower;
+}
+
+const ms = (s) => (s === null ? "—" : `${(s * 1000).toFixed(s < 0.01 ? 2 : 1)} ms`);
+
+/** The unlabelled gauges and counters of the metrics text, by name. */
+export function parseGauges(text) {
+  const out = {};
+  for (const m of text.matchAll(/^(cloudtwin_[a-z_]+) (\S+)$/gm)) out[m[1]] = Number(m[2]);
   return out;
 }
 
@@ -202,6 +233,7 @@ const state = {
     project: sessionStorage.getItem(ALI_KEY + ".project") || "",
     dataset: sessionStorage.getItem(ALI_KEY + ".dataset") || "",
     tokens: [""], // NextToken of each page read so far; tokens[i] reads page i
+    facesToken: "", // NextToken of the cluster's next faces
     page: 0,
     cluster: null,
   },
@@ -238,7 +270,8 @@ async function busy(form, work) {
 function show(view) {
   const tc = loadCreds(), ali = loadAli(), admin = loadAdmin();
   const signedIn = !!(tc || ali || admin);
-  $("sign-in").hidden = signedIn;
+  $("sign-in").hidden = signedIn && view !== "sign-in";
+  $("nav-add").hidden = !signedIn || view === "sign-in";
   $("who").hidden = !signedIn;
   $("nav").hidden = !signedIn;
   $("nav-images").hidden = !tc;
@@ -259,31 +292,49 @@ function filters() {
   return out;
 }
 
+function imageRow(i) {
+  const tr = document.createElement("tr");
+  const cells = [["Name", null], ["ID", i.ImageId], ["State", i.ImageState + (i.ImageState === "SYNCING" || i.ImageState === "CREATING" ? ` (${i.SyncPercent ?? 0}%)` : "")],
+    ["Type", i.ImageType], ["Created", i.CreatedTime]];
+  for (const [label, text] of cells) {
+    const td = document.createElement("td");
+    td.dataset.label = label;
+    if (text === null) {
+      const a = document.createElement("a");
+      a.href = `#/image/${encodeURIComponent(i.ImageId)}`;
+      a.textContent = i.ImageName || i.ImageId;
+      td.append(a);
+    } else td.textContent = text;
+    tr.append(td);
+  }
+  return tr;
+}
+
+// DescribeImages has no family filter: a family is looked up as the API offers it, the newest
+// NORMAL, non-deprecated image of the family (DescribeImageFromFamily); other filters are off.
+async function loadFamily(family) {
+  const r = await call("DescribeImageFromFamily", { ImageFamily: family });
+  $("image-table").tBodies[0].replaceChildren(...(r.Image ? [imageRow(r.Image)] : []));
+  $("create").hidden = !loadAdmin();
+  $("count").textContent = r.Image
+    ? `The newest usable image of family ${family} in ${state.region} (DescribeImageFromFamily; the other filters do not apply).`
+    : `No usable image of family ${family} in ${state.region} (none NORMAL and not deprecated).`;
+  $("page").textContent = "";
+  $("prev").disabled = $("next").disabled = true;
+}
+
 async function loadList() {
+  const family = $("f-family").value.trim();
+  if (family) return loadFamily(family);
   const limit = Number($("f-limit").value);
   const params = { Offset: state.offset, Limit: limit };
   const fs = filters();
   if (fs.length) params.Filters = fs;
   const r = await call("DescribeImages", params);
   state.total = r.TotalCount;
-  const rows = r.ImageSet.map((i) => {
-    const tr = document.createElement("tr");
-    const cells = [["Name", null], ["ID", i.ImageId], ["State", i.ImageState + (i.ImageState === "SYNCING" || i.ImageState === "CREATING" ? ` (${i.SyncPercent ?? 0}%)` : "")],
-      ["Type", i.ImageType], ["Created", i.CreatedTime]];
-    for (const [label, text] of cells) {
-      const td = document.createElement("td");
-      td.dataset.label = label;
-      if (text === null) {
-        const a = document.createElement("a");
-        a.href = `#/image/${encodeURIComponent(i.ImageId)}`;
-        a.textContent = i.ImageName || i.ImageId;
-        td.append(a);
-      } else td.textContent = text;
-      tr.append(td);
-    }
-    return tr;
-  });
+  const rows = r.ImageSet.map(imageRow);
   $("image-table").tBodies[0].replaceChildren(...rows);
+  $("create").hidden = !loadAdmin();
   const first = r.TotalCount === 0 ? 0 : state.offset + 1;
   const last = state.offset + r.ImageSet.length;
   $("count").textContent = `${r.TotalCount} image${r.TotalCount === 1 ? "" : "s"} in ${state.region}; showing ${first}–${last}.`;
@@ -367,10 +418,11 @@ async function loadImage(id) {
 async function route() {
   const m = /^#\/image\/(.+)$/.exec(location.hash);
   const c = /^#\/imm\/cluster\/([^/]+)\/([^/]+)\/([^/]+)\/(.+)$/.exec(location.hash);
-  if (!loadCreds() && !loadAli() && !loadAdmin()) return show("sign-in");
+  if (!loadCreds() && !loadAli() && !loadAdmin() || location.hash === "#/sign-in") return show("sign-in");
   if (loadAdmin() && (location.hash.startsWith("#/ops") || (!loadCreds() && !loadAli()))) {
     if (!location.hash.startsWith("#/ops")) history.replaceState(null, "", "#/ops");
     show("ops");
+    busy($("settings"), loadSettings);
     return startOps();
   }
   if (location.hash.startsWith("#/ops")) {
@@ -457,6 +509,14 @@ async function loadClusterPage() {
     ProjectName: state.imm.project, DatasetName: state.imm.dataset,
     Sort: q.Sort.value, Order: q.Order.value, MaxResults: Number(q.MaxResults.value), WithTotalCount: true,
   };
+  const labels = q.CustomLabels.value.trim();
+  if (labels) params.CustomLabels = labels;
+  for (const [param, from, to] of [["CreateTimeRange", "createdFrom", "createdTo"], ["UpdateTimeRange", "updatedFrom", "updatedTo"]]) {
+    const range = {};
+    if (q[from].value) range.Start = localTime(q[from].value);
+    if (q[to].value) range.End = localTime(q[to].value);
+    if (range.Start || range.End) params[param] = JSON.stringify(range);
+  }
   const token = state.imm.tokens[state.imm.page];
   if (token) params.NextToken = token;
   const r = await callImm("QueryFigureClusters", params);
@@ -505,6 +565,112 @@ function renderCluster(c) {
   $("cluster-attributes").replaceChildren(...items);
 }
 
+/** A datetime-local value (this browser's time zone) as RFC 3339 UTC. */
+export const localTime = (v) => new Date(v).toISOString().replace(/\.\d{3}Z$/, "Z");
+
+const TASK_EVERY_MS = 1000; // a running task is re-read this often
+
+/** Follows a task with GetTask until it ends, in `out`; returns its last state. */
+async function followTask(taskId, out) {
+  const project = state.imm.project, type = taskId.split("-")[0];
+  const say = (text, status) => {
+    out.textContent = text;
+    out.dataset.status = status;
+  };
+  say(`Task ${taskId}: started.`, "Running");
+  for (;;) {
+    const t = await callImm("GetTask", { ProjectName: project, TaskType: type, TaskId: taskId });
+    const failure = t.Status === "Failed" ? `: ${t.Code}: ${t.Message}` : "";
+    say(`Task ${taskId} (${t.TaskType}): ${t.Status}, progress ${t.Progress ?? 0}%${failure}.`, t.Status);
+    if (t.Status !== "Running") return t;
+    await new Promise((ok) => setTimeout(ok, TASK_EVERY_MS));
+    // Left the view (or signed out): stop following; the task runs on regardless.
+    if (out.closest("section").hidden || !loadAli()) return null;
+  }
+}
+
+/** UpdateFigureCluster with the version read; a lock mismatch offers the reload. */
+async function updateCluster(changes) {
+  const c = state.imm.cluster;
+  const fc = { ObjectId: c.ObjectId, MetaLockVersion: c.MetaLockVersion, ...changes };
+  try {
+    await callImm("UpdateFigureCluster", { ProjectName: state.imm.project, DatasetName: state.imm.dataset, FigureCluster: JSON.stringify(fc) });
+  } catch (e) {
+    // Someone changed the cluster since it was read: never retry with a fresher version
+    // behind the user's back; show the refusal and offer to read it again.
+    if (/MetaLockVersion/.test(e.message)) $("conflict").hidden = false;
+    throw e;
+  }
+  await loadCluster(c.ObjectId);
+}
+
+const FACES_PAGE = 20;
+
+function coverFigure(c) {
+  return ((c.Cover && c.Cover.Figures) || [])[0]?.FigureId || "";
+}
+
+// The cluster's faces: SimpleQuery by FigureClusterId gives the files with a face in it;
+// each face of the cluster is shown with its attributes, its boundary and its file.
+async function loadFaces(id, more = false) {
+  const params = { ProjectName: state.imm.project, DatasetName: state.imm.dataset, MaxResults: FACES_PAGE,
+    Query: JSON.stringify({ Field: "FigureClusterId", Operation: "eq", Value: id }) };
+  if (more) params.NextToken = state.imm.facesToken;
+  const r = await callImm("SimpleQuery", params);
+  if (!state.imm.cluster || state.imm.cluster.ObjectId !== id) return;
+  const cover = coverFigure(state.imm.cluster);
+  const items = [];
+  for (const file of r.Files || []) {
+    for (const f of (file.Figures || []).filter((x) => x.FigureClusterId === id)) {
+      const li = document.createElement("li");
+      li.dataset.figure = f.FigureId;
+      const title = document.createElement("p");
+      title.className = "id";
+      title.textContent = `Face ${f.FigureId}`;
+      const from = document.createElement("p");
+      from.textContent = `From ${file.URI}`;
+      const facts = document.createElement("p");
+      const b = f.Boundary;
+      facts.textContent = [f.Age !== undefined && `age ${f.Age}`, f.Gender && `gender ${f.Gender}`,
+        f.FaceQuality !== undefined && `quality ${f.FaceQuality}`,
+        b ? `boundary left ${b.Left}, top ${b.Top}, ${b.Width}×${b.Height}` : "no boundary"].filter(Boolean).join("; ");
+      li.append(title, from, facts);
+      if (f.FigureId === cover) {
+        const p = document.createElement("p");
+        p.className = "cover";
+        p.textContent = "This is the cover face.";
+        li.append(p);
+      } else {
+        const btn = document.createElement("button");
+        btn.type = "button";
+        btn.textContent = "Use as cover";
+        btn.setAttribute("aria-label", `Use face ${f.FigureId} as the cover`);
+        btn.addEventListener("click", () => {
+          clearMessages();
+          busy($("faces"), async () => {
+            await updateCluster({ Cover: { Figures: [{ FigureId: f.FigureId }] } });
+            showStatus(`The cover of ${id} is now face ${f.FigureId}.`);
+          });
+        });
+        li.append(btn);
+      }
+      items.push(li);
+    }
+  }
+  if (more) $("faces").append(...items); else $("faces").replaceChildren(...items);
+  state.imm.facesToken = r.NextToken || "";
+  $("faces-more").hidden = !r.NextToken;
+  const shown = $("faces").children.length;
+  $("faces-count").textContent = `${shown} face${shown === 1 ? "" : "s"} shown, from ${r.TotalHits ?? "?"} file${r.TotalHits === 1 ? "" : "s"}.`;
+}
+
+// The other clusters of the dataset (by name, at most 100) to merge into this one.
+async function loadMergeChoices(id) {
+  const r = await callImm("QueryFigureClusters", { ProjectName: state.imm.project, DatasetName: state.imm.dataset, Sort: "Name", Order: "asc", MaxResults: 100 });
+  const others = (r.FigureClusters || []).filter((c) => c.ObjectId !== id);
+  $("c-merge-from").replaceChildren(...others.map((c) => new Option(`${c.Name || c.ObjectId} (${c.FaceCount} faces, ${c.ObjectId})`, c.ObjectId)));
+}
+
 async function loadCluster(id) {
   $("conflict").hidden = true;
   $("cluster-back").href = "#/imm";
@@ -516,9 +682,21 @@ async function loadCluster(id) {
   f.Name.value = c.Name ?? "";
   f.CustomLabels.value = JSON.stringify(c.CustomLabels || {});
   $("c-lock").textContent = `Saving sends MetaLockVersion ${c.MetaLockVersion}, the version read.`;
+  // A key that may read the cluster but not query files (or list clusters) still sees it.
+  await Promise.all([
+    loadFaces(id).catch((e) => {
+      $("faces").replaceChildren();
+      $("faces-more").hidden = true;
+      $("faces-count").textContent = `Faces unavailable: ${e.code}: ${e.message}`;
+    }),
+    loadMergeChoices(id).catch((e) => {
+      $("c-merge-from").replaceChildren(new Option(`unavailable: ${e.code}`, ""));
+    }),
+  ]);
 }
 
 function wireClusters() {
+  $("c-tz").textContent = (() => { const m = -new Date().getTimezoneOffset(); return `${m < 0 ? "−" : "+"}${String(Math.floor(Math.abs(m) / 60)).padStart(2, "0")}:${String(Math.abs(m) % 60).padStart(2, "0")}`; })();
   const region = $("c-region");
   region.replaceChildren(...IMM_REGIONS.map((r) => new Option(r, r, false, r === state.imm.region)));
   region.addEventListener("change", () => {
@@ -564,17 +742,45 @@ function wireClusters() {
       if (!labels || typeof labels !== "object" || Array.isArray(labels)) {
         throw new ApiError("InvalidInput", "Custom labels must be a JSON object, e.g. {\"role\": \"friend\"}.");
       }
-      const fc = { ObjectId: c.ObjectId, MetaLockVersion: c.MetaLockVersion, Name: f.Name.value, CustomLabels: labels };
-      try {
-        await callImm("UpdateFigureCluster", { ProjectName: state.imm.project, DatasetName: state.imm.dataset, FigureCluster: JSON.stringify(fc) });
-      } catch (e) {
-        // Someone changed the cluster since it was read: never retry with a fresher version
-        // behind the user's back; show the refusal and offer to read it again.
-        if (/MetaLockVersion/.test(e.message)) $("conflict").hidden = false;
-        throw e;
-      }
-      await loadCluster(c.ObjectId);
+      await updateCluster({ Name: f.Name.value, CustomLabels: labels });
       showStatus(`Saved ${c.ObjectId}.`);
+    });
+  });
+  $("faces-more").addEventListener("click", () => {
+    const c = state.imm.cluster;
+    if (c) busy(null, () => loadFaces(c.ObjectId, true));
+  });
+  $("c-merge").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const c = state.imm.cluster, from = ev.target.elements.From.value;
+    if (!c || !from) return;
+    clearMessages();
+    busy(ev.target, async () => {
+      const r = await callImm("CreateFigureClustersMergingTask", { ProjectName: state.imm.project, DatasetName: state.imm.dataset, From: from, To: c.ObjectId });
+      const t = await followTask(r.TaskId, $("c-merge-task"));
+      if (!t) return;
+      if (t.Status !== "Succeeded") throw new ApiError(t.Code || t.Status, t.Message || `The merging task ended ${t.Status}.`);
+      await loadCluster(c.ObjectId);
+      showStatus(`Merged ${from} into ${c.ObjectId}.`);
+    });
+  });
+  $("c-cluster-run").addEventListener("click", () => {
+    if (!state.imm.project || !state.imm.dataset) return;
+    clearMessages();
+    // The rest of the view stays usable while the task runs; only this button waits.
+    busy(null, async () => {
+      $("c-cluster-run").disabled = true;
+      try {
+        const r = await callImm("CreateFigureClusteringTask", { ProjectName: state.imm.project, DatasetName: state.imm.dataset });
+        const t = await followTask(r.TaskId, $("c-cluster-task"));
+        if (!t) return;
+        if (t.Status !== "Succeeded") throw new ApiError(t.Code || t.Status, t.Message || `The clustering task ended ${t.Status}.`);
+        resetPages();
+        await loadClusterPage();
+        showStatus(`Clustering done in ${state.imm.project}/${state.imm.dataset}.`);
+      } finally {
+        $("c-cluster-run").disabled = false;
+      }
     });
   });
   $("c-reload").addEventListener("click", () => {
@@ -617,7 +823,7 @@ function uptime(s) {
   return `${h ? `${h} h ` : ""}${h || m ? `${m} min ` : ""}${s % 60} s`;
 }
 
-function sparkline(values) {
+function sparkline(values, what = "requests") {
   const NS = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(NS, "svg");
   svg.setAttribute("class", "spark");
@@ -625,7 +831,7 @@ function sparkline(values) {
   svg.setAttribute("preserveAspectRatio", "none");
   svg.setAttribute("role", "img");
   const deltas = values.slice(1).map((v, i) => Math.max(0, v - values[i]));
-  svg.setAttribute("aria-label", deltas.length ? `requests per interval, oldest first: ${deltas.join(", ")}` : "no interval yet");
+  svg.setAttribute("aria-label", deltas.length ? `${what} per interval, oldest first: ${deltas.join(", ")}` : "no interval yet");
   const max = Math.max(1, ...deltas);
   const line = document.createElementNS(NS, "polyline");
   const step = deltas.length > 1 ? 100 / (deltas.length - 1) : 100;
@@ -635,13 +841,20 @@ function sparkline(values) {
 }
 
 async function refreshOps() {
-  const [health, metrics, journal] = await Promise.all([
-    callAdmin("health"), callAdmin("metrics"), callAdmin("request-log/entries"),
+  const [health, metrics, journal, faults] = await Promise.all([
+    callAdmin("health"), callAdmin("metrics"), callAdmin("request-log/entries"), callAdmin("faults"),
   ]);
+  renderFaults(faults.rules || []);
   $("h-status").textContent = health.status;
   $("h-version").textContent = health.version;
   $("h-schema").textContent = String(health.schema_version);
   $("h-uptime").textContent = uptime(health.uptime_seconds);
+  const g = parseGauges(metrics);
+  const n = (v) => (v === undefined ? "—" : String(v));
+  $("h-store").textContent = g.cloudtwin_store_size_bytes === undefined ? "—" : `${(g.cloudtwin_store_size_bytes / 1048576).toFixed(1)} MiB`;
+  $("h-flushes").textContent = `${n(g.cloudtwin_store_flushes_total)}${g.cloudtwin_store_last_flush_seconds !== undefined ? `, the last took ${ms(g.cloudtwin_store_last_flush_seconds)}` : ""}`;
+  $("h-limited").textContent = n(g.cloudtwin_rate_limited_total);
+  $("h-faults").textContent = n(g.cloudtwin_injected_faults_total);
 
   const now = Date.now();
   const actions = parseMetrics(metrics);
@@ -652,16 +865,24 @@ async function refreshOps() {
     hist.push(a.requests);
     if (hist.length > SPARK_POINTS + 1) hist.shift();
     state.ops.history.set(a.key, hist);
+    const errKey = `${a.key} errors`;
+    const errs = state.ops.history.get(errKey) || [];
+    errs.push(a.requests - (a.codes.Success || 0));
+    if (errs.length > SPARK_POINTS + 1) errs.shift();
+    state.ops.history.set(errKey, errs);
     const before = prev && prev.actions.get(a.key);
     const rate = prev ? `${((a.requests - (before ? before.requests : 0)) / seconds).toFixed(2)}/s` : "—";
     const codes = Object.entries(a.codes).sort().map(([c, n]) => `${c} ${n}`).join(", ");
     const mean = a.count ? `${((a.sum / a.count) * 1000).toFixed(1)} ms` : "—";
     const tr = document.createElement("tr");
     tr.dataset.action = a.key;
-    for (const [label, value] of [["Action", a.key], ["Requests", String(a.requests)], ["Codes", codes], ["Mean latency", mean], ["Rate", rate], ["Trend", null]]) {
+    const pct = [0.5, 0.95, 0.99].map((q) => ms(quantile(a.buckets, q))).join(" / ");
+    for (const [label, value] of [["Action", a.key], ["Requests", String(a.requests)], ["Codes", codes], ["Mean latency", mean], ["Latency p50 / p95 / p99", pct], ["Rate", rate], ["Trend", null], ["Error trend", null]]) {
       const td = document.createElement("td");
       td.dataset.label = label;
-      if (value === null) td.append(sparkline(hist)); else td.textContent = value;
+      if (label === "Trend") td.append(sparkline(hist));
+      else if (label === "Error trend") td.append(sparkline(errs, "errors"));
+      else td.textContent = value;
       tr.append(td);
     }
     return tr;
@@ -669,7 +890,7 @@ async function refreshOps() {
   if (!rows.length) {
     const tr = document.createElement("tr");
     const td = document.createElement("td");
-    td.colSpan = 6;
+    td.colSpan = 8;
     td.textContent = "No cloud API request yet.";
     tr.append(td);
     rows.push(tr);
@@ -701,7 +922,129 @@ function renderJournal() {
   $("j-count").textContent = `${shown.length} of ${all} journalled request${all === 1 ? "" : "s"} shown.`;
 }
 
+function renderFaults(rules) {
+  $("f-count").textContent = rules.length ? `${rules.length} rule${rules.length === 1 ? "" : "s"}, tried in this order; the first that matches decides.` : "No fault rule: every request is answered normally.";
+  $("faults-table").tBodies[0].replaceChildren(...rules.map((r) => {
+    const tr = document.createElement("tr");
+    tr.dataset.rule = r.id;
+    const matches = [r.dialect || "any dialect", r.action || "any action", r.account ? `account ${r.account}` : "any account",
+      r.probability !== null && r.probability !== undefined ? `probability ${r.probability}` : "always",
+      r.count ? `at most ${r.count} times` : "forever"].join(", ");
+    const does = [r.latency_ms ? `waits ${r.latency_ms} ms` : "",
+      r.error ? `answers ${r.error.code}${r.error.message ? ` (${r.error.message})` : ""}${r.error.status ? `, HTTP ${r.error.status}` : ""}` : ""].filter(Boolean).join(", then ") || "nothing";
+    for (const [label, value] of [["Rule", r.id], ["Matches", matches], ["Does", does], ["Fired", String(r.hits)], ["Remove", null]]) {
+      const td = document.createElement("td");
+      td.dataset.label = label;
+      if (value === null) {
+        const b = document.createElement("button");
+        b.type = "button";
+        b.textContent = "Remove";
+        b.setAttribute("aria-label", `Remove rule ${r.id}`);
+        b.addEventListener("click", () => busy(null, async () => {
+          await callAdmin(`faults/${encodeURIComponent(r.id)}`, { method: "DELETE" });
+          renderFaults((await callAdmin("faults")).rules || []);
+          showStatus(`Removed the fault rule ${r.id}.`);
+        }));
+        td.append(b);
+      } else td.textContent = value;
+      tr.append(td);
+    }
+    return tr;
+  }));
+  $("faults-clear").disabled = rules.length === 0;
+}
+
+async function loadSettings() {
+  const s = await callAdmin("settings");
+  const f = $("settings").elements;
+  f.image_ready_after_ms.value = s.cvm.image_ready_after_ms;
+  f.task_min_duration_ms.value = s.imm.task_min_duration_ms;
+}
+
+/** How many records a seed or import added (its `added` counts them by kind). */
+const addedCount = (r) => Object.values((r && r.added) || {}).reduce((a, n) => a + n, 0);
+
+function resetScope(f) {
+  const account = f.account.value.trim(), part = f.part.value;
+  const what = { "": "all cloud data", cvm: "the CVM images", imm: "the IMM projects, datasets and clusters", access: "the sub-users, policies and roles" }[part];
+  return { body: { ...(account && { account }), ...(part && { part }) }, text: `${what} of ${account ? `account ${account}` : "every account"}` };
+}
+
 function wireOps() {
+  $("settings").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const f = ev.target.elements;
+    busy(ev.target, async () => {
+      const r = await callAdmin("settings", { method: "PUT", body: { cvm: { image_ready_after_ms: Number(f.image_ready_after_ms.value) }, imm: { task_min_duration_ms: Number(f.task_min_duration_ms.value) } } });
+      await loadSettings();
+      showStatus(`Settings saved: images ready after ${r.cvm.image_ready_after_ms} ms, tasks run at least ${r.imm.task_min_duration_ms} ms.`);
+    });
+  });
+  $("fault-add").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const f = ev.target.elements;
+    const rule = {};
+    for (const k of ["dialect", "action", "account"]) if (f[k].value.trim()) rule[k] = f[k].value.trim();
+    for (const k of ["probability", "count", "latency_ms"]) if (f[k].value !== "") rule[k] = Number(f[k].value);
+    if (f.code.value.trim()) {
+      rule.error = { code: f.code.value.trim() };
+      if (f.message.value) rule.error.message = f.message.value;
+      if (f.status.value !== "") rule.error.status = Number(f.status.value);
+    }
+    busy(ev.target, async () => {
+      const r = await callAdmin("faults", { method: "POST", body: rule });
+      renderFaults((await callAdmin("faults")).rules || []);
+      ev.target.reset();
+      showStatus(`Added the fault rule ${r.id}.`);
+    });
+  });
+  $("faults-clear").addEventListener("click", () => busy(null, async () => {
+    const r = await callAdmin("faults", { method: "DELETE" });
+    renderFaults([]);
+    showStatus(`Removed ${r.removed} fault rule${r.removed === 1 ? "" : "s"}.`);
+  }));
+  $("backup").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const dir = ev.target.elements.dir.value.trim();
+    busy(ev.target, async () => {
+      await callAdmin("backup", { method: "POST", body: { dir } });
+      showStatus(`Backed up the store to ${dir} (open it with serve --data-dir).`);
+    });
+  });
+  $("export").addEventListener("click", () => busy(null, async () => {
+    const doc = await callAdmin("state");
+    const text = JSON.stringify(doc);
+    const blob = new Blob([text], { type: "application/json" });
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = `cloudtwin-state-${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
+    a.textContent = `Download ${a.download}`;
+    const n = (doc.cvm && doc.cvm.Images || []).length, c = (doc.imm && doc.imm.Clusters || []).length;
+    $("export-done").replaceChildren(`Exported ${text.length} bytes: ${n} image${n === 1 ? "" : "s"}, ${c} cluster${c === 1 ? "" : "s"}. `, a);
+    a.click();
+  }));
+  const importDialog = $("confirm-import");
+  $("import").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const f = ev.target.elements;
+    if (!f.file.files[0]) return;
+    $("import-what").textContent = f.how.value === "state"
+      ? `Replace everything with ${f.file.files[0].name}? Everything not in the document is deleted.`
+      : `Merge ${f.file.files[0].name} into the state? What exists is kept.`;
+    importDialog.showModal();
+  });
+  importDialog.addEventListener("close", () => {
+    const f = $("import").elements;
+    if (importDialog.returnValue !== "import") return showStatus("Nothing was imported.");
+    const replace = f.how.value === "state";
+    busy($("import"), async () => {
+      let doc;
+      try { doc = JSON.parse(await f.file.files[0].text()); } catch (e) { throw new ApiError("InvalidInput", `The file is not JSON: ${e.message}`); }
+      const r = await callAdmin(replace ? "state" : "seed", { method: replace ? "PUT" : "POST", body: doc });
+      const added = Object.entries(r.added || {}).filter(([, n]) => n).map(([k, n]) => `${n} ${k}`).join(", ") || "nothing";
+      showStatus(`${replace ? "Replaced the state" : "Merged the document"}: added ${added}; skipped ${r.skipped} that existed.`);
+    });
+  });
   $("j-filter").addEventListener("input", renderJournal);
   $("j-filter").addEventListener("submit", (ev) => ev.preventDefault());
   $("j-on").addEventListener("submit", (ev) => {
@@ -720,11 +1063,16 @@ function wireOps() {
     });
   });
   const dialog = $("confirm-reset");
-  $("reset").addEventListener("click", () => dialog.showModal());
+  $("reset-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    $("reset-what").textContent = resetScope(ev.target.elements).text;
+    dialog.showModal();
+  });
   dialog.addEventListener("close", () => {
     if (dialog.returnValue !== "reset") return showStatus("Nothing was reset.");
+    const { body } = resetScope($("reset-form").elements);
     busy(null, async () => {
-      const r = await callAdmin("reset", { method: "POST", body: {} });
+      const r = await callAdmin("reset", { method: "POST", body });
       await refreshOps();
       showStatus(`Reset: ${r.changed_keys} keys removed in ${r.seconds.toFixed(3)} s.`);
     });
@@ -752,6 +1100,7 @@ function init() {
     $("secret-id-label").textContent = ali ? "AccessKey ID" : "SecretId";
     $("secret-key-label").textContent = admin ? "Admin token" : ali ? "AccessKey secret" : "SecretKey";
     $("secret-id-field").hidden = admin;
+    $("token-field").hidden = admin;
     $("secret-id").required = !admin;
     $("secret-key").autocomplete = admin ? "off" : "current-password";
   };
@@ -786,7 +1135,10 @@ function init() {
     const [key, check, refused] = ali
       ? [ALI_KEY, () => callImm("ListProjects", { MaxResults: 1 }), /^(InvalidAccessKeyId|SignatureDoesNotMatch|IncompleteSignature|InvalidSecurityToken)/]
       : [KEY, () => call("DescribeImages", { Limit: 1 }), /^AuthFailure/];
-    sessionStorage.setItem(key, JSON.stringify(ali ? { accessKeyId: id, accessKeySecret: secret } : { secretId: id, secretKey: secret }));
+    const token = f.elements.token.value.trim();
+    const pair = ali ? { accessKeyId: id, accessKeySecret: secret } : { secretId: id, secretKey: secret };
+    if (token) pair[ali ? "securityToken" : "token"] = token;
+    sessionStorage.setItem(key, JSON.stringify(pair));
     await busy(f, async () => {
       try {
         await check();
@@ -797,6 +1149,7 @@ function init() {
       }
     });
     f.elements["secret-key"].value = "";
+    f.elements.token.value = "";
     if (!sessionStorage.getItem(key)) return;
     clearMessages();
     showStatus("Signed in.");
@@ -864,6 +1217,30 @@ function init() {
       await call("ModifyImageSharePermission", { ImageId: img.ImageId, AccountIds: accounts, Permission: permission });
       await loadImage(img.ImageId);
       showStatus(`${permission === "SHARE" ? "Shared" : "Unshared"} ${img.ImageId}.`);
+    });
+  });
+
+  $("create-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const f = ev.target.elements;
+    busy(ev.target, async () => {
+      // The account of the signed-in key, then the image through the seed route.
+      const who = await call("GetCallerIdentity", {}, { service: "sts", version: "2018-08-13" });
+      const image = { AccountId: who.AccountId, Region: state.region, ImageName: f.ImageName.value.trim(), ImageState: f.ImageState.value };
+      if (f.ImageFamily.value.trim()) image.ImageFamily = f.ImageFamily.value.trim();
+      if (f.ImageDescription.value) image.ImageDescription = f.ImageDescription.value;
+      const r = await callAdmin("seed", { method: "POST", body: { format: "cloudtwin-state", version: 1, cvm: { Images: [image] } } });
+      if (!addedCount(r)) throw new ApiError("InvalidImageName.Duplicate", `An image named ${image.ImageName} exists in ${state.region}: nothing was added.`);
+      const found = await call("DescribeImages", { Filters: [{ Name: "image-name", Values: [image.ImageName] }], Limit: 100 });
+      const img = found.ImageSet.find((i) => i.ImageName === image.ImageName);
+      if (!img) throw new ApiError("NotFound", `The image ${image.ImageName} was added but is not visible to this key.`);
+      if (f.after.value !== "" && image.ImageState !== "NORMAL") {
+        await callAdmin(`cvm/images/${encodeURIComponent(img.ImageId)}/state`, { method: "POST", body: { state: image.ImageState, then: "NORMAL", after_ms: Math.round(Number(f.after.value) * 1000) } });
+      }
+      ev.target.reset();
+      history.pushState(null, "", `#/image/${encodeURIComponent(img.ImageId)}`);
+      await route();
+      showStatus(`Created ${img.ImageId} (${image.ImageState}).`);
     });
   });
 

@@ -533,6 +533,32 @@ impl Imm {
         Ok(out)
     }
 
+    /// SimpleQuery by `FigureClusterId`: the files with a face of the cluster, by URI after
+    /// `after`, at most `max`; how many there are in all; whether more follow the page.
+    pub fn files_of_cluster(
+        &self,
+        c: Caller<'_>,
+        project: &str,
+        dataset: &str,
+        cluster: &str,
+        after: Option<&str>,
+        max: usize,
+    ) -> Result<(Vec<FileMeta>, usize, bool), ImmError> {
+        let cl = self.get_cluster(c, project, dataset, cluster)?;
+        let mut uris: Vec<String> = cl.members.iter().map(|m| m.uri.clone()).collect();
+        uris.sort();
+        uris.dedup();
+        let total = uris.len();
+        let mut page: Vec<String> = uris
+            .into_iter()
+            .filter(|u| after.is_none_or(|a| u.as_str() > a))
+            .take(max + 1)
+            .collect();
+        let more = page.len() > max;
+        page.truncate(max);
+        Ok((self.get_files(c, project, dataset, &page)?, total, more))
+    }
+
     /// DeleteFileMeta (`must_exist`: a missing file is `ResourceNotFound`) and
     /// BatchDeleteFileMeta (missing files are skipped). Clusters left without faces go too.
     pub async fn delete_files(

@@ -50,6 +50,7 @@ actions!(
     UpdateFigureCluster,
     GetTask,
     ListTasks,
+    SimpleQuery,
 );
 
 impl Action {
@@ -196,7 +197,7 @@ mod tests {
 
     #[test]
     fn every_action_round_trips_through_its_name() {
-        assert_eq!(Action::ALL.len(), 26);
+        assert_eq!(Action::ALL.len(), 27);
         for a in Action::ALL {
             assert_eq!(Action::from_name(a.name()), Some(*a));
         }

@@ -300,6 +300,50 @@ pub async fn run(action: Action, ctx: &Ctx<'_>) -> Result<Output, AliError> {
                 .delete_files(c, &project, &dataset, &uris_param(ctx)?, false)
                 .await?;
         }
+        Action::SimpleQuery => {
+            // Only the query the console needs: the files with a face of one cluster.
+            let q = p
+                .opt_object("Query")?
+                .ok_or_else(|| AliError::missing("Query"))?;
+            let field = q.get("Field").and_then(Value::as_str).unwrap_or_default();
+            let op = q
+                .get("Operation")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let cluster = match (field, op, q.get("Value")) {
+                ("FigureClusterId", "eq", Some(Value::String(v))) if !v.is_empty() => v.clone(),
+                _ => return Err(AliError::invalid(
+                    "Specified parameter Query is not valid: cloudtwin's SimpleQuery supports only {\"Field\": \"FigureClusterId\", \"Operation\": \"eq\", \"Value\": \"<cluster id>\"}.",
+                )),
+            };
+            if p.opt_str("Aggregations").is_some() {
+                return Err(AliError::invalid(
+                    "Specified parameter Aggregations is not valid: cloudtwin's SimpleQuery has no aggregations.",
+                ));
+            }
+            let max = super::max_results(p, 100, 100)?;
+            let after = p
+                .opt_str("NextToken")
+                .filter(|t| !t.is_empty())
+                .map(|t| super::decode_token::<String>(&t))
+                .transpose()?;
+            let (files, total, more) =
+                ctx.imm
+                    .files_of_cluster(c, &project, &dataset, &cluster, after.as_deref(), max)?;
+            let with_fields = p.opt_str_array("WithFields")?;
+            let next = more
+                .then(|| files.last().map(|f| super::encode_token(&f.uri)))
+                .flatten();
+            let list = files
+                .iter()
+                .map(|f| render::file(f, c.account, &project, &dataset, with_fields.as_deref()))
+                .collect();
+            out.insert("Files".into(), Value::Array(list));
+            out.insert("NextToken".into(), json!(next.unwrap_or_default()));
+            if !p.opt_bool("WithoutTotalHits")?.unwrap_or(false) {
+                out.insert("TotalHits".into(), json!(total));
+            }
+        }
         _ => return Err(AliError::internal("file dispatch")),
     }
     Ok(out)

@@ -41,7 +41,9 @@ pub async fn dispatch(action: Action, ctx: &Ctx<'_>) -> Result<Output, AliError>
             projects::run(action, ctx).await
         }
         IndexFileMeta | BatchIndexFileMeta | UpdateFileMeta | BatchUpdateFileMeta | GetFileMeta
-        | BatchGetFileMeta | DeleteFileMeta | BatchDeleteFileMeta => files::run(action, ctx).await,
+        | BatchGetFileMeta | DeleteFileMeta | BatchDeleteFileMeta | SimpleQuery => {
+            files::run(action, ctx).await
+        }
         GetFigureCluster
         | BatchGetFigureCluster
         | QueryFigureClusters
