@@ -976,7 +976,14 @@ async fn profile(o: &Opts, what: &str) {
         "modify" => {
             let listing = once(
                 &addr,
-                &requests::tencent(&addr, ID, KEY, "DescribeImages", REGION, r#"{"Limit":16}"#),
+                &requests::tencent(
+                    &addr,
+                    ID,
+                    KEY,
+                    "DescribeImages",
+                    REGION,
+                    r#"{"Filters":[{"Name":"image-type","Values":["PRIVATE_IMAGE"]}],"Limit":16}"#,
+                ),
             )
             .await
             .map(|(_, b)| b)

@@ -480,3 +480,34 @@ def test_accept_language_zh_cn_gets_the_chinese_message_and_no_header_the_englis
     e = err(lambda: server.imm(imm_style).call("GetProject", ProjectName="no_such_project"))
     assert "The specified resource project is not found: no_such_project." in e.message, e.message
     assert "指定" not in e.message
+
+
+def test_simple_query_lists_the_files_of_a_cluster_paged_by_uri(server, imm_style):
+    c = server.imm(imm_style)
+    p, d = make_dataset(c)
+    for i in range(3):
+        index(c, p, d, f"oss://b/carol-{i}.jpg", [face(f"carol-f{i}", "carol")])
+    index(c, p, d, "oss://b/dave-0.jpg", [face("dave-f0", "dave")])
+    run_clustering(c, p, d)
+    carol = cluster_of(c, p, d, "oss://b/carol-0.jpg", "carol-f0")
+    query = {"Field": "FigureClusterId", "Operation": "eq", "Value": carol}
+    first = c.call("SimpleQuery", ProjectName=p, DatasetName=d, Query=query, MaxResults=2)
+    assert [f["URI"] for f in first["Files"]] == ["oss://b/carol-0.jpg", "oss://b/carol-1.jpg"]
+    assert first["TotalHits"] == 3
+    assert all(any(x["FigureClusterId"] == carol for x in f["Figures"]) for f in first["Files"])
+    assert first["NextToken"]
+    rest = c.call("SimpleQuery", ProjectName=p, DatasetName=d, Query=query, MaxResults=2,
+                  NextToken=first["NextToken"])
+    assert [f["URI"] for f in rest["Files"]] == ["oss://b/carol-2.jpg"]
+    assert not rest.get("NextToken")
+    # Only the cluster query is built: anything else is refused, an unknown cluster is not found.
+    e = err(lambda: c.call("SimpleQuery", ProjectName=p, DatasetName=d,
+                           Query={"Field": "Size", "Operation": "gt", "Value": "1"}))
+    assert (e.code, e.status) == ("InvalidArgument", 400)
+    e = err(lambda: c.call("SimpleQuery", ProjectName=p, DatasetName=d,
+                           Query={"Field": "FigureClusterId", "Operation": "eq", "Value": "Cluster-nope"}))
+    assert (e.code, e.status) == ("ResourceNotFound", 404)
+    # The SDKs send an empty Aggregations list when none is given; a real one is refused.
+    e = err(lambda: c.call("SimpleQuery", ProjectName=p, DatasetName=d, Query=query,
+                           Aggregations=[{"Field": "Size", "Operation": "sum"}]))
+    assert (e.code, e.status) == ("InvalidArgument", 400)

@@ -316,7 +316,11 @@ pub async fn run(action: Action, ctx: &Ctx<'_>) -> Result<Output, AliError> {
                     "Specified parameter Query is not valid: cloudtwin's SimpleQuery supports only {\"Field\": \"FigureClusterId\", \"Operation\": \"eq\", \"Value\": \"<cluster id>\"}.",
                 )),
             };
-            if p.opt_str("Aggregations").is_some() {
+            // The Tea SDK sends `Aggregations=[]` when none are given: only a non-empty list
+            // asks for aggregations.
+            if p.opt_str("Aggregations")
+                .is_some_and(|a| !matches!(a.trim(), "" | "[]" | "null"))
+            {
                 return Err(AliError::invalid(
                     "Specified parameter Aggregations is not valid: cloudtwin's SimpleQuery has no aggregations.",
                 ));
