@@ -9,6 +9,7 @@
 
 mod access;
 mod hardening;
+mod imm_scale;
 mod load;
 mod report;
 mod requests;
@@ -909,6 +910,7 @@ async fn main() {
             "hardening",
             "access",
             "access-profile",
+            "imm-scale",
         ]
         .iter()
         .any(|s| has(s));
@@ -932,6 +934,9 @@ async fn main() {
     }
     if all || has("imm") {
         imm(&o, &mut r).await;
+    }
+    if has("imm-scale") {
+        imm_scale::run(&o, &mut r).await;
     }
     if all || has("hardening") {
         hardening::run(&o, &mut r).await;
