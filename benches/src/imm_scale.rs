@@ -110,8 +110,11 @@ async fn relabel(addr: &str, dataset: &'static str) -> String {
     last
 }
 
-/// The filtered queries of one dataset: (figure, key, extra parameters).
-fn queries(since: &str) -> Vec<(&'static str, &'static str, Vec<(&'static str, String)>)> {
+/// One filtered query: (figure, key, extra parameters).
+type Query = (&'static str, &'static str, Vec<(&'static str, String)>);
+
+/// The filtered queries of one dataset.
+fn queries(since: &str) -> Vec<Query> {
     let range = json!({"Start": since}).to_string();
     vec![
         (

@@ -22,8 +22,11 @@ pub const CURRENT_SCHEMA: u32 = 2;
 /// Rewrites one record; `Ok(None)` leaves it as it is (already upgraded, or not concerned).
 pub type Upgrade = fn(&[u8]) -> Result<Option<Vec<u8>>, String>;
 
-/// The keys one record (key, value) adds to other trees: (tree name, key, value) puts.
-pub type Derive = fn(&[u8], &[u8]) -> Result<Vec<(&'static str, Vec<u8>, Vec<u8>)>, String>;
+/// One derived key: (tree name, key, value).
+pub type Put = (&'static str, Vec<u8>, Vec<u8>);
+
+/// The keys one record (key, value) adds to other trees.
+pub type Derive = fn(&[u8], &[u8]) -> Result<Vec<Put>, String>;
 
 fn unchanged(_: &[u8]) -> Result<Option<Vec<u8>>, String> {
     Ok(None)

@@ -117,7 +117,7 @@ fn json_string(text: &str) -> Option<String> {
 }
 
 /// The label postings of one schema-1 cluster record.
-pub fn derive(_key: &[u8], value: &[u8]) -> Result<Vec<(&'static str, Vec<u8>, Vec<u8>)>, String> {
+pub fn derive(_key: &[u8], value: &[u8]) -> Result<Vec<crate::Put>, String> {
     match value.first() {
         Some(1) => {}
         other => return Err(format!("a cluster record of version {other:?}, expected 1")),

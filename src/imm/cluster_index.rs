@@ -296,16 +296,23 @@ mod tests {
                 uri: format!("oss://b/{}.jpg", (i + m) % 7),
                 figure_id: format!("f{m}"),
                 age: Some(20.0),
-                gender: Some(if (i + m) % 3 == 0 { "male" } else { "female" }.into()),
+                gender: Some(
+                    if (i + m).is_multiple_of(3) {
+                        "male"
+                    } else {
+                        "female"
+                    }
+                    .into(),
+                ),
                 quality: 0.5,
                 video: m % 3 == 2,
             })
             .collect();
         let mut labels = vec![("role".to_string(), format!("\"r{}\"", i % 3))];
-        if i % 5 == 0 {
+        if i.is_multiple_of(5) {
             labels.push(("team".into(), "\"a\\u0062\"".into()));
         }
-        if i % 7 == 0 {
+        if i.is_multiple_of(7) {
             labels.push(("n".into(), "7".into()));
         }
         Cluster {
