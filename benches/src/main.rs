@@ -9,6 +9,7 @@
 
 mod access;
 mod hardening;
+mod imm_scale;
 mod load;
 mod pairs;
 mod report;
@@ -1045,6 +1046,7 @@ async fn main() {
             "access",
             "access-profile",
             "profile",
+            "imm-scale",
         ]
         .iter()
         .any(|s| has(s));
@@ -1068,6 +1070,9 @@ async fn main() {
     }
     if all || has("imm") {
         imm(&o, &mut r).await;
+    }
+    if has("imm-scale") {
+        imm_scale::run(&o, &mut r).await;
     }
     if all || has("hardening") {
         hardening::run(&o, &mut r).await;

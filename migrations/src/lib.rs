@@ -9,13 +9,28 @@
 //! over records that were already rewritten, which it recognises by their version byte.
 //!
 //! This crate deliberately has no dependencies: a step that needs an old record type keeps a
-//! frozen copy of that type in its own module.
+//! frozen copy of that type (or of the part it reads) in its own module.
+//!
+//! A step may also derive keys of other trees from each record (a new index over records
+//! that do not change): plain puts, so a rerun writes the same keys again.
+
+mod m0001_label_postings;
 
 /// The schema version this build writes. A data dir with a higher version is refused.
-pub const CURRENT_SCHEMA: u32 = 1;
+pub const CURRENT_SCHEMA: u32 = 2;
 
 /// Rewrites one record; `Ok(None)` leaves it as it is (already upgraded, or not concerned).
 pub type Upgrade = fn(&[u8]) -> Result<Option<Vec<u8>>, String>;
+
+/// One derived key: (tree name, key, value).
+pub type Put = (&'static str, Vec<u8>, Vec<u8>);
+
+/// The keys one record (key, value) adds to other trees.
+pub type Derive = fn(&[u8], &[u8]) -> Result<Vec<Put>, String>;
+
+fn unchanged(_: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    Ok(None)
+}
 
 /// One upgrade step: rewrites every record of `tree` from schema `from` to `from + 1`.
 #[derive(Debug)]
@@ -28,12 +43,19 @@ pub struct Step {
     pub tree: &'static str,
     /// Rewrites one record.
     pub upgrade: Upgrade,
+    /// Keys derived from each record (as it was before `upgrade`), written beside it.
+    pub derive: Option<Derive>,
 }
 
-/// Every step, in order. Schema 1 is the first released layout, so there are none yet; the
-/// next change of a record's layout adds `m0001_...` here with its sample bytes and tests.
+/// Every step, in order, each with its sample bytes and tests in its module.
 pub fn steps() -> &'static [Step] {
-    &[]
+    &[Step {
+        from: 1,
+        name: "m0001-label-postings",
+        tree: "imm.clusters",
+        upgrade: unchanged,
+        derive: Some(m0001_label_postings::derive),
+    }]
 }
 
 /// Why a data dir cannot be brought to [`CURRENT_SCHEMA`].
@@ -112,12 +134,14 @@ mod tests {
             name: "sample-a",
             tree: "t",
             upgrade: bump,
+            derive: None,
         },
         Step {
             from: 2,
             name: "sample-b",
             tree: "t",
             upgrade: bump,
+            derive: None,
         },
     ];
 
@@ -154,6 +178,7 @@ mod tests {
         assert!(plan(CURRENT_SCHEMA, CURRENT_SCHEMA, steps())
             .expect("plan")
             .is_empty());
+        assert_eq!(plan(1, CURRENT_SCHEMA, steps()).expect("plan").len(), 1);
         for s in steps() {
             assert!(
                 s.from < CURRENT_SCHEMA,

@@ -1,7 +1,8 @@
 //! The face domain's part of `cloudtwin check`: every record decodes under the key that names
-//! it; the pending index, the order index and its count keys, and the dataset and project
-//! counters are exactly what [`portable::changes`] rebuilds from the records; every face has
-//! the one standing its cluster agrees with; every hint names a cluster that carries it.
+//! it; the pending index, the order index (sort keys, label postings) and its count keys, and
+//! the dataset and project counters are exactly what [`portable::changes`] rebuilds from the
+//! records; every face has the one standing its cluster agrees with; every hint names a
+//! cluster that carries it.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -79,9 +79,15 @@ impl Imm {
             .map(|(hint, members)| (members, Target::Hint(hint)))
             .collect();
         self.assign_groups(c, project, dataset, &scope, &pending, &hinted)?;
-        // Embeddings: incremental against the existing centroids.
+        // Embeddings: incremental against the existing centroids (read only when some face
+        // has an embedding: a million hinted faces need no pass over a million clusters).
         let mut groups: Vec<Group> = Vec::new();
-        for item in self.store.scan_prefix(Tree::ImmClusters, &scope) {
+        let centroids = if by_embedding.is_empty() {
+            None
+        } else {
+            Some(self.store.scan_prefix(Tree::ImmClusters, &scope))
+        };
+        for item in centroids.into_iter().flatten() {
             let (_, v) = item?;
             let cl = decode::<Cluster>(&v)?;
             if let Some(centroid) = cl.centroid {

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::clock::now_ms;
-use crate::store::{decode, Tree};
+use crate::store::Tree;
 
 use super::error::{not_found, ImmError};
 use super::keys::{
@@ -82,6 +82,8 @@ pub struct ClusterQuery {
     pub max_results: usize,
     /// Continue after this cursor.
     pub after: Option<Cursor>,
+    /// `WithTotalCount`: the page's `total` is wanted (else it may be 0).
+    pub with_total: bool,
 }
 
 /// One page of QueryFigureClusters.
@@ -95,17 +97,7 @@ pub struct ClusterPage {
     pub total: u64,
 }
 
-/// The text a label value is matched as: a JSON string's content, else the JSON text.
-pub fn label_text(json: &str) -> String {
-    match serde_json::from_str::<serde_json::Value>(json) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => json.to_string(),
-    }
-}
-
-fn in_range(t: u64, r: &(Option<i64>, Option<i64>)) -> bool {
-    r.0.is_none_or(|s| t as i64 >= s) && r.1.is_none_or(|e| t as i64 <= e)
-}
+pub use super::model::label_text;
 
 impl Imm {
     /// GetFigureCluster.
@@ -230,66 +222,8 @@ impl Imm {
         if q.labels.is_empty() && q.created == (None, None) && q.updated == (None, None) {
             return self.query_by_index(&scope, q);
         }
-        // A filtered query reads the whole dataset: keep it off the async workers.
-        crate::blocking::off_workers(|| self.query_by_scan(&scope, q))
-    }
-
-    /// QueryFigureClusters with label or time filters: a scan of the dataset.
-    fn query_by_scan(&self, scope: &[u8], q: &ClusterQuery) -> Result<ClusterPage, ImmError> {
-        let mut hits: Vec<(SortVal, Cluster)> = Vec::new();
-        for item in self.store.scan_prefix(Tree::ImmClusters, scope) {
-            let (_, v) = item?;
-            let cl = decode::<Cluster>(&v)?;
-            let labels_ok = q.labels.iter().all(|(k, want)| {
-                cl.labels
-                    .iter()
-                    .any(|(lk, lv)| lk == k && label_text(lv) == *want)
-            });
-            if labels_ok
-                && in_range(cl.created_ms, &q.created)
-                && in_range(cl.updated_ms, &q.updated)
-            {
-                hits.push((sort_value(&cl, q.sort), cl));
-            }
-        }
-        hits.sort_by(|a, b| {
-            let ord =
-                a.0.cmp(&b.0)
-                    .then_with(|| a.1.object_id.cmp(&b.1.object_id));
-            if q.desc {
-                ord.reverse()
-            } else {
-                ord
-            }
-        });
-        let total = hits.len() as u64;
-        let start = match &q.after {
-            None => 0,
-            Some(cur) => hits
-                .iter()
-                .position(|(v, cl)| {
-                    let ord = v.cmp(&cur.value).then_with(|| cl.object_id.cmp(&cur.id));
-                    if q.desc {
-                        ord == std::cmp::Ordering::Less
-                    } else {
-                        ord == std::cmp::Ordering::Greater
-                    }
-                })
-                .unwrap_or(hits.len()),
-        };
-        let end = (start + q.max_results).min(hits.len());
-        let next = (end < hits.len() && end > start).then(|| Cursor {
-            sort: q.sort,
-            desc: q.desc,
-            value: hits[end - 1].0.clone(),
-            id: hits[end - 1].1.object_id.clone(),
-        });
-        let clusters = hits.drain(start..end).map(|(_, c)| c).collect();
-        Ok(ClusterPage {
-            clusters,
-            next,
-            total,
-        })
+        // A filtered query may read many records: keep it off the async workers.
+        crate::blocking::off_workers(|| super::cluster_index::by_index(&self.store, &scope, q))
     }
 
     /// UpdateFigureCluster: the lock check and the write are one transaction.

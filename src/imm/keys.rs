@@ -11,12 +11,14 @@
 //! - `imm.pending`: `scope + uri \0 figure id` -> ``.
 //! - `imm.tasks`: `account \0 region \0 project \0 task id` -> task.
 //! - `imm.cluster_order`: `scope + tag (1..=7) + encoded sort value + cluster id` -> `` for
-//!   every indexed sort key of every cluster, and `scope + 0` -> the dataset's cluster count
+//!   every indexed sort key of every cluster; `scope + 8 + encoded label key + encoded label
+//!   text + cluster id` -> `` for every distinct (key, [`label_text`] of the value) of a
+//!   cluster's custom labels (schema 2); and `scope + 0` -> the dataset's cluster count
 //!   (u64 big-endian).
 
 use crate::store::Tree;
 
-use super::model::{Caller, Cluster, SortKey, SortVal};
+use super::model::{label_text, Caller, Cluster, SortKey, SortVal};
 
 /// The trees of the face domain.
 pub const TREES: &[Tree] = &[
@@ -186,13 +188,65 @@ pub fn id_of_order_key(key: &[u8], prefix: &[u8], sort: SortKey) -> String {
     String::from_utf8_lossy(key.get(at..).unwrap_or_default()).to_string()
 }
 
-/// The order-index keys of a cluster.
+/// Tag of the label postings in the order tree.
+pub const LABEL_TAG: u8 = 8;
+
+/// Prefix of the clusters whose labels hold `key` with the text `text` ([`label_text`]):
+/// the cluster ids follow it directly.
+pub fn label_prefix(scope: &[u8], key: &str, text: &str) -> Vec<u8> {
+    let mut k = order_prefix(scope, LABEL_TAG);
+    encode_value(&SortVal::Str(key.to_string()), &mut k);
+    encode_value(&SortVal::Str(text.to_string()), &mut k);
+    k
+}
+
+/// The order-index keys of a cluster: one per indexed sort key, then one per distinct label
+/// (key, text).
 pub fn order_keys(scope: &[u8], c: &Cluster) -> Vec<Vec<u8>> {
     let st = c.stats();
-    INDEXED
+    let mut out: Vec<Vec<u8>> = INDEXED
         .iter()
         .map(|(tag, key)| order_key(scope, *tag, &c.sort_value_with(&st, *key), &c.object_id))
-        .collect()
+        .collect();
+    let mut labels: Vec<Vec<u8>> = c
+        .labels
+        .iter()
+        .map(|(k, v)| {
+            let mut key = label_prefix(scope, k, &label_text(v));
+            key.extend_from_slice(c.object_id.as_bytes());
+            key
+        })
+        .collect();
+    labels.sort();
+    labels.dedup();
+    out.extend(labels);
+    out
+}
+
+/// The key range of one time-valued sort key (`CreateTime`, `UpdateTime`) between two
+/// inclusive bounds: (first key, the key after the last), `None` when the range is empty.
+pub fn time_range_keys(
+    scope: &[u8],
+    tag: u8,
+    range: &(Option<i64>, Option<i64>),
+) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
+    let lo = match range.0 {
+        Some(s) => order_key(scope, tag, &SortVal::Int(s), ""),
+        None => order_prefix(scope, tag),
+    };
+    let hi = match range.1 {
+        Some(e) => match e.checked_add(1) {
+            Some(after) => Some(order_key(scope, tag, &SortVal::Int(after), "")),
+            None => crate::store::prefix_end(&order_prefix(scope, tag)),
+        },
+        None => crate::store::prefix_end(&order_prefix(scope, tag)),
+    };
+    if let (Some(s), Some(e)) = range {
+        if s > e {
+            return None;
+        }
+    }
+    Some((lo, hi))
 }
 
 /// Key of a dataset's cluster count in the order tree.

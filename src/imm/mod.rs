@@ -10,6 +10,7 @@
 //! - A dataset's `file_count` equals its files; a project's `dataset_count` its datasets.
 
 pub mod check;
+mod cluster_index;
 pub mod clustering;
 mod clustering_run;
 pub mod clusters;

@@ -246,6 +246,14 @@ impl Record for Cluster {
     const VERSION: u8 = 1;
 }
 
+/// The text a label value is matched as: a JSON string's content, else the JSON text.
+pub fn label_text(json: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(json) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => json.to_string(),
+    }
+}
+
 /// `Sort` keys of QueryFigureClusters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SortKey {

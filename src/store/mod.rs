@@ -43,7 +43,7 @@ pub use copy::CopyStats;
 pub use error::{Conflict, RewriteError, StoreError, TxError, TxFailure};
 pub use record::{decode, encode, Record};
 pub use rewrite::Change;
-pub use scan::{RangeScan, Scan};
+pub use scan::{prefix_end, RangeScan, Scan};
 pub use tree::Tree;
 pub use tx::Tx;
 pub use view::ReadView;
@@ -294,6 +294,7 @@ mod tests {
         name: "test-step",
         tree: "cvm.images",
         upgrade: upgrade_v1,
+        derive: None,
     }];
 
     #[test]

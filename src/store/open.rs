@@ -250,10 +250,19 @@ impl Store {
             for item in self.scan_prefix(tree, b"") {
                 progress.inc(1);
                 let (k, v) = item?;
-                if let Some(new) = (step.upgrade)(&v).map_err(|e| StoreError::Schema {
+                let failed = |e: String| StoreError::Schema {
                     path: self.inner.path.clone(),
                     detail: format!("migration {} failed on a record: {e}", step.name),
-                })? {
+                };
+                if let Some(derive) = step.derive {
+                    for (name, dk, dv) in derive(&k, &v).map_err(failed)? {
+                        let t = Tree::by_name(name).ok_or_else(|| {
+                            failed(format!("it derives keys of an unknown tree {name}"))
+                        })?;
+                        engine.put(t, &dk, Some(&dv))?;
+                    }
+                }
+                if let Some(new) = (step.upgrade)(&v).map_err(failed)? {
                     engine.put(tree, &k, Some(&new))?;
                     rewritten += 1;
                 }

@@ -24,7 +24,7 @@ impl Iterator for Scan {
 pub type RangeScan = Scan;
 
 /// The first key after every key that starts with `prefix` (`None`: no such key).
-pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     let mut end = prefix.to_vec();
     while let Some(last) = end.pop() {
         if last < 0xFF {
@@ -67,6 +67,19 @@ impl Store {
     /// Scans the keys that start with `prefix`, in key order.
     pub fn scan_prefix(&self, tree: Tree, prefix: &[u8]) -> Scan {
         self::prefix(self.engine(), tree, prefix)
+    }
+
+    /// Scans the keys from `lo` (included) to `hi` (excluded; `None`: to the end of the tree),
+    /// in key order or reversed.
+    pub fn scan_range(&self, tree: Tree, lo: &[u8], hi: Option<&[u8]>, descending: bool) -> Scan {
+        let hi = match hi {
+            Some(h) => Excluded(h.to_vec()),
+            None => Unbounded,
+        };
+        Scan(
+            self.engine()
+                .range(tree, Included(lo.to_vec()), hi, descending),
+        )
     }
 
     /// Scans the keys that start with `prefix` and come after `after` (before it when

@@ -388,6 +388,47 @@ def test_query_figure_clusters_sorts_filters_and_pages(server, imm_style):
         assert (e.code, e.status) == ("InvalidArgument", 400), bad
 
 
+def test_filtered_query_figure_clusters_pages_as_the_full_listing_filtered(server, imm_style):
+    """Label and time filters (answered from the index) give, for every sort and order and
+    paged two at a time, exactly the unfiltered listing in that order with the filter applied."""
+    c = server.imm(imm_style)
+    p, d = make_dataset(c)
+    sizes = {f"h{i}": 1 + i % 4 for i in range(9)}
+    for h, n in sizes.items():
+        for k in range(n):
+            index(c, p, d, f"oss://b/{h}-{k}.jpg", [face(f"{h}-{k}", h)])
+    run_clustering(c, p, d)
+    ids = {h: cluster_of(c, p, d, f"oss://b/{h}-0.jpg", f"{h}-0") for h in sizes}
+    for i, (h, cid) in enumerate(ids.items()):
+        if i % 3 != 2:
+            c.call("UpdateFigureCluster", ProjectName=p, DatasetName=d,
+                   FigureCluster={"ObjectId": cid, "Name": f"n{i % 2}", "CustomLabels": {"group": "even" if i % 2 == 0 else "odd"}})
+    full = c.call("QueryFigureClusters", ProjectName=p, DatasetName=d, MaxResults=100)["FigureClusters"]
+    since = sorted(x["UpdateTime"] for x in full)[4]
+    filters = [
+        (dict(CustomLabels="group=even"), lambda x: (x.get("CustomLabels") or {}).get("group") == "even"),
+        (dict(UpdateTimeRange={"Start": since}), lambda x: x["UpdateTime"] >= since),
+        (dict(CreateTimeRange={"Start": "2000-01-01T00:00:00Z"}, CustomLabels="group=odd"),
+         lambda x: (x.get("CustomLabels") or {}).get("group") == "odd"),
+    ]
+    for key in ["", "ImageCount", "FaceCount", "CreateTime", "UpdateTime", "Name"]:
+        for order in ["asc", "desc"]:
+            listing = [x for x in c.call("QueryFigureClusters", ProjectName=p, DatasetName=d, Sort=key or None, Order=order,
+                                         MaxResults=100)["FigureClusters"]]
+            for params, keep in filters:
+                want = [x["ObjectId"] for x in listing if keep(x)]
+                pages, token = [], None
+                while True:
+                    r = c.call("QueryFigureClusters", ProjectName=p, DatasetName=d, Sort=key or None, Order=order,
+                               MaxResults=2, NextToken=token, WithTotalCount=True, **params)
+                    assert r["TotalCount"] == len(want), (key, order, params)
+                    pages += [x["ObjectId"] for x in r["FigureClusters"]]
+                    token = r.get("NextToken")
+                    if not token:
+                        break
+                assert pages == want and want, (key, order, params)
+
+
 # --- the dialect ------------------------------------------------------------------------
 
 def test_authentication_failures(server, imm_style):

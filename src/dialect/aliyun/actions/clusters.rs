@@ -195,8 +195,9 @@ pub async fn run(action: Action, ctx: &Ctx<'_>) -> Result<Output, AliError> {
                 desc,
                 max_results: max_results(p, 100, 100)?,
                 after,
+                with_total: p.opt_bool("WithTotalCount")?.unwrap_or(false),
             };
-            let with_total = p.opt_bool("WithTotalCount")?.unwrap_or(false);
+            let with_total = q.with_total;
             let page = ctx.imm.query_clusters(c, &project, &dataset, &q)?;
             let items = page
                 .clusters

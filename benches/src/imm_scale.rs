@@ -1,0 +1,208 @@
+//! `imm-scale`: filtered QueryFigureClusters and identity-hint clustering at 1k, 100k and 1M
+//! clusters in one dataset each (issue #15). `--quick` stops at 100k (1k, 20k, 100k).
+//!
+//! Every dataset is loaded through the API as `imm` loads its million (BatchIndexFileMeta
+//! with identity hints, then one CreateFigureClusteringTask, timed). Then 1000 clusters of
+//! each dataset are relabelled with UpdateFigureCluster: 100 get `role=vip`, 900
+//! `role=member`, so the 1000 newest by UpdateTime are those. Measured on a fresh start, 4
+//! connections:
+//! - `CustomLabels=role=vip` (100 matches) sorted by ImageCount desc, and by Name;
+//! - `UpdateTimeRange` from the 1000th newest update (1000 matches) sorted by UpdateTime
+//!   desc (the range is the sort), and by ImageCount desc (another sort).
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use super::load::{blast, once, Build};
+use super::report::Report;
+use super::{clusters_through_api, config, measure, ok_200, put_state, requests, Opts, Server};
+use super::{AK, AK_SECRET};
+
+fn qfc(host: &str, dataset: &str, extra: &[(&str, String)]) -> Vec<u8> {
+    let mut params: Vec<(String, String)> = vec![
+        ("ProjectName".into(), "bench".into()),
+        ("DatasetName".into(), dataset.into()),
+    ];
+    params.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    requests::aliyun(host, AK, AK_SECRET, "QueryFigureClusters", &params)
+}
+
+async fn answer(addr: &str, req: &[u8]) -> Value {
+    let (_, body) = once(addr, req).await.unwrap_or_default();
+    serde_json::from_slice(&body).unwrap_or(Value::Null)
+}
+
+/// Ids of the first `n` clusters by ObjectId.
+async fn first_ids(addr: &str, dataset: &str, n: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut token = String::new();
+    while ids.len() < n {
+        let mut extra = vec![("MaxResults", "100".to_string())];
+        if !token.is_empty() {
+            extra.push(("NextToken", token.clone()));
+        }
+        let v = answer(addr, &qfc(addr, dataset, &extra)).await;
+        let page = v["FigureClusters"].as_array().cloned().unwrap_or_default();
+        ids.extend(
+            page.iter()
+                .filter_map(|c| c["ObjectId"].as_str().map(String::from)),
+        );
+        token = v["NextToken"].as_str().unwrap_or_default().to_string();
+        if page.is_empty() || token.is_empty() {
+            break;
+        }
+    }
+    ids.truncate(n);
+    ids
+}
+
+/// Labels 1000 clusters (100 `vip`, 900 `member`); the UpdateTime from which the range of
+/// the 1000 newest updates starts.
+async fn relabel(addr: &str, dataset: &'static str) -> String {
+    let ids = Arc::new(first_ids(addr, dataset, 1000).await);
+    let (host, list) = (addr.to_string(), ids.clone());
+    let build: Build = Arc::new(move |_, i| {
+        let role = if i % 10 == 0 { "vip" } else { "member" };
+        let fc = json!({"ObjectId": list[i as usize], "CustomLabels": {"role": role}});
+        requests::aliyun(
+            &host,
+            AK,
+            AK_SECRET,
+            "UpdateFigureCluster",
+            &[
+                ("ProjectName".into(), "bench".into()),
+                ("DatasetName".into(), dataset.into()),
+                ("FigureCluster".into(), fc.to_string()),
+            ],
+        )
+    });
+    let failed = blast(addr, 8, ids.len() as u64, build, ok_200()).await;
+    // The 1000th newest UpdateTime: ten pages of 100 by UpdateTime desc.
+    let mut token = String::new();
+    let mut last = String::new();
+    for _ in 0..10 {
+        let mut extra = vec![
+            ("Sort", "UpdateTime".to_string()),
+            ("Order", "desc".to_string()),
+            ("MaxResults", "100".to_string()),
+        ];
+        if !token.is_empty() {
+            extra.push(("NextToken", token.clone()));
+        }
+        let v = answer(addr, &qfc(addr, dataset, &extra)).await;
+        if let Some(t) = v["FigureClusters"]
+            .as_array()
+            .and_then(|a| a.last())
+            .and_then(|c| c["UpdateTime"].as_str())
+        {
+            last = t.to_string();
+        }
+        token = v["NextToken"].as_str().unwrap_or_default().to_string();
+        if token.is_empty() {
+            break;
+        }
+    }
+    eprintln!(
+        "  relabelled {} clusters of {dataset} ({failed} failed); updates from {last}",
+        ids.len()
+    );
+    last
+}
+
+/// One filtered query: (figure, key, extra parameters).
+type Query = (&'static str, &'static str, Vec<(&'static str, String)>);
+
+/// The filtered queries of one dataset.
+fn queries(since: &str) -> Vec<Query> {
+    let range = json!({"Start": since}).to_string();
+    vec![
+        (
+            "CustomLabels role=vip (100 matches), by ImageCount desc",
+            "qfc_label_imagecount",
+            vec![
+                ("CustomLabels", "role=vip".into()),
+                ("Sort", "ImageCount".into()),
+                ("Order", "desc".into()),
+            ],
+        ),
+        (
+            "CustomLabels role=vip (100 matches), by Name",
+            "qfc_label_name",
+            vec![("CustomLabels", "role=vip".into()), ("Sort", "Name".into())],
+        ),
+        (
+            "UpdateTimeRange (1000 matches), by UpdateTime desc",
+            "qfc_time_updatetime",
+            vec![
+                ("UpdateTimeRange", range.clone()),
+                ("Sort", "UpdateTime".into()),
+                ("Order", "desc".into()),
+            ],
+        ),
+        (
+            "UpdateTimeRange (1000 matches), by ImageCount desc",
+            "qfc_time_imagecount",
+            vec![
+                ("UpdateTimeRange", range),
+                ("Sort", "ImageCount".into()),
+                ("Order", "desc".into()),
+            ],
+        ),
+    ]
+}
+
+/// The scenario.
+pub async fn run(o: &Opts, r: &mut Report) {
+    let tmp = std::env::temp_dir().join(format!("cloudtwin-bench-immscale-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap_or_default();
+    let cfg = config(&tmp, "sync");
+    let server = Server::start(&cfg);
+    let sets: [(&'static str, usize); 3] = if o.quick {
+        [("s1k", 1_000), ("s20k", 20_000), ("s100k", 100_000)]
+    } else {
+        [("s1k", 1_000), ("s100k", 100_000), ("s1m", 1_000_000)]
+    };
+    let ds = |d: &str| json!({"AccountId": "100000000001", "Region": "cn-hangzhou", "ProjectName": "bench", "DatasetName": d});
+    let doc = json!({"format": "cloudtwin-state", "version": 1, "imm": {
+        "Projects": [{"AccountId": "100000000001", "Region": "cn-hangzhou", "ProjectName": "bench"}],
+        "Datasets": sets.iter().map(|(d, _)| ds(d)).collect::<Vec<_>>()}});
+    let (code, _) = put_state(&server.addr, &doc).await;
+    eprintln!("  imm-scale: project and datasets: {code}");
+    for &(dataset, n) in &sets {
+        let (_, clustering) = clusters_through_api(&server.addr, dataset, n).await;
+        r.value(
+            &format!("CreateFigureClusteringTask, {n} identity hints (2.5 faces each)"),
+            "scale_clustering_hints",
+            clustering,
+            "s",
+        );
+    }
+    let mut since = Vec::new();
+    for &(dataset, _) in &sets {
+        since.push(relabel(&server.addr, dataset).await);
+    }
+    server.stop();
+    let server = Server::start(&cfg);
+    for (&(dataset, n), since) in sets.iter().zip(&since) {
+        for (figure, key, extra) in queries(since) {
+            let host = server.addr.clone();
+            let build: Build = Arc::new(move |_, _| {
+                let mut e = extra.clone();
+                e.push(("MaxResults", "20".into()));
+                e.push(("WithTotalCount", "true".into()));
+                qfc(&host, dataset, &e)
+            });
+            let run = measure(&server.addr, 4, o.seconds, build).await;
+            r.run(
+                &format!("QueryFigureClusters {figure}, {n} clusters, 4 conns"),
+                key,
+                n as f64,
+                &run,
+            );
+        }
+    }
+    server.stop();
+    let _ = std::fs::remove_dir_all(&tmp);
+}
