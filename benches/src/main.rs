@@ -8,6 +8,7 @@
 //! the chart there instead of `benches/results/`.
 
 mod access;
+mod faces;
 mod hardening;
 mod load;
 mod report;
@@ -909,6 +910,7 @@ async fn main() {
             "hardening",
             "access",
             "access-profile",
+            "faces",
         ]
         .iter()
         .any(|s| has(s));
@@ -932,6 +934,9 @@ async fn main() {
     }
     if all || has("imm") {
         imm(&o, &mut r).await;
+    }
+    if all || has("faces") {
+        faces::run(&o, &mut r).await;
     }
     if all || has("hardening") {
         hardening::run(&o, &mut r).await;
