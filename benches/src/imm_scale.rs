@@ -172,9 +172,13 @@ pub async fn run(o: &Opts, r: &mut Report) {
     eprintln!("  imm-scale: project and datasets: {code}");
     for &(dataset, n) in &sets {
         let (_, clustering) = clusters_through_api(&server.addr, dataset, n).await;
-        r.value(
-            &format!("CreateFigureClusteringTask, {n} identity hints (2.5 faces each)"),
-            "scale_clustering_hints",
+        r.value_at(
+            &format!(
+                "CreateFigureClusteringTask, {n} identity hints ({} faces)",
+                n * 5 / 2
+            ),
+            "clustering_hints",
+            (n * 5 / 2) as f64,
             clustering,
             "s",
         );
@@ -202,7 +206,23 @@ pub async fn run(o: &Opts, r: &mut Report) {
                 &run,
             );
         }
+        // Unfiltered, by ImageCount, 16 connections: the request path's figure at this size.
+        let host = server.addr.clone();
+        let build: Build = Arc::new(move |_, _| crate::by_image_count(&host, dataset, 20, false));
+        let run = measure(&server.addr, 16, o.seconds, build).await;
+        r.run(
+            &format!("QueryFigureClusters by ImageCount, {n} clusters, 16 conns"),
+            "query",
+            n as f64,
+            &run,
+        );
     }
+    r.value(
+        "RSS after querying the datasets",
+        "rss_clusters",
+        server.rss_mb(),
+        "MB",
+    );
     server.stop();
     let _ = std::fs::remove_dir_all(&tmp);
 }

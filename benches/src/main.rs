@@ -8,6 +8,7 @@
 //! the chart there instead of `benches/results/`.
 
 mod access;
+mod faces;
 mod hardening;
 mod imm_scale;
 mod load;
@@ -1047,6 +1048,7 @@ async fn main() {
             "access-profile",
             "profile",
             "imm-scale",
+            "faces",
         ]
         .iter()
         .any(|s| has(s));
@@ -1073,6 +1075,9 @@ async fn main() {
     }
     if has("imm-scale") {
         imm_scale::run(&o, &mut r).await;
+    }
+    if all || has("faces") {
+        faces::run(&o, &mut r).await;
     }
     if all || has("hardening") {
         hardening::run(&o, &mut r).await;

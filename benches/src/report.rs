@@ -281,6 +281,64 @@ impl Report {
             ">= 0.85",
             |v| v >= 0.85,
         );
+        let at = |key: &str, x: f64| self.find(key, Some(x)).and_then(|r| r.value.map(|v| v.0));
+        bar(
+            "embedding clustering, 1M faces x 128 (indexed, in process), s",
+            at("faces_indexed", 1e6),
+            "<= 300",
+            |v| v <= 300.0,
+        );
+        let worst_vs_exact = self
+            .rows
+            .iter()
+            .filter(|r| r.key == "faces_quality_vs_exact")
+            .filter_map(|r| r.value.map(|v| v.0))
+            .reduce(f64::min);
+        bar(
+            "embedding clustering: indexed vs exact, lowest pairwise precision/recall",
+            worst_vs_exact,
+            ">= 0.99",
+            |v| v >= 0.99,
+        );
+        bar(
+            "embedding clustering at 1M: pairwise precision/recall vs the truth (lower)",
+            at("faces_quality_vs_truth", 1e6),
+            ">= 0.99",
+            |v| v >= 0.99,
+        );
+        bar(
+            "10k new faces into the clustered million (in process), s",
+            at("faces_incremental", 1e6),
+            "<= 10",
+            |v| v <= 10.0,
+        );
+        bar(
+            "peak RSS clustering 1M faces (in process, faces included), MB",
+            at("faces_rss", 1e6),
+            "<= 2048",
+            |v| v <= 2048.0,
+        );
+        for (key, what) in [
+            ("qfc_label_imagecount", "CustomLabels filter, by ImageCount"),
+            ("qfc_label_name", "CustomLabels filter, by Name"),
+            ("qfc_time_updatetime", "UpdateTimeRange, by UpdateTime"),
+            ("qfc_time_imagecount", "UpdateTimeRange, by ImageCount"),
+        ] {
+            let big = self.find(key, Some(1e6)).and_then(|r| r.p50);
+            let small = self.find(key, Some(1e3)).and_then(|r| r.p50);
+            bar(
+                &format!("QueryFigureClusters {what}: p50 ms at 1M clusters"),
+                big,
+                "<= 10",
+                |v| v <= 10.0,
+            );
+            bar(
+                &format!("QueryFigureClusters {what}: p50 at 1M / at 1k"),
+                big.zip(small).map(|(a, b)| a / b),
+                "<= 2 (flat)",
+                |v| v <= 2.0,
+            );
+        }
         bar(
             "CreateFigureClusteringTask, 1M identity hints, s",
             self.find("clustering_hints", None)
@@ -398,17 +456,26 @@ impl Report {
         DB::ErrorType: 'static,
     {
         let series: Vec<Series> = vec![
-            (self.krps("describe"), BLUE, "DescribeImages"),
-            (self.krps("query"), RED, "QueryFigureClusters by ImageCount"),
+            (self.krps("describe"), BLUE, "DescribeImages (16 conns)"),
             (
-                self.krps("query_labels"),
-                MAGENTA,
-                "QueryFigureClusters, CustomLabels filter",
+                self.krps("query"),
+                RED,
+                "QueryFigureClusters by ImageCount (16 conns)",
             ),
             (
-                self.krps("query_time"),
+                self.krps("qfc_label_imagecount"),
+                MAGENTA,
+                "QFC, CustomLabels filter, by ImageCount (4 conns)",
+            ),
+            (
+                self.krps("qfc_time_updatetime"),
                 GREEN,
-                "QueryFigureClusters, time range filter",
+                "QFC, UpdateTimeRange, by UpdateTime (4 conns)",
+            ),
+            (
+                self.krps("qfc_time_imagecount"),
+                RGBColor(120, 60, 160),
+                "QFC, UpdateTimeRange, by ImageCount (4 conns)",
             ),
         ];
         let axum = self
@@ -424,7 +491,7 @@ impl Report {
             .fold(1.0f64, f64::max)
             * 1.15;
         let mut c = ChartBuilder::on(area)
-            .caption("Reads vs size (16 conns)", ("sans-serif", 22))
+            .caption("Reads vs size", ("sans-serif", 22))
             .margin(15)
             .x_label_area_size(45)
             .y_label_area_size(55)
@@ -559,11 +626,25 @@ impl Report {
         };
         let series = [
             (
-                secs("clustering"),
+                secs("faces_indexed"),
                 BLUE,
-                "by embedding (128 dims), one task",
+                "by embedding, 128 dims, indexed (in process)",
             ),
-            (secs("clustering_hints"), RED, "by identity hint, one task"),
+            (
+                secs("faces_exact"),
+                CYAN,
+                "by embedding, exact (in process)",
+            ),
+            (
+                secs("clustering"),
+                GREEN,
+                "by embedding, one task through the server",
+            ),
+            (
+                secs("clustering_hints"),
+                RED,
+                "by identity hint, one task through the server",
+            ),
         ];
         let top = series
             .iter()

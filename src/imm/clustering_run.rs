@@ -94,9 +94,11 @@ impl Imm {
                 groups.push(Group::stored(cl.object_id, centroid, cl.centroid_weight));
             }
         }
+        // Moved out of the pending list, not copied: at a million faces of 128 dimensions
+        // each copy is 512 MB.
         let embeddings: Vec<Vec<f32>> = by_embedding
             .iter()
-            .map(|&i| pending[i].embedding.clone().unwrap_or_default())
+            .map(|&i| pending[i].embedding.take().unwrap_or_default())
             .collect();
         let unusable =
             clustering::assign(&mut groups, &embeddings, self.settings.similarity_threshold);
