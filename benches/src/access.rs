@@ -249,7 +249,6 @@ pub async fn run(o: &Opts, r: &mut Report) {
     std::fs::create_dir_all(&tmp).unwrap_or_default();
     let server = Server::start(&config(&tmp, "sync"));
     let addr = server.addr.clone();
-    load_images(&addr, 0, 1_000).await;
     let (mut files, mut clusters) = (Vec::new(), Vec::new());
     clusters_doc("k1", 1_000, &mut files, &mut clusters);
     let ds = json!({"AccountId": ACCOUNT, "Region": "cn-hangzhou", "ProjectName": "bench", "DatasetName": "k1"});
@@ -258,6 +257,8 @@ pub async fn run(o: &Opts, r: &mut Report) {
         "Datasets": [ds], "Files": files, "Clusters": clusters}});
     let (code, _) = put_state(&addr, &doc).await;
     eprintln!("  imported 1000 clusters: {code}");
+    // After the import: `PUT /_cloudtwin/state` replaces the whole state, images included.
+    load_images(&addr, 0, 1_000).await;
     match cam_user(&addr).await {
         Some((id, key)) => {
             pairs(

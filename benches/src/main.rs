@@ -964,7 +964,6 @@ async fn profile(o: &Opts, what: &str) {
     std::fs::create_dir_all(&tmp).unwrap_or_default();
     let server = Server::start(&config(&tmp, "sync"));
     let addr = server.addr.clone();
-    load_images(&addr, 0, 1_000).await;
     let (mut files, mut clusters) = (Vec::new(), Vec::new());
     clusters_doc("k1", 1_000, &mut files, &mut clusters);
     let ds = json!({"AccountId": "100000000001", "Region": "cn-hangzhou", "ProjectName": "bench", "DatasetName": "k1"});
@@ -972,6 +971,8 @@ async fn profile(o: &Opts, what: &str) {
         "Projects": [{"AccountId": "100000000001", "Region": "cn-hangzhou", "ProjectName": "bench"}],
         "Datasets": [ds], "Files": files, "Clusters": clusters}});
     let _ = put_state(&addr, &doc).await;
+    // After the import: `PUT /_cloudtwin/state` replaces the whole state, images included.
+    load_images(&addr, 0, 1_000).await;
     let host = addr.clone();
     let build: Build = match what {
         "query" => Arc::new(move |_, _| by_image_count(&host, "k1", 20, false)),
