@@ -233,6 +233,29 @@ async fn load_images(addr: &str, from: u64, to: u64) {
     );
 }
 
+/// Ids of up to `n` of the account's own images (one DescribeImages).
+async fn private_image_ids(addr: &str, n: usize) -> Vec<String> {
+    let body = format!(
+        r#"{{"Filters":[{{"Name":"image-type","Values":["PRIVATE_IMAGE"]}}],"Limit":{n}}}"#
+    );
+    let listing = once(
+        addr,
+        &requests::tencent(addr, ID, KEY, "DescribeImages", REGION, &body),
+    )
+    .await
+    .map(|(_, b)| b)
+    .unwrap_or_default();
+    let v: Value = serde_json::from_slice(&listing).unwrap_or(Value::Null);
+    v["Response"]["ImageSet"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|i| i["ImageId"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Starts the server and measures the time from spawning it to its first answered API request.
 async fn start_timed(cfg: &Path) -> (Server, f64) {
     let t = Instant::now();
@@ -328,29 +351,7 @@ async fn cvm(o: &Opts, r: &mut Report) {
         "s",
     );
     // Writes: each connection renames its own image, durably.
-    let listing = once(
-        &server.addr,
-        &requests::tencent(
-            &server.addr,
-            ID,
-            KEY,
-            "DescribeImages",
-            REGION,
-            r#"{"Filters":[{"Name":"image-type","Values":["PRIVATE_IMAGE"]}],"Limit":64}"#,
-        ),
-    )
-    .await
-    .map(|(_, b)| b)
-    .unwrap_or_default();
-    let v: Value = serde_json::from_slice(&listing).unwrap_or(Value::Null);
-    let ids: Vec<String> = v["Response"]["ImageSet"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|i| i["ImageId"].as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
+    let ids = private_image_ids(&server.addr, 64).await;
     let ids = Arc::new(ids);
     for conns in [1usize, 16, 64] {
         let (host, ids) = (server.addr.clone(), ids.clone());
@@ -977,29 +978,7 @@ async fn profile(o: &Opts, what: &str) {
     let build: Build = match what {
         "query" => Arc::new(move |_, _| by_image_count(&host, "k1", 20, false)),
         "modify" => {
-            let listing = once(
-                &addr,
-                &requests::tencent(
-                    &addr,
-                    ID,
-                    KEY,
-                    "DescribeImages",
-                    REGION,
-                    r#"{"Filters":[{"Name":"image-type","Values":["PRIVATE_IMAGE"]}],"Limit":16}"#,
-                ),
-            )
-            .await
-            .map(|(_, b)| b)
-            .unwrap_or_default();
-            let v: Value = serde_json::from_slice(&listing).unwrap_or(Value::Null);
-            let ids: Vec<String> = v["Response"]["ImageSet"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|i| i["ImageId"].as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let ids = private_image_ids(&addr, 16).await;
             Arc::new(move |c, seq| {
                 let id = ids.get(c % ids.len().max(1)).cloned().unwrap_or_default();
                 let body = format!(r#"{{"ImageId":"{id}","ImageDescription":"p-{seq}"}}"#);

@@ -507,13 +507,7 @@ impl Report {
             .x_label_formatter(&|x| size_label(*x))
             .draw()?;
         for (pts, color, label) in series {
-            if pts.is_empty() {
-                continue;
-            }
-            c.draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))?
-                .label(label)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
-            c.draw_series(pts.into_iter().map(|p| Circle::new(p, 4, color.filled())))?;
+            lines(&mut c, pts, color, label)?;
         }
         if let Some(a) = axum {
             c.draw_series(LineSeries::new(
@@ -668,13 +662,7 @@ impl Report {
             .x_label_formatter(&|x| size_label(*x))
             .draw()?;
         for (pts, color, label) in series {
-            if pts.is_empty() {
-                continue;
-            }
-            c.draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))?
-                .label(label)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
-            c.draw_series(pts.into_iter().map(|p| Circle::new(p, 4, color.filled())))?;
+            lines(&mut c, pts, color, label)?;
         }
         c.configure_series_labels()
             .position(SeriesLabelPosition::UpperLeft)
@@ -694,4 +682,26 @@ fn size_label(x: f64) -> String {
     } else {
         format!("{}", x.round())
     }
+}
+
+/// One labelled line with its points marked (nothing when it has no points).
+fn lines<DB: DrawingBackend, X, Y>(
+    c: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    pts: Vec<(f64, f64)>,
+    color: RGBColor,
+    label: &str,
+) -> Result<(), Box<dyn std::error::Error>>
+where
+    DB::ErrorType: 'static,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    if pts.is_empty() {
+        return Ok(());
+    }
+    c.draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))?
+        .label(label)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+    c.draw_series(pts.into_iter().map(|p| Circle::new(p, 4, color.filled())))?;
+    Ok(())
 }
