@@ -13,8 +13,8 @@ use serde_json::{json, Value};
 use crate::load::{once, Build};
 use crate::report::Report;
 use crate::{
-    clusters_doc, config, load_images, measure, put_state, requests, Opts, Server, AK, AK_SECRET,
-    ID, KEY, REGION,
+    config, load_images, measure, requests, small_store, Opts, Server, AK, AK_SECRET, ID, KEY,
+    REGION,
 };
 
 const ACCOUNT: &str = "100000000001";
@@ -249,16 +249,7 @@ pub async fn run(o: &Opts, r: &mut Report) {
     std::fs::create_dir_all(&tmp).unwrap_or_default();
     let server = Server::start(&config(&tmp, "sync"));
     let addr = server.addr.clone();
-    let (mut files, mut clusters) = (Vec::new(), Vec::new());
-    clusters_doc("k1", 1_000, &mut files, &mut clusters);
-    let ds = json!({"AccountId": ACCOUNT, "Region": "cn-hangzhou", "ProjectName": "bench", "DatasetName": "k1"});
-    let doc = json!({"format": "cloudtwin-state", "version": 1, "imm": {
-        "Projects": [{"AccountId": ACCOUNT, "Region": "cn-hangzhou", "ProjectName": "bench"}],
-        "Datasets": [ds], "Files": files, "Clusters": clusters}});
-    let (code, _) = put_state(&addr, &doc).await;
-    eprintln!("  imported 1000 clusters: {code}");
-    // After the import: `PUT /_cloudtwin/state` replaces the whole state, images included.
-    load_images(&addr, 0, 1_000).await;
+    small_store(&addr).await;
     match cam_user(&addr).await {
         Some((id, key)) => {
             pairs(

@@ -956,6 +956,21 @@ async fn moto(o: &Opts, r: &mut Report) {
     let _ = child.wait();
 }
 
+/// The small store of the access and profile scenarios: 1000 clusters in dataset `k1` of
+/// project `bench` (imported), then 1000 images (loaded after the import, which replaces the
+/// whole state).
+async fn small_store(addr: &str) {
+    let (mut files, mut clusters) = (Vec::new(), Vec::new());
+    clusters_doc("k1", 1_000, &mut files, &mut clusters);
+    let ds = json!({"AccountId": "100000000001", "Region": "cn-hangzhou", "ProjectName": "bench", "DatasetName": "k1"});
+    let doc = json!({"format": "cloudtwin-state", "version": 1, "imm": {
+        "Projects": [{"AccountId": "100000000001", "Region": "cn-hangzhou", "ProjectName": "bench"}],
+        "Datasets": [ds], "Files": files, "Clusters": clusters}});
+    let (code, _) = put_state(addr, &doc).await;
+    eprintln!("  imported 1000 clusters: {code}");
+    load_images(addr, 0, 1_000).await;
+}
+
 /// `profile describe|query|modify`: only one load on a small store, for a profiler attached
 /// to the server's pid (printed): DescribeImages over 1000 images, QueryFigureClusters by
 /// ImageCount over 1000 clusters, or durable ModifyImageAttribute, 16 connections.
@@ -965,15 +980,7 @@ async fn profile(o: &Opts, what: &str) {
     std::fs::create_dir_all(&tmp).unwrap_or_default();
     let server = Server::start(&config(&tmp, "sync"));
     let addr = server.addr.clone();
-    let (mut files, mut clusters) = (Vec::new(), Vec::new());
-    clusters_doc("k1", 1_000, &mut files, &mut clusters);
-    let ds = json!({"AccountId": "100000000001", "Region": "cn-hangzhou", "ProjectName": "bench", "DatasetName": "k1"});
-    let doc = json!({"format": "cloudtwin-state", "version": 1, "imm": {
-        "Projects": [{"AccountId": "100000000001", "Region": "cn-hangzhou", "ProjectName": "bench"}],
-        "Datasets": [ds], "Files": files, "Clusters": clusters}});
-    let _ = put_state(&addr, &doc).await;
-    // After the import: `PUT /_cloudtwin/state` replaces the whole state, images included.
-    load_images(&addr, 0, 1_000).await;
+    small_store(&addr).await;
     let host = addr.clone();
     let build: Build = match what {
         "query" => Arc::new(move |_, _| by_image_count(&host, "k1", 20, false)),

@@ -34,11 +34,20 @@ impl Output {
     /// The fields and `RequestId` as one JSON object's text, the serialised fields spliced in
     /// before its closing brace.
     pub fn into_object_text(self, request_id: &str) -> String {
+        self.into_wrapped_text(request_id, "", "")
+    }
+
+    /// The same object's text between `before` and `after` (an envelope around it), written
+    /// into one string: the serialised pages are copied once.
+    pub fn into_wrapped_text(self, request_id: &str, before: &str, after: &str) -> String {
         let Output { mut fields, raw } = self;
         fields.insert("RequestId".into(), Value::String(request_id.to_string()));
+        let raw_len: usize = raw.iter().map(|(k, t)| k.len() + t.len() + 4).sum();
+        let mut body = String::with_capacity(before.len() + raw_len + 256 + after.len());
+        body.push_str(before);
         // `fields` is never empty (it has the RequestId), so the object ends in `}` after a
         // value and a comma can follow.
-        let mut body = Value::Object(fields).to_string();
+        body.push_str(&Value::Object(fields).to_string());
         if !raw.is_empty() {
             body.pop();
             for (key, text) in raw {
@@ -49,6 +58,7 @@ impl Output {
             }
             body.push('}');
         }
+        body.push_str(after);
         body
     }
 }
@@ -76,6 +86,17 @@ mod tests {
         assert_eq!(
             v,
             serde_json::json!({"A": 1, "RequestId": "req-1", "List": [1, 2]})
+        );
+    }
+
+    #[test]
+    fn the_wrapped_text_is_the_object_between_the_envelope_parts() {
+        let mut out = Output::new();
+        out.insert_serialized("List", &vec![1]);
+        let text = out.into_wrapped_text("req-2", "{\"Response\":", "}");
+        assert_eq!(
+            text,
+            "{\"Response\":{\"RequestId\":\"req-2\",\"List\":[1]}}"
         );
     }
 }

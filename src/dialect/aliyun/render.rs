@@ -125,11 +125,6 @@ impl Serialize for FigureWire<'_> {
     }
 }
 
-/// `Figure`.
-pub fn figure(f: &Face) -> Value {
-    serde_json::to_value(FigureWire(f)).unwrap_or(Value::Null)
-}
-
 /// `File` on the wire: its own fields, then the fields it was indexed with (a same-named
 /// field gives way to the file's own), restricted to `with_fields` when given; `Figures` only
 /// those `figure` names (all when `None`), `FigureCount` counts them all.
@@ -210,22 +205,21 @@ impl Serialize for FileWire<'_> {
 }
 
 /// `File`, restricted to `with_fields` when given.
-pub fn file(
-    f: &FileMeta,
-    owner: &str,
-    project: &str,
-    dataset: &str,
-    with_fields: Option<&[String]>,
-) -> Value {
-    serde_json::to_value(FileWire {
+pub fn file<'a>(
+    f: &'a FileMeta,
+    owner: &'a str,
+    project: &'a str,
+    dataset: &'a str,
+    with_fields: Option<&'a [String]>,
+) -> FileWire<'a> {
+    FileWire {
         f,
         owner,
         project,
         dataset,
         with_fields,
         figure: None,
-    })
-    .unwrap_or(Value::Null)
+    }
 }
 
 /// `CustomLabels`: each stored value is the JSON text it was given as (a string when it is

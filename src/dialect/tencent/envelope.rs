@@ -39,7 +39,7 @@ pub fn success(request_id: &str, out: Output) -> Response {
 }
 
 fn success_body(request_id: &str, out: Output) -> String {
-    format!("{{\"Response\":{}}}", out.into_object_text(request_id))
+    out.into_wrapped_text(request_id, "{\"Response\":", "}")
 }
 
 /// An error answer, its message in the language the request asked for.

@@ -286,8 +286,8 @@ pub async fn run(action: Action, ctx: &Ctx<'_>) -> Result<Output, AliError> {
             let list = files
                 .iter()
                 .map(|f| render::file(f, c.account, &project, &dataset, with_fields.as_deref()))
-                .collect();
-            out.insert("Files".into(), Value::Array(list));
+                .collect::<Vec<_>>();
+            out.insert_serialized("Files", &list);
         }
         Action::DeleteFileMeta => {
             let uri = p.req_str("URI")?;
@@ -341,8 +341,8 @@ pub async fn run(action: Action, ctx: &Ctx<'_>) -> Result<Output, AliError> {
             let list = files
                 .iter()
                 .map(|f| render::file(f, c.account, &project, &dataset, with_fields.as_deref()))
-                .collect();
-            out.insert("Files".into(), Value::Array(list));
+                .collect::<Vec<_>>();
+            out.insert_serialized("Files", &list);
             out.insert("NextToken".into(), json!(next.unwrap_or_default()));
             if !p.opt_bool("WithoutTotalHits")?.unwrap_or(false) {
                 out.insert("TotalHits".into(), json!(total));
