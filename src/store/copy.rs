@@ -5,8 +5,9 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use super::ack;
+use super::engine::Reader;
 use super::open::LOCK_FILE;
+use super::{ack, scan};
 use super::{Store, StoreError, Tree};
 
 /// What a consistent copy wrote.
@@ -24,14 +25,21 @@ impl Store {
     /// an empty directory.
     pub fn copy_to(&self, dest: &Path) -> Result<CopyStats, StoreError> {
         prepare_empty_dir(dest)?;
-        let _exclusive = self.exclusive();
         let engine = self.engine();
+        // A snapshot when the engine has one (a database other nodes write to); else the
+        // exclusive gate holds this process's writers off.
+        let snapshot = engine.snapshot().transpose()?;
+        let _exclusive = snapshot.is_none().then(|| self.exclusive());
+        let reader: &dyn Reader = match &snapshot {
+            Some(s) => &**s,
+            None => engine,
+        };
         let target = engine.create_like(dest)?;
         let mut records = 0u64;
         let total: usize = Tree::ALL.iter().map(|t| engine.len(*t)).sum();
         let mut progress = crate::progress::Progress::new("copying the store", total as u64);
         for t in Tree::ALL {
-            for item in self.scan_prefix(t, b"") {
+            for item in scan::prefix(reader, t, b"") {
                 let (k, v) = item?;
                 target.put(t, &k, Some(&v))?;
                 records += 1;
@@ -40,7 +48,14 @@ impl Store {
         }
         progress.finish();
         // The copy's own record: its sequence is the one copied with `meta`.
-        let seq = ack::read_store_seq(&*target)?;
+        // (A database keeps no sequence: the copy starts its own at 0.)
+        let seq = match ack::read_store_seq(&*target)? {
+            Some(seq) => Some(seq),
+            None => {
+                target.put(Tree::Meta, ack::ACK_KEY, Some(&0u64.to_be_bytes()))?;
+                Some(0)
+            }
+        };
         target.flush()?;
         drop(target);
         ack::create_side(dest, seq.unwrap_or(0))?;

@@ -39,8 +39,8 @@ pub trait Txn {
     fn remove(&self, tree: Tree, key: &[u8]) -> Result<(), Conflict>;
 }
 
-/// A storage engine: named trees of byte keys and values.
-pub trait Engine: Send + Sync + 'static {
+/// Reads outside a transaction: of the engine, or of one consistent snapshot of it.
+pub trait Reader: Send + Sync {
     /// Reads one key, outside any transaction.
     fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
 
@@ -52,7 +52,29 @@ pub trait Engine: Send + Sync + 'static {
         hi: Bound<Vec<u8>>,
         descending: bool,
     ) -> EngineScan;
+}
 
+/// What the nodes of one database share beyond the trees: single statements that each decide
+/// at once for every node (no transaction retries on the request path).
+pub trait Shared: Send + Sync {
+    /// Records an Alibaba signature nonce until `expires_ms`; false when it was already
+    /// recorded and has not expired (a replay, seen by any node).
+    fn claim_nonce(&self, nonce: &str, now_ms: u64, expires_ms: u64) -> Result<bool, StoreError>;
+
+    /// One request against the GCRA bucket `bucket` (one emission every `interval_us`, a
+    /// burst of `tolerance_us / interval_us + 1`): `None` when allowed, else how long until
+    /// the next one would be, in microseconds.
+    fn gcra(
+        &self,
+        bucket: &str,
+        now_us: u64,
+        interval_us: u64,
+        tolerance_us: u64,
+    ) -> Result<Option<u64>, StoreError>;
+}
+
+/// A storage engine: named trees of byte keys and values.
+pub trait Engine: Reader + 'static {
     /// Number of keys in a tree.
     fn len(&self, tree: Tree) -> usize;
 
@@ -87,4 +109,31 @@ pub trait Engine: Send + Sync + 'static {
     fn journal_entries(&self) -> EngineScan;
     /// Removes the journal.
     fn journal_drop(&self) -> Result<(), StoreError>;
+
+    /// True when a committed transaction is already durable (a database): the facade's
+    /// flushes and group commit then have nothing to wait for.
+    fn durable_commits(&self) -> bool {
+        false
+    }
+
+    /// The most changes a rewrite applies in one transaction before it goes through the
+    /// journal in parts.
+    fn single_rewrite_max(&self) -> usize {
+        super::rewrite::SINGLE_REWRITE_MAX
+    }
+
+    /// A reader of one moment of every tree, when the engine has snapshots (`None`: the
+    /// facade's optimistic consistent read is used instead).
+    fn snapshot(&self) -> Option<Result<Box<dyn Reader>, StoreError>> {
+        None
+    }
+
+    /// What several nodes over this engine share, when they can (`None`: one process owns
+    /// the store and keeps those in memory).
+    fn shared(&self) -> Option<&dyn Shared> {
+        None
+    }
+
+    /// The engine and where its data is, for logs and messages.
+    fn describe(&self) -> String;
 }

@@ -48,6 +48,9 @@ pub enum StoreError {
     /// Error inside the storage engine.
     #[error("storage engine: {0}")]
     Backend(String),
+    /// The database cannot be reached (or the connection broke): retriable.
+    #[error("the database is unavailable ({0}); retry the request once it is back")]
+    Unavailable(String),
     /// The flush a writer waited for did not finish in time.
     #[error("the store did not flush within the time limit")]
     FlushTimeout,

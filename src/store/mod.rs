@@ -18,6 +18,7 @@ mod copy;
 pub mod engine;
 mod error;
 mod open;
+mod pg_engine;
 pub mod record;
 mod rewrite;
 mod scan;
@@ -41,6 +42,7 @@ use tokio::sync::watch;
 pub use ack::AckStatus;
 pub use copy::CopyStats;
 pub use error::{Conflict, RewriteError, StoreError, TxError, TxFailure};
+pub use pg_engine::DEFAULT_POOL as DEFAULT_DB_POOL;
 pub use record::{decode, encode, Record};
 pub use rewrite::Change;
 pub use scan::{prefix_end, RangeScan, Scan};
@@ -85,7 +87,8 @@ struct Inner {
     ack_at_open: AckStatus,
     flusher_running: AtomicBool,
     stop: watch::Sender<bool>,
-    _lock: File,
+    /// The data dir's lock file (`None` over a database, which many nodes share).
+    _lock: Option<File>,
 }
 
 /// An open data dir. Cheap to clone; every clone is the same store.
@@ -212,6 +215,9 @@ impl Store {
     /// Waits until every write committed before the call is on disk (in `sync` mode);
     /// returns at once in `interval` mode.
     pub async fn durable(&self) -> Result<(), StoreError> {
+        if self.engine().durable_commits() {
+            return Ok(());
+        }
         match self.inner.durability {
             Durability::Interval { .. } => Ok(()),
             Durability::Sync if self.inner.flusher_running.load(Ordering::Acquire) => {

@@ -5,7 +5,7 @@
 //! The engine is chosen here: sled (`sled_engine.rs`), the only one today.
 
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, RwLock};
 
@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use super::ack::{self, AckStatus, Recorder};
 use super::commit::GroupCommit;
 use super::engine::Engine;
+use super::pg_engine::PgEngine;
 use super::rewrite::{self, decode_change, DROPPING_KEY, REWRITE_CHUNK, REWRITE_KEY};
 use super::sled_engine::{SledEngine, SLED_DIR};
 use super::view::Epoch;
@@ -118,22 +119,93 @@ impl Store {
         };
         let seq = status.store.max(status.acknowledged).unwrap_or(0);
         let recorder = Arc::new(Recorder::new(engine.clone(), seq, side));
+        Ok(Self::assemble(
+            dir.to_path_buf(),
+            engine,
+            durability,
+            recorder,
+            status,
+            Some(lock),
+        ))
+    }
+
+    fn assemble(
+        path: PathBuf,
+        engine: Arc<dyn Engine>,
+        durability: Durability,
+        recorder: Arc<Recorder>,
+        ack_at_open: AckStatus,
+        lock: Option<File>,
+    ) -> Store {
         let (stop, _) = watch::channel(false);
-        Ok(Store {
+        Store {
             inner: Arc::new(Inner {
-                path: dir.to_path_buf(),
+                path,
                 engine,
                 durability,
                 gate: RwLock::new(()),
                 epoch: Epoch::default(),
                 commit: GroupCommit::new(),
                 recorder,
-                ack_at_open: status,
+                ack_at_open,
                 flusher_running: AtomicBool::new(false),
                 stop,
                 _lock: lock,
             }),
-        })
+        }
+    }
+
+    /// Opens the store in a PostgreSQL database (creating its tables when missing) with up to
+    /// `pool` connections, and brings it to the current schema. Nothing is kept on local
+    /// disk and nothing is locked: any number of nodes open the same database.
+    /// [`Store::path`] is then the URL without its password.
+    pub fn open_database(
+        url: &str,
+        durability: Durability,
+        pool: usize,
+    ) -> Result<Store, StoreError> {
+        Self::open_database_with_steps(
+            url,
+            durability,
+            pool,
+            cloudtwin_migrations::steps(),
+            cloudtwin_migrations::CURRENT_SCHEMA,
+        )
+    }
+
+    pub(crate) fn open_database_with_steps(
+        url: &str,
+        durability: Durability,
+        pool: usize,
+        steps: &[cloudtwin_migrations::Step],
+        target: u32,
+    ) -> Result<Store, StoreError> {
+        let engine = PgEngine::connect(url, pool)?;
+        let shown = PathBuf::from(engine.shown());
+        let engine: Arc<dyn Engine> = Arc::new(engine);
+        let recorder = Arc::new(Recorder::new(engine.clone(), 0, None));
+        let status = AckStatus {
+            store: None,
+            acknowledged: None,
+        };
+        let store = Self::assemble(shown, engine, durability, recorder, status, None);
+        store.finish_drop()?;
+        store.finish_rewrite()?;
+        store.migrate(steps, target)?;
+        Ok(store)
+    }
+
+    /// True when the store is a data dir of this machine (sled), false over a database.
+    pub fn is_local(&self) -> bool {
+        self.inner._lock.is_some()
+    }
+
+    /// The engine and where its data is, for logs.
+    pub fn describe(&self) -> String {
+        match self.engine().describe().as_str() {
+            "sled" => format!("sled in {}", self.inner.path.display()),
+            other => other.to_string(),
+        }
     }
 
     /// What the next open will finish first: an interrupted reset or import.

@@ -54,7 +54,7 @@ impl Store {
         let changes = plan(&ReadView::new(self.engine())).map_err(RewriteError::Plan)?;
         let n = changes.len();
         let mut progress = crate::progress::Progress::new("applying changes", n as u64);
-        let journaled = n > SINGLE_REWRITE_MAX;
+        let journaled = n > self.engine().single_rewrite_max();
         if journaled {
             self.write_journal(&changes).map_err(RewriteError::Store)?;
         }

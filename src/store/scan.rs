@@ -5,7 +5,7 @@
 
 use std::ops::Bound::{self, Excluded, Included, Unbounded};
 
-use super::engine::{Engine, EngineScan, Item};
+use super::engine::{EngineScan, Item, Reader};
 use super::tree::Tree;
 use super::Store;
 
@@ -43,13 +43,13 @@ fn prefix_hi(prefix: &[u8]) -> Bound<Vec<u8>> {
 }
 
 /// Every key that starts with `prefix`, in key order.
-pub(crate) fn prefix(engine: &dyn Engine, tree: Tree, prefix: &[u8]) -> Scan {
+pub(crate) fn prefix(engine: &dyn Reader, tree: Tree, prefix: &[u8]) -> Scan {
     Scan(engine.range(tree, Included(prefix.to_vec()), prefix_hi(prefix), false))
 }
 
 /// The keys that start with `prefix` and come after `after` (before it when `descending`).
 pub(crate) fn after(
-    engine: &dyn Engine,
+    engine: &dyn Reader,
     tree: Tree,
     prefix: &[u8],
     after: Option<&[u8]>,

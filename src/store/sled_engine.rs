@@ -11,7 +11,7 @@ use sled::transaction::{
 };
 use sled::Transactional;
 
-use super::engine::{Engine, EngineScan, Item, Stop, Txn};
+use super::engine::{Engine, EngineScan, Item, Reader, Stop, Txn};
 use super::error::{Conflict, ConflictKind, StoreError, TxFailure};
 use super::tree::Tree;
 
@@ -60,6 +60,12 @@ impl SledEngine {
             db,
             trees: RwLock::new(trees),
         })
+    }
+
+    /// A new sled database in the (empty) data dir `dir`: the target of a consistent copy.
+    pub(crate) fn create_in(dir: &Path) -> Result<SledEngine, StoreError> {
+        let db = sled::Config::new().path(dir.join(SLED_DIR)).open()?;
+        Self::over(db)
     }
 
     /// True when `dir` holds sled's folder.
@@ -177,7 +183,7 @@ impl Txn for SledTxn<'_> {
     }
 }
 
-impl Engine for SledEngine {
+impl Reader for SledEngine {
     fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.tree(tree).get(key)?.map(|v| v.to_vec()))
     }
@@ -193,6 +199,12 @@ impl Engine for SledEngine {
             iter: self.tree(tree).range::<Vec<u8>, _>((lo, hi)),
             descending,
         })
+    }
+}
+
+impl Engine for SledEngine {
+    fn describe(&self) -> String {
+        "sled".into()
     }
 
     fn len(&self, tree: Tree) -> usize {
@@ -248,8 +260,7 @@ impl Engine for SledEngine {
     }
 
     fn create_like(&self, dir: &Path) -> Result<Box<dyn Engine>, StoreError> {
-        let db = sled::Config::new().path(dir.join(SLED_DIR)).open()?;
-        Ok(Box::new(Self::over(db)?))
+        Ok(Box::new(Self::create_in(dir)?))
     }
 
     fn journal_len(&self) -> Result<Option<usize>, StoreError> {

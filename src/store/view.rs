@@ -12,7 +12,7 @@
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
-use super::engine::Engine;
+use super::engine::Reader;
 use super::error::StoreError;
 use super::scan::{self, Scan};
 use super::tree::Tree;
@@ -26,11 +26,11 @@ const QUIET_PATIENCE: Duration = Duration::from_millis(20);
 /// Reads of every tree: inside [`Store::rewrite`] (the exclusive gate is held), in
 /// [`Store::read_consistent`] and [`Store::inspect`].
 pub struct ReadView<'a> {
-    engine: &'a dyn Engine,
+    engine: &'a dyn Reader,
 }
 
 impl<'a> ReadView<'a> {
-    pub(crate) fn new(engine: &'a dyn Engine) -> ReadView<'a> {
+    pub(crate) fn new(engine: &'a dyn Reader) -> ReadView<'a> {
         ReadView { engine }
     }
 
@@ -118,6 +118,17 @@ impl Store {
         &self,
         mut read: impl FnMut(&ReadView<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
+        // An engine with snapshots reads one moment of the database, whoever writes to it
+        // (every node of a cluster); the counting below sees only this process's writes.
+        match self.engine().snapshot() {
+            Some(Ok(snapshot)) => return read(&ReadView::new(&*snapshot)),
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "no snapshot; reading under the exclusive gate");
+                let _exclusive = self.exclusive();
+                return read(&ReadView::new(self.engine()));
+            }
+            None => {}
+        }
         let epoch = &self.inner.epoch;
         let view = ReadView::new(self.engine());
         for _ in 0..OPTIMISTIC_ATTEMPTS {
