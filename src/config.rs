@@ -117,6 +117,131 @@ pub struct Config {
     /// An optional second listener that speaks HTTPS (off unless `tls.listen` is set).
     #[serde(default)]
     pub tls: TlsConfig,
+    /// Where the store is: sled in `data_dir` (default) or a PostgreSQL database.
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// Several nodes over one database: this node's name and what they share.
+    #[serde(default)]
+    pub cluster: ClusterConfig,
+}
+
+/// `[store]`: the engine (docs/configuration.md, "Scale-out on PostgreSQL").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `sled` (the default, in `data_dir`) or `postgres`; when left out, `postgres` if `url`
+    /// is set.
+    #[serde(default)]
+    pub backend: Option<String>,
+    /// The database, `postgres://user[:password]@host:port/dbname` (`CLOUDTWIN_STORE_URL`
+    /// overrides it).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Connections this node keeps to the database.
+    #[serde(default = "default_store_pool")]
+    pub pool: usize,
+}
+
+/// `[cluster]`: this node among several over one database.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// This node's name in task leases and logs (a generated one when left out).
+    #[serde(default)]
+    pub node_id: Option<String>,
+    /// Accepted for the issue's layout, refused when set: the shared limiter and nonce cache
+    /// live in the database (`store.url`), no Redis is used.
+    #[serde(default)]
+    pub redis_url: Option<String>,
+    /// How long a task lease lasts without renewal, ms: after a node dies, another takes its
+    /// tasks over this long after its last renewal.
+    #[serde(default = "default_lease_ms")]
+    pub task_lease_ms: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            backend: None,
+            url: None,
+            pool: default_store_pool(),
+        }
+    }
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            node_id: None,
+            redis_url: None,
+            task_lease_ms: default_lease_ms(),
+        }
+    }
+}
+
+/// Where a store is, as the configuration says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreTarget {
+    /// sled in a data dir.
+    Dir(PathBuf),
+    /// A PostgreSQL database, with the connections to keep.
+    Database {
+        /// Its URL.
+        url: String,
+        /// Connections to keep.
+        pool: usize,
+    },
+}
+
+impl StoreTarget {
+    /// A store named on a command line: a `postgres://` (or `postgresql://`) URL, else a data
+    /// dir.
+    pub fn named(s: &str, pool: usize) -> StoreTarget {
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            StoreTarget::Database {
+                url: s.to_string(),
+                pool,
+            }
+        } else {
+            StoreTarget::Dir(PathBuf::from(s))
+        }
+    }
+}
+
+impl StoreTarget {
+    /// Opens the store (a data dir's lock and engine, or the database's connections and
+    /// tables) and brings it to this build's schema.
+    pub fn open(
+        &self,
+        durability: Durability,
+        cache_mb: u64,
+    ) -> Result<crate::store::Store, crate::store::StoreError> {
+        match self {
+            StoreTarget::Dir(d) => crate::store::Store::open_sized(d, durability, cache_mb),
+            StoreTarget::Database { url, pool } => {
+                crate::store::Store::open_database(url, durability, *pool)
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for StoreTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreTarget::Dir(d) => write!(f, "{}", d.display()),
+            StoreTarget::Database { url, .. } => {
+                write!(f, "{}", crate::store::redact_url(url))
+            }
+        }
+    }
+}
+
+fn default_store_pool() -> usize {
+    crate::store::DEFAULT_DB_POOL
+}
+
+fn default_lease_ms() -> u64 {
+    10_000
 }
 
 /// `[access]`: how sub-users' and role sessions' policies are enforced (README, "Access
@@ -734,9 +859,76 @@ impl Config {
         Ok(cfg)
     }
 
+    /// Where the store is: `[store]`, else sled in `data_dir`.
+    pub fn store_target(&self) -> Result<StoreTarget, ConfigError> {
+        let backend = match (&self.store.backend, &self.store.url) {
+            (Some(b), _) => b.as_str(),
+            (None, Some(_)) => "postgres",
+            (None, None) => "sled",
+        };
+        match (backend, &self.store.url) {
+            ("sled", None) => Ok(StoreTarget::Dir(self.data_dir.clone())),
+            ("sled", Some(_)) => Err(ConfigError(
+                "store.url is set but store.backend is \"sled\": set backend = \"postgres\" \
+                 or remove the url"
+                    .into(),
+            )),
+            ("postgres", Some(url)) => {
+                if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                    return Err(ConfigError(format!(
+                        "store.url: {} is not a postgres:// URL",
+                        crate::store::redact_url(url)
+                    )));
+                }
+                Ok(StoreTarget::Database {
+                    url: url.clone(),
+                    pool: self.store.pool,
+                })
+            }
+            ("postgres", None) => Err(ConfigError(
+                "store.backend is \"postgres\" but store.url is missing (or set \
+                 CLOUDTWIN_STORE_URL)"
+                    .into(),
+            )),
+            (other, _) => Err(ConfigError(format!(
+                "store.backend: {other:?} is not \"sled\" or \"postgres\""
+            ))),
+        }
+    }
+
+    /// This node's name: `cluster.node_id`, else one made for this process.
+    pub fn node_id(&self) -> String {
+        match &self.cluster.node_id {
+            Some(id) => id.clone(),
+            None => {
+                static GENERATED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+                GENERATED
+                    .get_or_init(|| {
+                        let id = uuid::Uuid::new_v4().simple().to_string();
+                        format!("node-{}", &id[..8])
+                    })
+                    .clone()
+            }
+        }
+    }
+
     /// Checks what the types cannot.
     pub fn check(&self) -> Result<(), ConfigError> {
         self.check_listen()?;
+        self.store_target()?;
+        if self.cluster.redis_url.is_some() {
+            return Err(ConfigError(
+                "cluster.redis_url: this build keeps the shared rate limits and Alibaba nonces \
+                 in the database of store.url (one statement each), and uses no Redis; remove \
+                 the key"
+                    .into(),
+            ));
+        }
+        if matches!(&self.cluster.node_id, Some(id) if id.trim().is_empty() || id.len() > 64) {
+            return Err(ConfigError(
+                "cluster.node_id: must be 1 to 64 characters".into(),
+            ));
+        }
         self.access.check()?;
         self.check_tls()?;
         self.durability_mode()?;
@@ -848,7 +1040,7 @@ impl Config {
     /// arithmetic cannot overflow; each error names the key and the range.
     fn check_ranges(&self) -> Result<(), ConfigError> {
         let day_s = 24 * 3600;
-        let checks: [(&str, u64, u64, u64); 11] = [
+        let checks: [(&str, u64, u64, u64); 13] = [
             (
                 "auth.max_skew_seconds",
                 self.auth.max_skew_seconds,
@@ -894,6 +1086,8 @@ impl Config {
             ),
             ("flush_interval_ms", self.flush_interval_ms, 1, 60_000),
             ("cache_mb", self.cache_mb, 1, 1 << 20),
+            ("store.pool", self.store.pool as u64, 1, 256),
+            ("cluster.task_lease_ms", self.cluster.task_lease_ms, 500, 3_600_000),
             (
                 "rate_limit.default_per_second",
                 u64::from(self.rate_limit.default_per_second),

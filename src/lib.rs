@@ -14,6 +14,7 @@ pub mod check;
 pub mod clock;
 pub mod config;
 pub mod console;
+pub mod convert;
 pub mod cvm;
 pub mod dialect;
 pub mod faults;

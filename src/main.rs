@@ -7,8 +7,8 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::EnvFilter;
 
-use cloudtwin::config::{Config, LogFormat, Source};
-use cloudtwin::store::Store;
+use cloudtwin::config::{Config, LogFormat, Source, StoreTarget};
+use cloudtwin::store::{Durability, Store};
 
 #[derive(Parser)]
 #[command(
@@ -95,7 +95,22 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
-    /// Make the data dir a copy of a backup (the data dir must be new or empty).
+    /// Copy a whole store from one engine to the other (a sled data dir or a postgres://
+    /// URL each; the target must be empty, the source's server stopped when it is a data dir),
+    /// then check the target as `cloudtwin check` does and compare its records per tree.
+    Convert {
+        /// The store to read: a data dir, or postgres://user@host:port/db.
+        #[arg(long)]
+        from: String,
+        /// The store to write: a new or empty data dir, or an empty database.
+        #[arg(long)]
+        to: String,
+        /// Connections to a database side.
+        #[arg(long, default_value_t = cloudtwin::store::DEFAULT_DB_POOL)]
+        pool: usize,
+    },
+    /// Make the data dir (or the database of `store.url`) a copy of a backup (it must be new
+    /// or empty).
     Restore {
         #[command(flatten)]
         common: Common,
@@ -112,13 +127,22 @@ fn load_from(common: &Common) -> Result<(Config, Source), String> {
     if let Some(d) = &common.data_dir {
         cfg.data_dir = d.clone();
     }
+    match std::env::var("CLOUDTWIN_STORE_URL") {
+        Ok(url) if !url.is_empty() => cfg.store.url = Some(url),
+        _ => {}
+    }
+    cfg.check().map_err(|e| e.to_string())?;
     Ok((cfg, source))
 }
 
 /// Says which configuration is in force: the first log line of every command that reads one.
 fn announce(source: &Source, cfg: &Config) {
+    let store = cfg
+        .store_target()
+        .map(|t| t.to_string())
+        .unwrap_or_default();
     tracing::info!(
-        data_dir = %cfg.data_dir.display(),
+        store = %store,
         listen = %cfg.listen,
         "config: {source}"
     );
@@ -234,23 +258,19 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Backup { common, to } => {
             let cfg = load(&common)?;
             let durability = cfg.durability_mode().map_err(|e| e.to_string())?;
-            let store = Store::open(&cfg.data_dir, durability).map_err(|e| e.to_string())?;
+            let store = open_configured(&cfg, durability)?;
             let stats = store.copy_to(&to).map_err(|e| e.to_string())?;
             println!(
                 "backed up {} records from {} to {}",
                 stats.records,
-                cfg.data_dir.display(),
+                store.describe(),
                 to.display()
             );
             Ok(())
         }
         Command::Export { common, to } => {
             let cfg = load(&common)?;
-            let store = Store::open(
-                &cfg.data_dir,
-                cfg.durability_mode().map_err(|e| e.to_string())?,
-            )
-            .map_err(|e| e.to_string())?;
+            let store = open_configured(&cfg, cfg.durability_mode().map_err(|e| e.to_string())?)?;
             let doc = cloudtwin::fixture::export(&store).map_err(|e| e.to_string())?;
             let text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())? + "\n";
             if to.as_os_str() == "-" {
@@ -260,7 +280,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     .map_err(|e| format!("cannot write {}: {e}", to.display()))?;
                 eprintln!(
                     "exported the state of {} to {}",
-                    cfg.data_dir.display(),
+                    store.describe(),
                     to.display()
                 );
             }
@@ -268,11 +288,7 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Import { common, file } => {
             let cfg = load(&common)?;
-            let store = Store::open(
-                &cfg.data_dir,
-                cfg.durability_mode().map_err(|e| e.to_string())?,
-            )
-            .map_err(|e| e.to_string())?;
+            let store = open_configured(&cfg, cfg.durability_mode().map_err(|e| e.to_string())?)?;
             let accounts = cloudtwin::accounts::Accounts::new(&cfg.accounts);
             let summary = cloudtwin::fixture::load_file(
                 &store,
@@ -285,22 +301,27 @@ fn run(cli: Cli) -> Result<(), String> {
             eprintln!(
                 "imported {} into {}: {:?}",
                 file.display(),
-                cfg.data_dir.display(),
+                store.describe(),
                 summary.added
             );
             Ok(())
         }
         Command::Check { common } => {
             let cfg = load(&common)?;
-            let report =
-                cloudtwin::check::run(&cfg.data_dir, cfg.cache_mb).map_err(|e| e.to_string())?;
-            print!("{}", report.render(&cfg.data_dir));
+            let target = cfg.store_target().map_err(|e| e.to_string())?;
+            let report = match &target {
+                StoreTarget::Dir(dir) => cloudtwin::check::run(dir, cfg.cache_mb),
+                StoreTarget::Database { .. } => target
+                    .open(Durability::Sync, cfg.cache_mb)
+                    .and_then(|s| cloudtwin::check::run_on(&s)),
+            }
+            .map_err(|e| e.to_string())?;
+            print!("{}", report.render(Path::new(&target.to_string())));
             if report.clean() {
                 Ok(())
             } else {
                 Err(format!(
-                    "{} is damaged: {} problems",
-                    cfg.data_dir.display(),
+                    "{target} is damaged: {} problems",
                     report.problems.len()
                 ))
             }
@@ -314,14 +335,24 @@ fn run(cli: Cli) -> Result<(), String> {
             let durability = cfg.durability_mode().map_err(|e| e.to_string())?;
             let backup =
                 Store::open(&from, durability).map_err(|e| format!("cannot open backup: {e}"))?;
-            let stats = backup.copy_to(&cfg.data_dir).map_err(|e| e.to_string())?;
+            let stats = match cfg.store_target().map_err(|e| e.to_string())? {
+                StoreTarget::Dir(dir) => backup.copy_to(&dir),
+                db => db
+                    .open(durability, cfg.cache_mb)
+                    .and_then(|target| backup.copy_into(&target)),
+            }
+            .map_err(|e| e.to_string())?;
             println!(
                 "restored {} records from {} into {}",
                 stats.records,
                 from.display(),
-                cfg.data_dir.display()
+                stats.dir.display()
             );
             Ok(())
+        }
+        Command::Convert { from, to, pool } => {
+            let (from, to) = (StoreTarget::named(&from, pool), StoreTarget::named(&to, pool));
+            cloudtwin::convert::run(&from, &to).map(|summary| println!("{summary}"))
         }
     }
 }
@@ -358,4 +389,12 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The store of the configuration (`[store]`, else the data dir), opened.
+fn open_configured(cfg: &Config, durability: Durability) -> Result<Store, String> {
+    cfg.store_target()
+        .map_err(|e| e.to_string())?
+        .open(durability, cfg.cache_mb)
+        .map_err(|e| e.to_string())
 }

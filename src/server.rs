@@ -244,13 +244,12 @@ pub async fn serve(config: Config) -> Result<(), String> {
         _ => None,
     };
     let durability = config.durability_mode().map_err(|e| e.0)?;
-    let data_dir = config.data_dir.clone();
+    let target = config.store_target().map_err(|e| e.0)?;
     let cache_mb = config.cache_mb;
-    let store =
-        tokio::task::spawn_blocking(move || Store::open_sized(&data_dir, durability, cache_mb))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
+    let store = tokio::task::spawn_blocking(move || target.open(durability, cache_mb))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
     let flusher = store.start_flusher();
     let seed = config.seed.clone();
     let journal_path = config.request_log.clone();
@@ -299,7 +298,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
             None => {
                 let listen = app.config.tls.listen.as_deref().unwrap_or_default();
                 let names = tls::subject_names(&app.config.tls.names, listen);
-                let dir = store.path().to_path_buf();
+                let dir = app.config.data_dir.clone();
                 let made = tokio::task::spawn_blocking(move || tls::generated(&dir, &names))
                     .await
                     .map_err(|e| e.to_string())??;
@@ -338,7 +337,8 @@ pub async fn serve(config: Config) -> Result<(), String> {
     }
     tracing::info!(
         addr = %bound,
-        data_dir = %store.path().display(),
+        store = %store.describe(),
+        node = %app.config.node_id(),
         schema_version = store.schema_version().unwrap_or(0),
         "cloudtwin started"
     );
@@ -355,8 +355,13 @@ pub async fn serve(config: Config) -> Result<(), String> {
     store.close().map_err(|e| e.to_string())?;
     let _ = flusher.await;
     let dir = store.path().to_path_buf();
+    let local = store.is_local();
     drop(store);
     tracing::info!("store flushed");
+    if !local {
+        tracing::info!("bye");
+        return Ok(());
+    }
     // Background work (a clustering task) may still hold the store: then the snapshot waits
     // for the next start, which replays the log instead.
     match tokio::task::spawn_blocking(move || Store::write_recovery_snapshot(&dir)).await {

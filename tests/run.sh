@@ -29,6 +29,17 @@ if [ ! -x "$BIN" ]; then
   exit 1
 fi
 
+# A private PostgreSQL (Debian's packages, installed when missing) in a temp dir on a free
+# port, for the PostgreSQL engine's tests and the cluster tests; stopped at exit.
+# shellcheck source=tests/pg.sh
+source tests/pg.sh
+pg_start
+cleanup() {
+  pg_stop
+  rm -rf "${WHEEL_DIR:-}"
+}
+trap cleanup EXIT
+
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast
 else
@@ -68,7 +79,6 @@ fi
 # (versions of tests/sdk/requirements.txt); then a pytest project that uses only the plugin.
 # No CLOUDTWIN_BIN here: the package must find the binary the wheel installed.
 WHEEL_DIR=$(mktemp -d)
-trap 'rm -rf "$WHEEL_DIR"' EXIT
 start=$SECONDS
 (cd python && ../.venv/bin/maturin build --quiet --locked --profile dev --out "$WHEEL_DIR")
 WHEEL=$(ls "$WHEEL_DIR"/cloudtwin-*.whl)

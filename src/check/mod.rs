@@ -75,7 +75,13 @@ impl Report {
 
 /// Checks the data dir `dir` (of a stopped server: it takes the data dir's lock).
 pub fn run(dir: &Path, cache_mb: u64) -> Result<Report, StoreError> {
-    let store = Store::open_for_check(dir, cache_mb)?;
+    run_on(&Store::open_for_check(dir, cache_mb)?)
+}
+
+/// Checks an open store: a data dir opened for the check, or a database (which other nodes
+/// may be writing to: then a write between two reads may show as a problem that is not one;
+/// check a database while no node writes).
+pub fn run_on(store: &Store) -> Result<Report, StoreError> {
     let ack = store.ack_at_open();
     let schema = store.schema_version()?;
     let trees = store.tree_sizes();

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::engine::Reader;
 use super::open::LOCK_FILE;
+use super::rewrite::{apply_changes, Change};
 use super::{ack, scan};
 use super::{Store, StoreError, Tree};
 
@@ -80,4 +81,73 @@ fn prepare_empty_dir(dest: &Path) -> Result<(), StoreError> {
     }
     std::fs::create_dir_all(dest)
         .map_err(|e| StoreError::Target(format!("cannot create {}: {e}", dest.display())))
+}
+
+/// Records per transaction when [`Store::copy_into`] writes into another store.
+const COPY_CHUNK: usize = 1000;
+
+impl Store {
+    /// Copies every record of every tree into `target`, another open store of either engine
+    /// (`cloudtwin convert`), from one moment of this store (a snapshot, or writers held off
+    /// by the exclusive gate). `target` must hold no records yet but its own bookkeeping in
+    /// `meta` (its schema version and acknowledged sequence, which are not copied). Records
+    /// go in transactions of [`COPY_CHUNK`]; an interrupted copy leaves a partial target,
+    /// which a second copy refuses (start again on an empty one). Returns the records copied.
+    pub fn copy_into(&self, target: &Store) -> Result<CopyStats, StoreError> {
+        let own_keys: [&[u8]; 2] = [ack::ACK_KEY, super::open::SCHEMA_KEY];
+        for t in Tree::ALL {
+            let occupied = target.scan_prefix(t, b"").any(|item| match item {
+                Ok((k, _)) => t != Tree::Meta || !own_keys.contains(&k.as_slice()),
+                Err(_) => true,
+            });
+            if occupied {
+                return Err(StoreError::Target(format!(
+                    "{} already holds records (tree {}): convert into an empty store",
+                    target.describe(),
+                    t.name()
+                )));
+            }
+        }
+        let engine = self.engine();
+        let snapshot = engine.snapshot().transpose()?;
+        let _exclusive = snapshot.is_none().then(|| self.exclusive());
+        let reader: &dyn Reader = match &snapshot {
+            Some(s) => &**s,
+            None => engine,
+        };
+        let total: usize = Tree::ALL.iter().map(|t| engine.len(*t)).sum();
+        let mut progress = crate::progress::Progress::new("converting the store", total as u64);
+        let _target_gate = target.exclusive_write();
+        let mut records = 0u64;
+        let mut chunk = Vec::with_capacity(COPY_CHUNK);
+        for t in Tree::ALL {
+            for item in scan::prefix(reader, t, b"") {
+                let (k, v) = item?;
+                if t == Tree::Meta && own_keys.contains(&k.as_slice()) {
+                    continue;
+                }
+                chunk.push(Change {
+                    tree: t,
+                    key: k,
+                    value: Some(v),
+                });
+                if chunk.len() == COPY_CHUNK {
+                    apply_changes(target.engine(), &chunk)?;
+                    records += chunk.len() as u64;
+                    progress.inc(chunk.len() as u64);
+                    chunk.clear();
+                }
+            }
+        }
+        apply_changes(target.engine(), &chunk)?;
+        records += chunk.len() as u64;
+        progress.inc(chunk.len() as u64);
+        progress.finish();
+        drop(_target_gate);
+        target.flush()?;
+        Ok(CopyStats {
+            records,
+            dir: target.path().to_path_buf(),
+        })
+    }
 }

@@ -42,7 +42,7 @@ use tokio::sync::watch;
 pub use ack::AckStatus;
 pub use copy::CopyStats;
 pub use error::{Conflict, RewriteError, StoreError, TxError, TxFailure};
-pub use pg_engine::DEFAULT_POOL as DEFAULT_DB_POOL;
+pub use pg_engine::{redact as redact_url, DEFAULT_POOL as DEFAULT_DB_POOL};
 pub use record::{decode, encode, Record};
 pub use rewrite::Change;
 pub use scan::{prefix_end, RangeScan, Scan};

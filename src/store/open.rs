@@ -21,7 +21,7 @@ use super::view::Epoch;
 use super::{Durability, Inner, Store, StoreError, Tree, DEFAULT_CACHE_MB};
 
 /// Key in the `meta` tree holding the schema version (u32, big-endian).
-const SCHEMA_KEY: &[u8] = b"schema_version";
+pub(crate) const SCHEMA_KEY: &[u8] = b"schema_version";
 /// Name of the lock file in a data dir.
 pub(crate) const LOCK_FILE: &str = "LOCK";
 

@@ -725,7 +725,7 @@ fn lease_rollback(c: &mut Conn) -> Result<(), postgres::Error> {
 }
 
 /// `url` without its password.
-pub(crate) fn redact(url: &str) -> String {
+pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => {
             let userinfo = &url[s + 3..at];
