@@ -1006,6 +1006,84 @@ mod tests {
         );
     }
 
+    /// A store over a database of its own, or `None` when the PostgreSQL tests are skipped.
+    fn database() -> Option<(tempfile::TempDir, super::super::Store)> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = super::super::suite::test_database(dir.path())?;
+        let store = super::super::Store::open_database(&url, super::super::Durability::Sync, 2)
+            .expect("open");
+        Some((dir, store))
+    }
+
+    #[test]
+    fn a_nonce_is_fresh_once_until_it_expires() {
+        let Some((_dir, store)) = database() else {
+            return;
+        };
+        let shared = store.shared().expect("a database is shared");
+        assert!(shared.claim_nonce("key/n1", 1_000, 5_000).expect("claim"));
+        assert!(!shared.claim_nonce("key/n1", 2_000, 6_000).expect("replay"));
+        assert!(shared.claim_nonce("key/n2", 2_000, 6_000).expect("another"));
+        // After it expired, the same nonce is fresh again (the window check refuses the old
+        // signature anyway).
+        assert!(shared.claim_nonce("key/n1", 5_001, 9_000).expect("expired"));
+    }
+
+    #[test]
+    fn the_shared_bucket_allows_a_burst_then_one_per_interval() {
+        let Some((_dir, store)) = database() else {
+            return;
+        };
+        let shared = store.shared().expect("shared");
+        // 10 per second: an interval of 100 ms, a burst of 10.
+        let (interval, tolerance) = (100_000, 900_000);
+        let t0 = 1_000_000_000;
+        for i in 0..10 {
+            assert_eq!(
+                shared.gcra("b", t0, interval, tolerance).expect("gcra"),
+                None,
+                "request {i} of the burst"
+            );
+        }
+        let wait = shared.gcra("b", t0, interval, tolerance).expect("gcra");
+        assert_eq!(wait, Some(100_000), "the eleventh waits one interval");
+        assert_eq!(
+            shared
+                .gcra("b", t0 + 100_000, interval, tolerance)
+                .expect("gcra"),
+            None,
+            "one interval later, one more"
+        );
+        assert!(shared
+            .gcra("b", t0 + 100_000, interval, tolerance)
+            .expect("gcra")
+            .is_some());
+        assert_eq!(
+            shared.gcra("other", t0, interval, tolerance).expect("gcra"),
+            None,
+            "buckets are separate"
+        );
+    }
+
+    #[test]
+    fn a_task_lease_has_one_holder_across_two_nodes() {
+        let Some((dir, a)) = database() else { return };
+        let url = super::super::suite::test_database(dir.path()).expect("url");
+        let b = super::super::Store::open_database(&url, super::super::Durability::Sync, 2)
+            .expect("second node");
+        let na = crate::cluster::Cluster::new(a, "node-a".into(), 60_000);
+        let nb = crate::cluster::Cluster::new(b, "node-b".into(), 60_000);
+        assert!(na.is_shared());
+        assert!(na.take_lease("t").expect("take"));
+        assert!(!nb.take_lease("t").expect("held"));
+        assert_eq!(
+            nb.lease_holder("t").expect("holder").as_deref(),
+            Some("node-a")
+        );
+        na.release_lease("t").expect("release");
+        assert!(nb.take_lease("t").expect("free"));
+    }
+
     #[test]
     fn a_url_is_shown_without_its_password() {
         assert_eq!(
