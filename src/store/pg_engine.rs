@@ -51,6 +51,8 @@ const PAGE: i64 = 1024;
 const MAX_ATTEMPTS: u32 = 200;
 /// How long a connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a request waits for a free connection of the pool.
+const POOL_PATIENCE: Duration = Duration::from_secs(30);
 /// Connections a node keeps when the configuration names none.
 pub const DEFAULT_POOL: usize = 8;
 
@@ -210,8 +212,21 @@ impl Pool {
 
     fn take(&self) -> Result<Lease<'_>, StoreError> {
         let mut state = self.lock();
+        let deadline = std::time::Instant::now() + POOL_PATIENCE;
         while state.in_use >= self.max {
-            state = self.freed.wait(state).unwrap_or_else(|p| p.into_inner());
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(StoreError::Unavailable(format!(
+                    "no database connection came free within {}s (store.pool = {})",
+                    POOL_PATIENCE.as_secs(),
+                    self.max
+                )));
+            }
+            state = self
+                .freed
+                .wait_timeout(state, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
         state.in_use += 1;
         let idle = state.idle.pop();
@@ -1082,6 +1097,27 @@ mod tests {
         );
         na.release_lease("t").expect("release");
         assert!(nb.take_lease("t").expect("free"));
+    }
+
+    #[test]
+    fn nodes_starting_at_once_on_a_new_database_all_open_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let Some(url) = super::super::suite::test_database(dir.path()) else {
+            return;
+        };
+        let opened: Vec<_> = (0..4)
+            .map(|_| {
+                let url = url.clone();
+                std::thread::spawn(move || {
+                    super::super::Store::open_database(&url, super::super::Durability::Sync, 1)
+                        .map(|s| s.schema_version())
+                })
+            })
+            .collect();
+        for t in opened {
+            let schema = t.join().expect("thread").expect("open").expect("schema");
+            assert_eq!(schema, cloudtwin_migrations::CURRENT_SCHEMA);
+        }
     }
 
     #[test]
