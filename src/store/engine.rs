@@ -52,6 +52,12 @@ pub trait Reader: Send + Sync {
         hi: Bound<Vec<u8>>,
         descending: bool,
     ) -> EngineScan;
+
+    /// Reads several keys of one tree, in the order given (a database reads them in one
+    /// round trip; the default reads them one by one).
+    fn get_many(&self, tree: Tree, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        keys.iter().map(|k| self.get(tree, k)).collect()
+    }
 }
 
 /// What the nodes of one database share beyond the trees: single statements that each decide

@@ -171,6 +171,15 @@ impl Store {
         self.engine().get(tree, key)
     }
 
+    /// Reads several keys of one tree (one round trip on a database), in the order given.
+    pub fn get_many(
+        &self,
+        tree: Tree,
+        keys: &[Vec<u8>],
+    ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        self.engine().get_many(tree, keys)
+    }
+
     /// Number of keys in a tree (walks the tree).
     pub fn len(&self, tree: Tree) -> usize {
         self.engine().len(tree)

@@ -73,6 +73,7 @@ pub(crate) fn blocking<T: Send>(f: impl FnOnce() -> T + Send) -> T {
 /// The prepared statements of one connection.
 struct Statements {
     get: Statement,
+    get_many: Statement,
     fwd_to: Statement,
     fwd_open: Statement,
     rev_to: Statement,
@@ -100,6 +101,9 @@ impl Conn {
         let mut p = |sql: &str| client.prepare(sql).map_err(backend);
         let st = Statements {
             get: p(&format!("SELECT v FROM {kv} WHERE tree = $1 AND k = $2"))?,
+            get_many: p(&format!(
+                "SELECT k, v FROM {kv} WHERE tree = $1 AND k = ANY($2::bytea[])"
+            ))?,
             fwd_to: p(&format!(
                 "SELECT k, v FROM {kv} WHERE tree = $1 AND k >= $2 AND k < $3 ORDER BY k LIMIT $4"
             ))?,
@@ -756,6 +760,23 @@ pub fn redact(url: &str) -> String {
 impl Reader for PgEngine {
     fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         self.source().get(tree, key)
+    }
+
+    fn get_many(&self, tree: Tree, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        if keys.len() < 2 {
+            return keys.iter().map(|k| self.get(tree, k)).collect();
+        }
+        let name = tree.name();
+        let rows = blocking(|| {
+            self.pool.run(|c| {
+                let rows = c.client.query(&c.st.get_many, &[&name, &keys])?;
+                rows.iter()
+                    .map(|r| Ok((r.try_get::<_, Vec<u8>>(0)?, r.try_get::<_, Vec<u8>>(1)?)))
+                    .collect::<Result<Vec<_>, postgres::Error>>()
+            })
+        })?;
+        let found: std::collections::HashMap<Vec<u8>, Vec<u8>> = rows.into_iter().collect();
+        Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
     }
 
     fn range(

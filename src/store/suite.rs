@@ -167,6 +167,29 @@ pub(crate) fn prefix_scans_and_scan_after_page_both_directions(open: Opener) {
     assert_eq!(scan::prefix_end(b"\xff"), None);
 }
 
+/// `get_many` answers every key in the order asked, `None` where there is none.
+pub(crate) fn get_many_answers_in_the_order_asked(open: Opener) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = sync(open, dir.path());
+    put(&s, Tree::Images, b"a", b"1");
+    put(&s, Tree::Images, b"c", b"3");
+    put(&s, Tree::ImmFiles, b"b", b"other tree");
+    let keys: Vec<Vec<u8>> = [&b"c"[..], b"b", b"a", b"c"]
+        .iter()
+        .map(|k| k.to_vec())
+        .collect();
+    assert_eq!(
+        s.get_many(Tree::Images, &keys).expect("get_many"),
+        vec![
+            Some(b"3".to_vec()),
+            None,
+            Some(b"1".to_vec()),
+            Some(b"3".to_vec())
+        ]
+    );
+    assert!(s.get_many(Tree::Images, &[]).expect("none").is_empty());
+}
+
 /// `durable()` returns after a recorded flush that began after the write committed.
 pub(crate) fn durable_acknowledges_after_a_recorded_flush(open: Opener) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -713,6 +736,7 @@ engine_suite!(
     [
         transactions_are_all_or_nothing_across_trees,
         concurrent_transactions_serialize,
+        get_many_answers_in_the_order_asked,
         prefix_scans_and_scan_after_page_both_directions,
         schema_is_recorded_and_a_newer_one_refused,
         reopen_keeps_data,
@@ -734,6 +758,7 @@ engine_suite!(
     [
         transactions_are_all_or_nothing_across_trees,
         concurrent_transactions_serialize,
+        get_many_answers_in_the_order_asked,
         prefix_scans_and_scan_after_page_both_directions,
         durable_acknowledges_after_a_recorded_flush,
         interval_mode_records_a_flush_every_period_with_writes,
