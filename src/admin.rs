@@ -105,6 +105,8 @@ pub async fn health(State(app): State<Arc<App>>) -> Response {
         "version": env!("CARGO_PKG_VERSION"),
         "schema_version": app.schema_version,
         "uptime_seconds": app.started.elapsed().as_secs(),
+        "node": app.cluster.node_id(),
+        "store": if app.store.is_local() { "sled" } else { "postgres" },
     }))
     .into_response()
 }

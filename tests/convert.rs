@@ -211,3 +211,75 @@ fn convert_refuses_a_non_empty_data_dir_and_the_same_store() {
     assert!(!ok);
     assert!(out.contains("the same store"), "{out}");
 }
+
+/// `GET` of an admin route with the token.
+fn admin_get(base: &str, path: &str) -> (u16, Value) {
+    match ureq::get(&format!("{base}{path}"))
+        .set("Authorization", &format!("Bearer {ADMIN_TOKEN}"))
+        .call()
+    {
+        Ok(r) => (r.status(), r.into_json().unwrap_or(Value::Null)),
+        Err(ureq::Error::Status(code, r)) => (code, r.into_json().unwrap_or(Value::Null)),
+        Err(e) => panic!("transport: {e}"),
+    }
+}
+
+#[test]
+fn backup_export_reset_import_and_seed_work_on_a_database() {
+    let Some(url) = fresh_database("ops") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let n = node_on(tmp.path(), &url);
+    for name in ["one", "two"] {
+        let a = n.client().call(
+            "CreateImage",
+            json!({"ImageName": name, "InstanceId": "ins-abcdefgh"}),
+        );
+        assert!(a.ok(), "{:?}", a.response);
+    }
+    // The online backup of a database is a sled data dir that passes the check and serves it.
+    let backup = tmp.path().join("backup");
+    let (code, answer) = admin_post(
+        &n.base,
+        "/_cloudtwin/backup",
+        Some(ADMIN_TOKEN),
+        &json!({"dir": backup}),
+    );
+    assert_eq!(code, 200, "{answer}");
+    let check = Command::new(bin())
+        .args(["check", "--data-dir"])
+        .arg(&backup)
+        .env("CLOUDTWIN_LOG", "warn")
+        .output()
+        .expect("check");
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    // Export, reset, import: the database holds the exported state again.
+    let (code, state) = admin_get(&n.base, "/_cloudtwin/state");
+    assert_eq!(code, 200, "{state}");
+    let (code, answer) = admin_post(&n.base, "/_cloudtwin/reset", Some(ADMIN_TOKEN), &json!({}));
+    assert_eq!(code, 200, "{answer}");
+    assert!(image_names(&n).is_empty(), "the reset emptied the database");
+    let (code, answer) = admin_send("PUT", &n.base, "/_cloudtwin/state", &state);
+    assert_eq!(code, 200, "{answer}");
+    assert_eq!(image_names(&n), vec!["one".to_string(), "two".to_string()]);
+    // A seed merges: the existing images stay, the new one is added.
+    let mut seed = state.clone();
+    seed["cvm"]["Images"] =
+        json!([{"AccountId": ACCOUNT_1, "Region": REGION, "ImageName": "three"}]);
+    let (code, answer) = admin_post(&n.base, "/_cloudtwin/seed", Some(ADMIN_TOKEN), &seed);
+    assert_eq!(code, 200, "{answer}");
+    assert_eq!(
+        image_names(&n),
+        vec!["one".to_string(), "three".to_string(), "two".to_string()]
+    );
+    // The backup serves the state of its moment.
+    let cfg = tmp.path().join("backup.toml");
+    std::fs::write(&cfg, config_text(&backup, &Opts::default())).expect("config");
+    let b = Server::spawn(&cfg, &backup);
+    assert_eq!(image_names(&b), vec!["one".to_string(), "two".to_string()]);
+}
