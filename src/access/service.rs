@@ -326,27 +326,25 @@ impl Access {
         limits: Limits,
         mode: super::authorize::Mode,
     ) -> Result<Access, StoreError> {
-        let (secret, durable) = match store.get(Tree::Meta, keys::SECRET_KEY)? {
-            Some(s) if s.len() >= 32 => (s, true),
-            _ => {
-                let mut s = Vec::with_capacity(32);
-                s.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
-                s.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
-                let kept = s.clone();
-                store
-                    .transact(|tx| {
-                        tx.insert(Tree::Meta, keys::SECRET_KEY, &kept)?;
-                        Ok::<_, TxError<()>>(())
-                    })
-                    .map_err(|f| match f {
-                        TxFailure::Store(e) => e,
-                        TxFailure::Abort(()) => {
-                            StoreError::Backend("the token key could not be stored".into())
-                        }
-                    })?;
-                (s, false)
-            }
-        };
+        // Read or make the key in one transaction, so that nodes opening a new database at
+        // the same moment all keep the one that was stored.
+        let mut mine = Vec::with_capacity(32);
+        mine.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+        mine.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+        let (secret, durable) = store
+            .transact(|tx| match tx.get(Tree::Meta, keys::SECRET_KEY)? {
+                Some(s) if s.len() >= 32 => Ok::<_, TxError<()>>((s, true)),
+                _ => {
+                    tx.insert(Tree::Meta, keys::SECRET_KEY, &mine)?;
+                    Ok((mine.clone(), false))
+                }
+            })
+            .map_err(|f| match f {
+                TxFailure::Store(e) => e,
+                TxFailure::Abort(()) => {
+                    StoreError::Backend("the token key could not be stored".into())
+                }
+            })?;
         Ok(Access {
             shared: store.shared().is_some(),
             store,
@@ -1475,6 +1473,43 @@ fn strip_attachment(tx: &Tx<'_>, holder: &[u8], name: &str) -> Result<(), TxErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Nodes that open a new database at the same moment all keep the one stored token key
+    /// (an STS token issued through one is accepted by every other).
+    #[test]
+    fn nodes_opening_a_new_database_at_once_share_one_token_key() {
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let Some(url) = crate::store::test_database(dir.path()) else {
+                return;
+            };
+            let secrets: Vec<Vec<u8>> = (0..3)
+                .map(|_| {
+                    let url = url.clone();
+                    std::thread::spawn(move || {
+                        let store = Store::open_database(&url, crate::store::Durability::Sync, 1)
+                            .expect("open");
+                        let a = Access::open(
+                            store,
+                            Limits {
+                                keys_per_user: 2,
+                                versions_per_policy: 5,
+                                policies_per_principal: 10,
+                                max_document_chars: 6144,
+                            },
+                            super::super::authorize::Mode::default(),
+                        )
+                        .expect("access");
+                        a.token_secret_now().to_vec()
+                    })
+                })
+                .collect::<Vec<_>>()
+                .into_iter()
+                .map(|t| t.join().expect("thread"))
+                .collect();
+            assert!(secrets.windows(2).all(|w| w[0] == w[1]), "one key for all");
+        }
+    }
     use crate::access::authorize::Mode;
     use crate::store::{Durability, Store};
 

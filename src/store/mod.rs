@@ -26,6 +26,8 @@ mod sled_engine;
 mod snapshot;
 #[cfg(test)]
 mod suite;
+#[cfg(test)]
+pub(crate) use suite::test_database;
 mod tree;
 mod tx;
 mod view;
