@@ -37,6 +37,8 @@ pub struct App {
     pub aliyun: Aliyun,
     /// Request limits.
     pub limits: RateLimits,
+    /// This node among the nodes of the store (its name, task leases, what nodes share).
+    pub cluster: crate::cluster::Cluster,
     /// Fault-injection rules.
     pub faults: crate::faults::Faults,
     /// Request counters and latencies.
@@ -54,6 +56,11 @@ impl App {
     /// Builds the application over an open store.
     pub fn new(config: Config, store: Store) -> Result<App, crate::store::StoreError> {
         let accounts = Arc::new(Accounts::new(&config.accounts));
+        let cluster = crate::cluster::Cluster::new(
+            store.clone(),
+            config.node_id(),
+            config.cluster.task_lease_ms,
+        );
         let a = &config.access;
         let access = Arc::new(Access::open(
             store.clone(),
@@ -70,16 +77,19 @@ impl App {
             config.cvm.image_ready_after_ms,
             config.cvm.image_quota,
         ));
-        let imm = Arc::new(Imm::new(
-            store.clone(),
-            ImmSettings {
-                similarity_threshold: config.imm.cluster_similarity_threshold,
-                task_retention_ms: config.imm.task_retention_seconds.saturating_mul(1000),
-                task_min_duration_ms: config.imm.task_min_duration_ms,
-                max_figures_per_file: config.imm.max_figures_per_file,
-                task_failure_code: crate::dialect::aliyun::error::task_failure_code,
-            },
-        ));
+        let imm = Arc::new(
+            Imm::new(
+                store.clone(),
+                ImmSettings {
+                    similarity_threshold: config.imm.cluster_similarity_threshold,
+                    task_retention_ms: config.imm.task_retention_seconds.saturating_mul(1000),
+                    task_min_duration_ms: config.imm.task_min_duration_ms,
+                    max_figures_per_file: config.imm.max_figures_per_file,
+                    task_failure_code: crate::dialect::aliyun::error::task_failure_code,
+                },
+            )
+            .with_cluster(cluster.clone()),
+        );
         Ok(App {
             tencent: Tencent {
                 cvm: cvm.clone(),
@@ -92,7 +102,8 @@ impl App {
                 accounts: accounts.clone(),
                 access: access.clone(),
                 denial: (a.aliyun_denial_code.clone(), a.aliyun_denial_status),
-                nonces: ali_verify::NonceCache::with_capacity(config.auth.nonce_cache_capacity),
+                nonces: ali_verify::NonceCache::with_capacity(config.auth.nonce_cache_capacity)
+                    .shared_through(cluster.clone()),
                 freshness: ali_verify::Freshness {
                     max_skew_seconds: config.auth.aliyun_max_skew_seconds,
                     reject_replayed_nonces: config.auth.reject_replayed_nonces,
@@ -103,7 +114,8 @@ impl App {
             access,
             cvm,
             imm,
-            limits: RateLimits::new(&config.rate_limit),
+            limits: RateLimits::new(&config.rate_limit).shared_through(cluster.clone()),
+            cluster,
             faults: crate::faults::Faults::default(),
             metrics: crate::metrics::Metrics::default(),
             journal: crate::journal::Journal::default(),

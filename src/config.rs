@@ -1087,7 +1087,12 @@ impl Config {
             ("flush_interval_ms", self.flush_interval_ms, 1, 60_000),
             ("cache_mb", self.cache_mb, 1, 1 << 20),
             ("store.pool", self.store.pool as u64, 1, 256),
-            ("cluster.task_lease_ms", self.cluster.task_lease_ms, 500, 3_600_000),
+            (
+                "cluster.task_lease_ms",
+                self.cluster.task_lease_ms,
+                500,
+                3_600_000,
+            ),
             (
                 "rate_limit.default_per_second",
                 u64::from(self.rate_limit.default_per_second),

@@ -12,6 +12,7 @@ pub mod app;
 pub mod blocking;
 pub mod check;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod console;
 pub mod convert;

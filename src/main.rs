@@ -351,7 +351,10 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Convert { from, to, pool } => {
-            let (from, to) = (StoreTarget::named(&from, pool), StoreTarget::named(&to, pool));
+            let (from, to) = (
+                StoreTarget::named(&from, pool),
+                StoreTarget::named(&to, pool),
+            );
             cloudtwin::convert::run(&from, &to).map(|summary| println!("{summary}"))
         }
     }

@@ -3,6 +3,11 @@
 //! The limit of an action is, in order: `rate_limit.per_action.<Action>` from the config, the
 //! limit the cloud documents for the action, `rate_limit.default_per_second`. The check runs
 //! after authentication, so an unsigned flood cannot use up an account's budget.
+//!
+//! Over a database shared by several nodes ([`RateLimits::shared_through`]) the buckets live
+//! there (one GCRA row per (dialect, action, account), one statement per request, the same
+//! rate and burst as governor's), so the limit holds across the cluster; governor stays for
+//! the embedded mode.
 
 use std::collections::{BTreeMap, HashMap};
 use std::num::NonZeroU32;
@@ -35,6 +40,7 @@ pub struct RateLimits {
     overrides: BTreeMap<String, u32>,
     limiters: Mutex<HashMap<(&'static str, String), Arc<Limiter>>>,
     rejected: std::sync::atomic::AtomicU64,
+    cluster: Option<crate::cluster::Cluster>,
 }
 
 impl RateLimits {
@@ -46,7 +52,16 @@ impl RateLimits {
             overrides: cfg.per_action.clone(),
             limiters: Mutex::new(HashMap::new()),
             rejected: std::sync::atomic::AtomicU64::new(0),
+            cluster: None,
         }
+    }
+
+    /// Keeps the buckets in the store of `cluster` when it is shared by several nodes.
+    pub fn shared_through(mut self, cluster: crate::cluster::Cluster) -> RateLimits {
+        if cluster.is_shared() {
+            self.cluster = Some(cluster);
+        }
+        self
     }
 
     /// The limit in force for an action.
@@ -100,9 +115,29 @@ impl RateLimits {
             slot.1 += 1;
             slot.1
         };
-        match limiter.governor.check_key(&account.to_string()) {
-            Ok(()) => Ok(()),
-            Err(_) => {
+        let allowed = match &self.cluster {
+            Some(cluster) => {
+                // governor's quota: one cell every interval, a burst of `per_second`.
+                let interval_us = 1_000_000 / u64::from(limiter.per_second.max(1));
+                let tolerance_us = interval_us * u64::from(limiter.per_second.max(1) - 1);
+                let bucket = format!("{dialect}/{action}/{account}");
+                let now_us = crate::clock::now_ms().saturating_mul(1000);
+                match cluster.gcra(&bucket, now_us, interval_us, tolerance_us) {
+                    Some(Ok(wait)) => wait.is_none(),
+                    // The database is away: the request fails at the store anyway; the
+                    // limiter does not blame the caller for it.
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "shared rate limit unavailable; allowed");
+                        true
+                    }
+                    None => limiter.governor.check_key(&account.to_string()).is_ok(),
+                }
+            }
+            None => limiter.governor.check_key(&account.to_string()).is_ok(),
+        };
+        match allowed {
+            true => Ok(()),
+            false => {
                 self.rejected
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 Err(Exceeded {

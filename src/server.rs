@@ -280,6 +280,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
     }
     app.access.invalidate();
     let resumed = app.imm.resume_tasks().map_err(|e| e.to_string())?;
+    app.imm.start_takeover();
     if resumed > 0 {
         tracing::info!(
             tasks = resumed,

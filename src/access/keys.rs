@@ -15,6 +15,9 @@ use super::model::Cloud;
 
 /// `Tree::Meta` key of the last id number handed out.
 pub const SEQ_KEY: &[u8] = b"access.seq";
+/// `meta` key of the access generation over a shared store (u64 BE; bumped by every access
+/// write, read by every cached lookup).
+pub const GENERATION_KEY: &[u8] = b"access.generation";
 /// `Tree::Meta` key of the STS token signing key.
 pub const SECRET_KEY: &[u8] = b"access.token_secret";
 

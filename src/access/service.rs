@@ -2,7 +2,10 @@
 //! write one store transaction followed by durability; and the request path's lookups (an
 //! access key with its user and parsed policies, a role's parsed policies), cached in memory
 //! and invalidated by a generation counter that every write of this process bumps
-//! ([`Access::invalidate`] for writes made around the service: imports and resets).
+//! ([`Access::invalidate`] for writes made around the service: imports and resets). Over a
+//! store shared by several nodes, every write also bumps a generation in the store (`meta`
+//! key [`keys::GENERATION_KEY`], in the write's own transaction), and a lookup reads it first:
+//! a change made through any node is seen by every node's next request.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -250,6 +253,8 @@ pub struct Access {
     limits: Limits,
     mode: super::authorize::Mode,
     generation: AtomicU64,
+    /// The store is shared with other nodes: the stored generation counts too.
+    shared: bool,
     keys: Cached<KeyGrant>,
     roles: Cached<RoleGrant>,
     parsed: RwLock<HashMap<(Cloud, String), Arc<Policy>>>,
@@ -296,6 +301,16 @@ fn tx_next_seq(tx: &Tx<'_>) -> Result<u64, TxError<AccessError>> {
     Ok(next)
 }
 
+/// Advances the stored generation (see the module's documentation).
+fn bump_generation(tx: &Tx<'_>) -> Result<(), crate::store::Conflict> {
+    let last = tx
+        .get(Tree::Meta, keys::GENERATION_KEY)?
+        .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
+        .map(u64::from_be_bytes)
+        .unwrap_or(0);
+    tx.insert(Tree::Meta, keys::GENERATION_KEY, &(last + 1).to_be_bytes())
+}
+
 fn target_key(cloud: Cloud, account: &str, target: Target<'_>) -> Vec<u8> {
     match target {
         Target::User(n) => keys::user(cloud, account, n),
@@ -333,6 +348,7 @@ impl Access {
             }
         };
         Ok(Access {
+            shared: store.shared().is_some(),
             store,
             limits,
             mode,
@@ -358,6 +374,29 @@ impl Access {
     /// Forgets every cached lookup (after writes made around the service: imports, resets).
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
+        if self.shared {
+            if let Err(e) = self
+                .store
+                .transact(|tx| bump_generation(tx).map_err(TxError::<()>::from))
+            {
+                tracing::warn!(error = ?e, "the shared access generation was not bumped");
+            }
+        }
+    }
+
+    /// The tag of cached lookups: this process's generation, and the store's when shared.
+    fn cache_tag(&self) -> Result<u64, AccessError> {
+        let local = self.generation.load(Ordering::Acquire);
+        if !self.shared {
+            return Ok(local);
+        }
+        let stored = self
+            .store
+            .get(Tree::Meta, keys::GENERATION_KEY)?
+            .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0);
+        Ok(local ^ stored.rotate_left(32))
     }
 
     /// The key that signs STS tokens; durable once this returns.
@@ -378,8 +417,15 @@ impl Access {
         &self,
         body: impl Fn(&Tx<'_>) -> Result<T, TxError<AccessError>>,
     ) -> Result<T, AccessError> {
-        let out = finish(self.store.transact(body))?;
-        self.invalidate();
+        let shared = self.shared;
+        let out = finish(self.store.transact(|tx| {
+            let out = body(tx)?;
+            if shared {
+                bump_generation(tx)?;
+            }
+            Ok(out)
+        }))?;
+        self.generation.fetch_add(1, Ordering::AcqRel);
         self.store.durable().await?;
         Ok(out)
     }
@@ -1282,7 +1328,7 @@ impl Access {
 
     /// A sub-user's key with its user and parsed policies; `None` when no such key.
     pub fn key_grant(&self, key_id: &str) -> Result<Option<Arc<KeyGrant>>, AccessError> {
-        let gen = self.generation.load(Ordering::Acquire);
+        let gen = self.cache_tag()?;
         if let Some((g, k)) = self.keys.read().ok().and_then(|m| m.get(key_id).cloned()) {
             if g == gen {
                 return Ok(Some(k));
@@ -1319,7 +1365,7 @@ impl Access {
         account: &str,
         role: &str,
     ) -> Result<Option<Arc<RoleGrant>>, AccessError> {
-        let gen = self.generation.load(Ordering::Acquire);
+        let gen = self.cache_tag()?;
         let ck = format!("{}\0{account}\0{role}", cloud.tag());
         if let Some((g, r)) = self.roles.read().ok().and_then(|m| m.get(&ck).cloned()) {
             if g == gen {

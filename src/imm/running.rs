@@ -20,6 +20,14 @@ impl Runner {
             .insert(key.to_vec())
     }
 
+    /// Whether the task is running here.
+    pub fn is_running(&self, key: &[u8]) -> bool {
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(key)
+    }
+
     /// The task is no longer running here.
     pub fn release(&self, key: &[u8]) {
         self.running

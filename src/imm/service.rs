@@ -37,6 +37,8 @@ pub struct Imm {
     pub(super) settings: ImmSettings,
     pub(super) task_min_ms: std::sync::atomic::AtomicU64,
     pub(super) runner: Arc<Runner>,
+    /// This node among the nodes of a shared store: tasks run under a lease there.
+    pub(super) cluster: Option<crate::cluster::Cluster>,
 }
 
 /// Maps a failed transaction to the domain error.
@@ -366,7 +368,17 @@ impl Imm {
             task_min_ms: std::sync::atomic::AtomicU64::new(settings.task_min_duration_ms),
             settings,
             runner: Arc::new(Runner::default()),
+            cluster: None,
         }
+    }
+
+    /// Runs tasks under leases of `cluster` when its store is shared by several nodes, so that
+    /// each runs on one node only and another takes it over when that node dies.
+    pub fn with_cluster(mut self, cluster: crate::cluster::Cluster) -> Imm {
+        if cluster.is_shared() {
+            self.cluster = Some(cluster);
+        }
+        self
     }
 
     /// The shortest time a new task stays Running.

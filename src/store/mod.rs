@@ -160,6 +160,12 @@ impl Store {
         self.inner.durability
     }
 
+    /// What several nodes over this store share (a database's nonce and rate-limit
+    /// statements); `None` for a data dir, which one process owns.
+    pub fn shared(&self) -> Option<&dyn engine::Shared> {
+        self.engine().shared()
+    }
+
     /// Reads one key.
     pub fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         self.engine().get(tree, key)

@@ -51,6 +51,8 @@ const PAGE: i64 = 1024;
 const MAX_ATTEMPTS: u32 = 200;
 /// How long a connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a request waits for a free connection of the pool.
+const POOL_PATIENCE: Duration = Duration::from_secs(30);
 /// Connections a node keeps when the configuration names none.
 pub const DEFAULT_POOL: usize = 8;
 
@@ -210,8 +212,21 @@ impl Pool {
 
     fn take(&self) -> Result<Lease<'_>, StoreError> {
         let mut state = self.lock();
+        let deadline = std::time::Instant::now() + POOL_PATIENCE;
         while state.in_use >= self.max {
-            state = self.freed.wait(state).unwrap_or_else(|p| p.into_inner());
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(StoreError::Unavailable(format!(
+                    "no database connection came free within {}s (store.pool = {})",
+                    POOL_PATIENCE.as_secs(),
+                    self.max
+                )));
+            }
+            state = self
+                .freed
+                .wait_timeout(state, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
         state.in_use += 1;
         let idle = state.idle.pop();
@@ -1004,6 +1019,105 @@ mod tests {
             bounds(Included(b"a".to_vec()), Excluded(b"c".to_vec())),
             (b"a".to_vec(), Some(b"c".to_vec()))
         );
+    }
+
+    /// A store over a database of its own, or `None` when the PostgreSQL tests are skipped.
+    fn database() -> Option<(tempfile::TempDir, super::super::Store)> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = super::super::suite::test_database(dir.path())?;
+        let store = super::super::Store::open_database(&url, super::super::Durability::Sync, 2)
+            .expect("open");
+        Some((dir, store))
+    }
+
+    #[test]
+    fn a_nonce_is_fresh_once_until_it_expires() {
+        let Some((_dir, store)) = database() else {
+            return;
+        };
+        let shared = store.shared().expect("a database is shared");
+        assert!(shared.claim_nonce("key/n1", 1_000, 5_000).expect("claim"));
+        assert!(!shared.claim_nonce("key/n1", 2_000, 6_000).expect("replay"));
+        assert!(shared.claim_nonce("key/n2", 2_000, 6_000).expect("another"));
+        // After it expired, the same nonce is fresh again (the window check refuses the old
+        // signature anyway).
+        assert!(shared.claim_nonce("key/n1", 5_001, 9_000).expect("expired"));
+    }
+
+    #[test]
+    fn the_shared_bucket_allows_a_burst_then_one_per_interval() {
+        let Some((_dir, store)) = database() else {
+            return;
+        };
+        let shared = store.shared().expect("shared");
+        // 10 per second: an interval of 100 ms, a burst of 10.
+        let (interval, tolerance) = (100_000, 900_000);
+        let t0 = 1_000_000_000;
+        for i in 0..10 {
+            assert_eq!(
+                shared.gcra("b", t0, interval, tolerance).expect("gcra"),
+                None,
+                "request {i} of the burst"
+            );
+        }
+        let wait = shared.gcra("b", t0, interval, tolerance).expect("gcra");
+        assert_eq!(wait, Some(100_000), "the eleventh waits one interval");
+        assert_eq!(
+            shared
+                .gcra("b", t0 + 100_000, interval, tolerance)
+                .expect("gcra"),
+            None,
+            "one interval later, one more"
+        );
+        assert!(shared
+            .gcra("b", t0 + 100_000, interval, tolerance)
+            .expect("gcra")
+            .is_some());
+        assert_eq!(
+            shared.gcra("other", t0, interval, tolerance).expect("gcra"),
+            None,
+            "buckets are separate"
+        );
+    }
+
+    #[test]
+    fn a_task_lease_has_one_holder_across_two_nodes() {
+        let Some((dir, a)) = database() else { return };
+        let url = super::super::suite::test_database(dir.path()).expect("url");
+        let b = super::super::Store::open_database(&url, super::super::Durability::Sync, 2)
+            .expect("second node");
+        let na = crate::cluster::Cluster::new(a, "node-a".into(), 60_000);
+        let nb = crate::cluster::Cluster::new(b, "node-b".into(), 60_000);
+        assert!(na.is_shared());
+        assert!(na.take_lease("t").expect("take"));
+        assert!(!nb.take_lease("t").expect("held"));
+        assert_eq!(
+            nb.lease_holder("t").expect("holder").as_deref(),
+            Some("node-a")
+        );
+        na.release_lease("t").expect("release");
+        assert!(nb.take_lease("t").expect("free"));
+    }
+
+    #[test]
+    fn nodes_starting_at_once_on_a_new_database_all_open_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let Some(url) = super::super::suite::test_database(dir.path()) else {
+            return;
+        };
+        let opened: Vec<_> = (0..4)
+            .map(|_| {
+                let url = url.clone();
+                std::thread::spawn(move || {
+                    super::super::Store::open_database(&url, super::super::Durability::Sync, 1)
+                        .map(|s| s.schema_version())
+                })
+            })
+            .collect();
+        for t in opened {
+            let schema = t.join().expect("thread").expect("open").expect("schema");
+            assert_eq!(schema, cloudtwin_migrations::CURRENT_SCHEMA);
+        }
     }
 
     #[test]

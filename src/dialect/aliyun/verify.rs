@@ -48,10 +48,15 @@ pub struct Signed<'a> {
 /// refused as expired, because a replay of the evicted nonce could no longer be recognised.
 /// Replay protection therefore stays exact at the bound; what gives is the oldest clock skew
 /// the service accepts.
+///
+/// Over a database shared by several nodes ([`NonceCache::shared_through`]) the nonces are
+/// kept there instead, one row per (access key, nonce) until it expires, so that a replay is
+/// refused by every node, not only the one that saw the nonce first.
 pub struct NonceCache {
     inner: Mutex<NonceInner>,
     hasher: std::collections::hash_map::RandomState,
     capacity: usize,
+    cluster: Option<crate::cluster::Cluster>,
 }
 
 #[derive(Default)]
@@ -65,12 +70,14 @@ struct NonceInner {
 }
 
 /// Why a nonce was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NonceRefusal {
     /// Seen within the window.
     Replayed,
     /// Signed at or before the horizon of evicted entries.
     BeyondHorizon,
+    /// The shared record of nonces could not be reached (a database outage): retriable.
+    Unavailable(String),
 }
 
 impl NonceCache {
@@ -80,7 +87,16 @@ impl NonceCache {
             inner: Mutex::new(NonceInner::default()),
             hasher: std::collections::hash_map::RandomState::new(),
             capacity: capacity.max(1),
+            cluster: None,
         }
+    }
+
+    /// Keeps the nonces in the store of `cluster` when it is shared by several nodes.
+    pub fn shared_through(mut self, cluster: crate::cluster::Cluster) -> NonceCache {
+        if cluster.is_shared() {
+            self.cluster = Some(cluster);
+        }
+        self
     }
 
     /// Records the nonce of an access key, signed at `signed_ms`, arriving at `now_ms`; a
@@ -94,6 +110,15 @@ impl NonceCache {
         window_ms: u64,
     ) -> Result<(), NonceRefusal> {
         use std::hash::{BuildHasher, Hash, Hasher};
+        if let Some(cluster) = &self.cluster {
+            let until = signed_ms.saturating_add(window_ms);
+            let key = format!("{key_id}/{nonce}");
+            return match cluster.claim_nonce(&key, now_ms, until) {
+                Some(Ok(true)) | None => Ok(()),
+                Some(Ok(false)) => Err(NonceRefusal::Replayed),
+                Some(Err(e)) => Err(NonceRefusal::Unavailable(e.to_string())),
+            };
+        }
         let mut h = self.hasher.build_hasher();
         key_id.hash(&mut h);
         nonce.hash(&mut h);
@@ -276,6 +301,7 @@ pub fn verify(
                 ))
             }
             Err(NonceRefusal::BeyondHorizon) => return Err(expired()),
+            Err(NonceRefusal::Unavailable(e)) => return Err(AliError::internal(&e)),
         }
     }
     Ok(v.who)
