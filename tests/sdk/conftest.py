@@ -130,15 +130,17 @@ class Server:
     database behind a round-robin proxy, `endpoint` being the proxy's; `config` is then the
     config the three share, each node's own being it with its data dir, `[store]` and
     `[cluster]` (remade from it at each start, so that a test may edit it and restart).
-    tls=True: a TLS listener too (on node 1 in cluster mode), `https` its address."""
+    tls=True: a TLS listener too (on node 1 in cluster mode), `https` its address.
+    together=True (cluster mode): the three nodes are started at once, not node 1 first."""
 
-    def __init__(self, tls=False, **opts):
+    def __init__(self, tls=False, together=False, **opts):
         self.tmp = tempfile.mkdtemp(prefix="cloudtwin-sdk-")
         self.data_dir = os.path.join(self.tmp, "data")
         self.config = os.path.join(self.tmp, "config.toml")
         with open(self.config, "w") as f:
             f.write(config_text(self.data_dir, **opts))
         self.tls = tls
+        self.together = together
         self.proc = None
         self.procs = []
         self.nodes = []
@@ -181,14 +183,18 @@ class Server:
             if self.tls:
                 self.https = _first_line(self.proc, "https")
             return
-        # Node 1 first (on a fresh database it makes the tables and the seed), then the others
-        # together.
+        # Node 1 first, then the others at once; together=True: all three at once.
         self.procs = [self._spawn(self.node_config(1), self.tls)]
         self.proc = self.procs[0]
-        nodes = [_first_line(self.proc, "http")]
-        if self.tls:
-            self.https = _first_line(self.proc, "https")
+        if not self.together:
+            nodes = [_first_line(self.proc, "http")]
+            if self.tls:
+                self.https = _first_line(self.proc, "https")
         self.procs += [self._spawn(self.node_config(n), False) for n in range(2, NODES + 1)]
+        if self.together:
+            nodes = [_first_line(self.proc, "http")]
+            if self.tls:
+                self.https = _first_line(self.proc, "https")
         nodes += [_first_line(p, "http") for p in self.procs[1:]]
         self.nodes = nodes
         if self.proxy is None:
