@@ -7,15 +7,17 @@
 # installed into a fresh venv (.venv-wheel) and the pytest project tests/wheel/project, which
 # uses only the wheel's plugin and cloudtwin.Server, then the official-client suite
 # (tencentcloud-sdk-python and tccli, pinned in tests/sdk/requirements.txt) in a venv this
-# script makes, against the real binary. Needs only Rust, Node.js 20+ with npm, and Python 3
-# with venv/pip. Honours CARGO_TARGET_DIR (and any other cargo setting): the binary's path
-# comes from cargo, not from a guess.
+# script makes, against the real binary, then again in cluster mode (three nodes over one
+# PostgreSQL database behind a round-robin proxy, tests/sdk/rr_proxy.py). Needs only Rust,
+# Node.js 20+ with npm, and Python 3 with venv/pip. Honours CARGO_TARGET_DIR (and any other
+# cargo setting): the binary's path comes from cargo, not from a guess.
 #
 # The output ends with the summary line of the last runner that ran: nextest's (or cargo
 # test's) when the Rust suite fails, node's when the Node.js or the console suite fails, the
 # wheel project's pytest summary when it fails, else the official-client suite's pytest
-# summary. The exit status is non-zero if any test failed or if pytest collected nothing (its
-# exit 5 is turned into a failure, never a pass).
+# summary (its single-node run's when that fails, else its cluster-mode run's). The exit
+# status is non-zero if any test failed or if pytest collected nothing (its exit 5 is turned
+# into a failure, never a pass).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -99,12 +101,26 @@ elif [ "$wheel_status" -ne 0 ]; then
 fi
 
 # No ini file from above the repository and no PYTEST_ADDOPTS from the caller's shell can
-# deselect the suite: pytest runs on exactly tests/sdk.
+# deselect the suite: pytest runs on exactly tests/sdk. It runs twice: against one node, then
+# in cluster mode (CLOUDTWIN_SDK_CLUSTER=1, tests/sdk/conftest.py): each server of the suite is
+# three nodes over one fresh database of the private PostgreSQL, behind the round-robin proxy
+# of tests/sdk/rr_proxy.py, which sends each request to the next node in turn.
+sdk_suite() {
+  local status=0
+  env -u PYTEST_ADDOPTS -u CLOUDTWIN_STORE_URL CLOUDTWIN_BIN="$BIN" CLOUDTWIN_SDK_CLUSTER="$1" \
+    .venv/bin/python -m pytest tests/sdk -q -p no:cacheprovider -c /dev/null --rootdir tests/sdk \
+    "${@:2}" || status=$?
+  if [ "$status" -eq 5 ]; then
+    echo "tests/run.sh: pytest collected no tests from tests/sdk" >&2
+    status=1
+  fi
+  return "$status"
+}
 status=0
-env -u PYTEST_ADDOPTS CLOUDTWIN_BIN="$BIN" .venv/bin/python -m pytest tests/sdk -q \
-  -p no:cacheprovider -c /dev/null --rootdir tests/sdk || status=$?
-if [ "$status" -eq 5 ]; then
-  echo "tests/run.sh: pytest collected no tests from tests/sdk" >&2
-  exit 1
+sdk_suite 0 || status=$?
+if [ "$status" -ne 0 ]; then
+  exit "$status"
 fi
+# -rs: the reasons of the tests skipped in cluster mode, above the summary line.
+sdk_suite 1 -rs || status=$?
 exit "$status"

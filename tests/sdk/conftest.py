@@ -9,6 +9,7 @@ import tempfile
 import time
 
 import pytest
+from rr_proxy import RoundRobinProxy
 from tencentcloud.common import credential
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
@@ -75,47 +76,185 @@ task_retention_seconds = {retention_s}
 """
 
 
-class Server:
-    """The real binary, started on a config of its own."""
+# Cluster mode (CLOUDTWIN_SDK_CLUSTER=1): every Server is three nodes over one fresh PostgreSQL
+# database (made on the server CLOUDTWIN_TEST_PG_URL names, dropped at close) behind the
+# round-robin proxy of rr_proxy.py, which sends each request to the next node in turn.
+CLUSTER = os.environ.get("CLOUDTWIN_SDK_CLUSTER") == "1"
+PG_URL = os.environ.get("CLOUDTWIN_TEST_PG_URL", "")
+NODES = 3
+# The settings a node keeps in its own memory: in cluster mode a write goes to every node.
+NODE_LOCAL = ("/_cloudtwin/settings", "/_cloudtwin/faults")
+# What the nodes are given of the caller's environment: nothing that would change their store,
+# address or data dir behind the config the suite wrote.
+NODE_ENV = {k: v for k, v in os.environ.items()
+             if k not in ("CLOUDTWIN_STORE_URL", "CLOUDTWIN_DATA_DIR", "CLOUDTWIN_LISTEN",
+                          "CLOUDTWIN_TLS_LISTEN", "CLOUDTWIN_LOG_FORMAT")}
+# Requests per node over every cluster of the session (see pytest_sessionfinish).
+SPREAD = [0] * NODES
+cluster_only = pytest.mark.skipif(not CLUSTER, reason="cluster mode only (CLOUDTWIN_SDK_CLUSTER=1)")
 
-    def __init__(self, **opts):
+
+def not_in_cluster(reason):
+    """Skips a test in cluster mode only, for something that cannot hold behind the proxy."""
+    return pytest.mark.skipif(CLUSTER, reason=f"cluster mode: {reason}")
+
+
+def pytest_configure(config):
+    if CLUSTER and not PG_URL:
+        raise pytest.UsageError("CLOUDTWIN_SDK_CLUSTER=1 needs CLOUDTWIN_TEST_PG_URL "
+                                "(a superuser URL, as tests/pg.sh's pg_start exports)")
+
+
+def psql(sql):
+    out = subprocess.run(["psql", PG_URL, "-v", "ON_ERROR_STOP=1", "-qAtc", sql],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, f"psql {sql!r}: {out.stderr}"
+
+
+def url_of_database(name):
+    """CLOUDTWIN_TEST_PG_URL with its database replaced by `name`."""
+    base, _, query = PG_URL.partition("?")
+    head, _, _ = base.rpartition("/")
+    return f"{head}/{name}" + (f"?{query}" if query else "")
+
+
+def _first_line(proc, scheme):
+    line = proc.stdout.readline()
+    m = re.match(rf"cloudtwin listening on {scheme}://(\S+)", line)
+    assert m, f"unexpected line {line!r} (exit {proc.poll()})"
+    return m.group(1)
+
+
+class Server:
+    """The real binary, started on a config of its own. In cluster mode: three nodes on one
+    database behind a round-robin proxy, `endpoint` being the proxy's; `config` is then the
+    config the three share, each node's own being it with its data dir, `[store]` and
+    `[cluster]` (remade from it at each start, so that a test may edit it and restart).
+    tls=True: a TLS listener too (on node 1 in cluster mode), `https` its address.
+    together=True (cluster mode): the three nodes are started at once, not node 1 first."""
+
+    def __init__(self, tls=False, together=False, **opts):
         self.tmp = tempfile.mkdtemp(prefix="cloudtwin-sdk-")
         self.data_dir = os.path.join(self.tmp, "data")
         self.config = os.path.join(self.tmp, "config.toml")
         with open(self.config, "w") as f:
             f.write(config_text(self.data_dir, **opts))
+        self.tls = tls
+        self.together = together
         self.proc = None
-        self.start()
+        self.procs = []
+        self.nodes = []
+        self.proxy = None
+        self.database = None
+        try:
+            if CLUSTER:
+                self.database = re.sub(r"[^a-z0-9_]", "_", unique("cloudtwin_sdk").lower())
+                psql(f'CREATE DATABASE "{self.database}"')
+                self.store_url = url_of_database(self.database)
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def _spawn(self, config, tls):
+        env = dict(NODE_ENV, CLOUDTWIN_LOG="warn")
+        if tls:
+            env["CLOUDTWIN_TLS_LISTEN"] = "127.0.0.1:0"
+        return subprocess.Popen([BIN, "serve", "--config", config], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, env=env, text=True)
+
+    def node_config(self, n):
+        """Node n's (1-based) config file, written from `config`."""
+        with open(self.config) as f:
+            text = f.read()
+        node_dir = os.path.join(self.tmp, f"node-{n}")
+        text = re.sub(r'(?m)^data_dir = ".*"$', f'data_dir = "{node_dir}"', text, count=1)
+        text += f'\n[store]\nbackend = "postgres"\nurl = "{self.store_url}"\n[cluster]\nnode_id = "node-{n}"\n'
+        path = os.path.join(self.tmp, f"node-{n}.toml")
+        with open(path, "w") as f:
+            f.write(text)
+        return path
 
     def start(self):
-        self.proc = subprocess.Popen(
-            [BIN, "serve", "--config", self.config],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=dict(os.environ, CLOUDTWIN_LOG="warn"),
-            text=True,
-        )
-        line = self.proc.stdout.readline()
-        m = re.match(r"cloudtwin listening on http://(\S+)", line)
-        assert m, f"unexpected first line {line!r}"
-        self.endpoint = m.group(1)
+        if not CLUSTER:
+            self.proc = self._spawn(self.config, self.tls)
+            self.procs = [self.proc]
+            self.endpoint = _first_line(self.proc, "http")
+            if self.tls:
+                self.https = _first_line(self.proc, "https")
+            return
+        # Node 1 first, then the others at once; together=True: all three at once.
+        self.procs = [self._spawn(self.node_config(1), self.tls)]
+        self.proc = self.procs[0]
+        if not self.together:
+            nodes = [_first_line(self.proc, "http")]
+            if self.tls:
+                self.https = _first_line(self.proc, "https")
+        self.procs += [self._spawn(self.node_config(n), False) for n in range(2, NODES + 1)]
+        if self.together:
+            nodes = [_first_line(self.proc, "http")]
+            if self.tls:
+                self.https = _first_line(self.proc, "https")
+        nodes += [_first_line(p, "http") for p in self.procs[1:]]
+        self.nodes = nodes
+        if self.proxy is None:
+            self.proxy = RoundRobinProxy(nodes)
+        else:
+            self.proxy.set_nodes(nodes)
+        self.endpoint = self.proxy.endpoint
+
+    def node_dir(self, n=1):
+        """Node n's data dir (the data dir in single-node mode)."""
+        return os.path.join(self.tmp, f"node-{n}") if CLUSTER else self.data_dir
 
     def kill9(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
+        for p in self.procs:
+            p.send_signal(signal.SIGKILL)
+        for p in self.procs:
+            p.wait()
 
     def terminate(self):
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=30)
+        """SIGTERM to every node; the first non-zero exit status, else 0."""
+        for p in self.procs:
+            p.send_signal(signal.SIGTERM)
+        codes = [p.wait(timeout=30) for p in self.procs]
+        return next((c for c in codes if c != 0), 0)
 
     def restart(self):
         self.start()
 
     def close(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        if self.proxy is not None:
+            for i, n in enumerate(self.proxy.spread()):
+                SPREAD[i] += n
+            self.proxy.close()
+            self.proxy = None
+        if self.database:
+            try:
+                psql(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+            except Exception as e:  # best effort: the private server goes at the end of the run
+                print(f"conftest: cannot drop database {self.database}: {e}")
+            self.database = None
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def _request(self, endpoint, method, path, body):
+        import json
+        import urllib.request
+        req = urllib.request.Request(f"http://{endpoint}{path}", method=method,
+                                     data=None if body is None else json.dumps(body).encode(),
+                                     headers={"Authorization": f"Bearer {ADMIN_TOKEN}",
+                                              "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.loads(r.read())
+
+    def admin_nodes(self, method, path, body=None):
+        """An admin route on every node directly (the one server in single-node mode); the
+        answers, node 1's first."""
+        return [self._request(e, method, path, body) for e in (self.nodes if CLUSTER else [self.endpoint])]
 
     def imm(self, style="v3", ak=AK_ID_1, secret=AK_SECRET_1, language=None):
         """language: sent as Accept-Language (the SDKs send none by default)."""
@@ -139,15 +278,15 @@ class Server:
             return e.code, json.loads(e.read() or b"null")
 
     def admin(self, method, path, body=None):
-        """An admin route with the token; returns the decoded JSON answer (fails on non-2xx)."""
-        import json
-        import urllib.request
-        req = urllib.request.Request(f"http://{self.endpoint}{path}", method=method,
-                                     data=None if body is None else json.dumps(body).encode(),
-                                     headers={"Authorization": f"Bearer {ADMIN_TOKEN}",
-                                              "Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return json.loads(r.read())
+        """An admin route with the token; returns the decoded JSON answer (fails on non-2xx).
+        In cluster mode a write to what each node keeps in memory (settings, fault rules) goes
+        to every node directly and node 1's answer is returned; a read of them, which would say
+        one node's only, is refused (admin_nodes reads every node's); everything else (state,
+        seed, reset, import, tasks, ingestion) is in the database and goes through the proxy."""
+        if CLUSTER and path.startswith(NODE_LOCAL):
+            assert method != "GET", f"cluster mode: GET {path} says one node's; use admin_nodes"
+            return self.admin_nodes(method, path, body)[0]
+        return self._request(self.endpoint, method, path, body)
 
     def set_image_state(self, image_id, **body):
         """State control: e.g. set_image_state(id, state="NORMAL")."""
@@ -155,8 +294,8 @@ class Server:
 
     def set_ready_after_ms(self, ms):
         """The delay of images created, imported or synced from now on (PUT /_cloudtwin/settings)."""
-        assert self.admin("PUT", "/_cloudtwin/settings", {"cvm": {"image_ready_after_ms": ms}})["cvm"] == \
-            {"image_ready_after_ms": ms}
+        for answer in self.admin_nodes("PUT", "/_cloudtwin/settings", {"cvm": {"image_ready_after_ms": ms}}):
+            assert answer["cvm"] == {"image_ready_after_ms": ms}
 
     def client(self, style="tc3-post", secret_id=SECRET_ID_1, secret_key=SECRET_KEY_1, region=REGION,
                language="en-US"):
@@ -223,3 +362,27 @@ _counter = [0]
 def unique(prefix):
     _counter[0] += 1
     return f"{prefix}-{os.getpid()}-{_counter[0]}-{int(time.time() * 1000) % 100000}"
+
+
+# Cluster mode: the proxies of the whole session must have spread the requests over the three
+# nodes; a node with less than a fifth of them fails the run (exit status 1, reported in the
+# summary). Runs of fewer than 30 requests (a test or two picked by hand) are not judged.
+MIN_SHARE = 0.2
+
+
+def _spread_verdict():
+    total = sum(SPREAD)
+    shares = ", ".join(f"node-{i + 1} {n} ({n / total:.0%})" for i, n in enumerate(SPREAD)) if total else "none"
+    ok = total < 30 or all(n >= MIN_SHARE * total for n in SPREAD)
+    return ok, f"cluster mode: {total} requests through the round-robin proxies: {shares}"
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if CLUSTER and not _spread_verdict()[0] and session.exitstatus == 0:
+        session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if CLUSTER:
+        ok, line = _spread_verdict()
+        terminalreporter.write_line(line if ok else f"FAILED {line}: a node got less than {MIN_SHARE:.0%}")

@@ -9,9 +9,17 @@ from tencentcloud.cvm.v20170312 import models
 
 import pytest
 
-from conftest import ADMIN_TOKEN
+from conftest import ADMIN_TOKEN, not_in_cluster
 from imm_client import ImmError
 from test_tccli import tccli
+
+
+# Fault rules live in each node's memory (src/faults.rs): behind the round-robin proxy a rule
+# posted to one node fires on a third of the requests, and one posted to every node fires its
+# `count` times on each node, so the counted rules below cannot answer as these tests assert.
+PER_NODE_FAULTS = not_in_cluster("fault rules and their counts are each node's own (in memory, "
+                                 "src/faults.rs), so a counted rule cannot fire exactly `count` "
+                                 "times for requests spread over three nodes")
 
 
 def admin(server, method, path, body=None):
@@ -32,6 +40,7 @@ def describe_with_retries(client, attempts):
                 raise
 
 
+@PER_NODE_FAULTS
 def test_client_retry_code_gets_through_two_injected_rate_limits(fresh_server):
     # (tencentcloud-sdk-python 3.1.195's StandardRetryer keeps the first error after a retry
     # succeeds and raises it anyway, so client code retries by hand, as here.)
@@ -47,6 +56,7 @@ def test_client_retry_code_gets_through_two_injected_rate_limits(fresh_server):
     assert e.value.get_code() == "RequestLimitExceeded"
 
 
+@PER_NODE_FAULTS
 def test_the_alibaba_sdk_raises_its_throttling_exception_for_an_injected_throttle(fresh_server):
     s = fresh_server()
     admin(s, "POST", "/_cloudtwin/faults", {"dialect": "aliyun", "action": "ListProjects", "count": 1,
@@ -64,6 +74,7 @@ def test_the_alibaba_sdk_raises_its_throttling_exception_for_an_injected_throttl
     assert (e.value.code, e.value.status) == ("ServiceUnavailable", 503)
 
 
+@PER_NODE_FAULTS
 def test_tccli_reports_an_injected_internal_error(fresh_server):
     s = fresh_server()
     admin(s, "POST", "/_cloudtwin/faults", {"dialect": "tencent", "count": 1, "error": {"code": "InternalError", "message": "injected"}})

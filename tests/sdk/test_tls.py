@@ -5,6 +5,10 @@ each SDK trust the generated CA (`DATA_DIR/tls/ca.pem`), with each SDK's default
 environment variable is proven to work (or not) on its own, with no state cached by an earlier
 call (darabonba keeps one TLS context per host for the whole process).
 
+In cluster mode (CLOUDTWIN_SDK_CLUSTER=1) the second cloudtwin is a cluster of the suite's own
+(conftest.Server): the TLS listener and its CA are node 1's, the plain address is the
+round-robin proxy's, so what is written over one is read over the other through other nodes.
+
 Found (docs/configuration.md, "TLS"):
 - tencentcloud-sdk-python: `HttpProfile(certification=CA)`. It passes `verify=certifi.where()` to
   requests itself, so neither `REQUESTS_CA_BUNDLE` nor `SSL_CERT_FILE` is honoured.
@@ -23,7 +27,7 @@ import tempfile
 
 import pytest
 
-from conftest import AK_ID_1, AK_SECRET_1, BIN, SECRET_ID_1, SECRET_KEY_1, config_text
+from conftest import NODE_ENV, AK_ID_1, AK_SECRET_1, BIN, CLUSTER, SECRET_ID_1, SECRET_KEY_1, Server, config_text
 
 # Variables that would change which CAs a client trusts: removed from every call's environment.
 TRUST_VARS = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR",
@@ -67,14 +71,22 @@ except Exception as e:
 
 
 class TlsServer:
-    """A cloudtwin with its TLS listener on a free port, on an ephemeral data dir."""
+    """A cloudtwin with its TLS listener on a free port, on an ephemeral data dir; in cluster
+    mode, three nodes on a database of their own, node 1 with the TLS listener."""
 
     def __init__(self):
+        self.cluster = None
+        if CLUSTER:
+            self.cluster = Server(tls=True)
+            self.http, self.https = self.cluster.endpoint, self.cluster.https
+            self.ca = os.path.join(self.cluster.node_dir(1), "tls", "ca.pem")
+            assert os.path.isfile(self.ca), self.ca
+            return
         self.tmp = tempfile.mkdtemp(prefix="cloudtwin-sdk-tls-")
         self.config = os.path.join(self.tmp, "config.toml")
         with open(self.config, "w") as f:
             f.write(config_text(os.path.join(self.tmp, "unused")))
-        env = dict(os.environ, CLOUDTWIN_LOG="warn", CLOUDTWIN_TLS_LISTEN="127.0.0.1:0", TMPDIR=self.tmp)
+        env = dict(NODE_ENV, CLOUDTWIN_LOG="warn", CLOUDTWIN_TLS_LISTEN="127.0.0.1:0", TMPDIR=self.tmp)
         self.proc = subprocess.Popen([BIN, "serve", "--ephemeral", "--config", self.config],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
         first, second = self.proc.stdout.readline(), self.proc.stdout.readline()
@@ -90,6 +102,12 @@ class TlsServer:
         self.ca = cas[0]
 
     def stop(self):
+        if self.cluster is not None:
+            try:
+                assert self.cluster.terminate() == 0
+            finally:
+                self.cluster.close()
+            return
         if self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGTERM)
             assert self.proc.wait(timeout=30) == 0
@@ -151,7 +169,8 @@ def test_tea_sdk_trusts_ssl_cert_file_but_not_requests_ca_bundle(tls_server):
 
 
 def test_the_same_calls_over_plain_http_still_answer(tls_server):
-    # The plain listener of the same process, as the rest of the suite uses it.
+    # The plain listener of the same process, as the rest of the suite uses it (in cluster
+    # mode: the proxy in front of the same nodes).
     out = run(TENCENT.replace('hp = HttpProfile(endpoint', 'hp = HttpProfile(protocol="http", endpoint')
               .replace('assert hp.scheme == "https", hp.scheme', ''),
               [tls_server.http, SECRET_ID_1, SECRET_KEY_1, ""])
