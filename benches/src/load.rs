@@ -121,13 +121,25 @@ pub async fn drive(
     build: Build,
     check: Check,
 ) -> Run {
+    drive_spread(&[addr.to_string()], conns, warmup, duration, build, check).await
+}
+
+/// [`drive`] over several servers: connection `c` goes to `addrs[c % addrs.len()]`.
+pub async fn drive_spread(
+    addrs: &[String],
+    conns: usize,
+    warmup: Duration,
+    duration: Duration,
+    build: Build,
+    check: Check,
+) -> Run {
     let stop = Arc::new(AtomicBool::new(false));
     let measuring = Arc::new(AtomicBool::new(false));
     let errors = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for c in 0..conns {
         let (addr, stop, measuring, errors, build, check) = (
-            addr.to_string(),
+            addrs[c % addrs.len()].clone(),
             stop.clone(),
             measuring.clone(),
             errors.clone(),
@@ -211,12 +223,23 @@ pub async fn once(addr: &str, req: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
 /// Sends `total` requests over `conns` connections as fast as they are answered (loading
 /// data); returns the failures.
 pub async fn blast(addr: &str, conns: usize, total: u64, build: Build, check: Check) -> u64 {
+    blast_spread(&[addr.to_string()], conns, total, build, check).await
+}
+
+/// [`blast`] over several servers: connection `c` goes to `addrs[c % addrs.len()]`.
+pub async fn blast_spread(
+    addrs: &[String],
+    conns: usize,
+    total: u64,
+    build: Build,
+    check: Check,
+) -> u64 {
     let next = Arc::new(AtomicU64::new(0));
     let failures = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for c in 0..conns {
         let (addr, next, failures, build, check) = (
-            addr.to_string(),
+            addrs[c % addrs.len()].clone(),
             next.clone(),
             failures.clone(),
             build.clone(),

@@ -2,7 +2,8 @@
 //! loopback, with signature checks on and rate limits off, side by side with moto.
 //!
 //! Prints one table, writes `benches/results/latest.json` and `benches/results/latest.png`.
-//! Scenarios: `cvm`, `imm`, `ceiling`, `reset`, `conns`, `hardening`, `moto`, or `all`;
+//! Scenarios: `cvm`, `imm`, `ceiling`, `reset`, `conns`, `hardening`, `moto`, or `all`
+//! (`postgres` and `imm-scale` run only when named: see docs/benchmarks.md);
 //! `--quick` stops at 100k images;
 //! `--seconds N` sets the measuring time per figure (default 5); `--out DIR` writes the JSON and
 //! the chart there instead of `benches/results/`.
@@ -13,6 +14,7 @@ mod hardening;
 mod imm_scale;
 mod load;
 mod pairs;
+mod postgres;
 mod report;
 mod requests;
 
@@ -1036,6 +1038,7 @@ async fn main() {
             "profile",
             "imm-scale",
             "faces",
+            "postgres",
         ]
         .iter()
         .any(|s| has(s));
@@ -1062,6 +1065,9 @@ async fn main() {
     }
     if has("imm-scale") {
         imm_scale::run(&o, &mut r).await;
+    }
+    if has("postgres") {
+        postgres::run(&o, &mut r).await;
     }
     if all || has("faces") {
         faces::run(&o, &mut r).await;
