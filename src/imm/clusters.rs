@@ -124,11 +124,16 @@ impl Imm {
     ) -> Result<Vec<Cluster>, ImmError> {
         dataset_of(&self.store, c, project, dataset)?;
         let scope = dataset_scope(c, project, dataset);
-        let mut out = Vec::new();
-        for id in ids {
-            if let Some(cl) = get::<Cluster>(&self.store, Tree::ImmClusters, &scoped(&scope, id))? {
-                out.push(cl);
-            }
+        self.clusters_by_id(&scope, ids)
+    }
+
+    /// The clusters of `ids` that exist, in that order, read in one go (one round trip on a
+    /// database).
+    fn clusters_by_id(&self, scope: &[u8], ids: &[String]) -> Result<Vec<Cluster>, ImmError> {
+        let keys: Vec<Vec<u8>> = ids.iter().map(|id| scoped(scope, id)).collect();
+        let mut out = Vec::with_capacity(ids.len());
+        for bytes in self.store.get_many(Tree::ImmClusters, &keys)?.into_iter().flatten() {
+            out.push(crate::store::decode::<Cluster>(&bytes)?);
         }
         Ok(out)
     }
@@ -186,12 +191,7 @@ impl Imm {
         }
         let more = ids.len() > q.max_results;
         ids.truncate(q.max_results);
-        let mut clusters = Vec::new();
-        for id in &ids {
-            if let Some(c) = get::<Cluster>(&self.store, Tree::ImmClusters, &scoped(scope, id))? {
-                clusters.push(c);
-            }
-        }
+        let clusters = self.clusters_by_id(scope, &ids)?;
         let next = if more {
             clusters.last().map(|c| Cursor {
                 sort: q.sort,
