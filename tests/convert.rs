@@ -54,6 +54,21 @@ fn convert(from: &str, to: &str) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// `cloudtwin check --data-dir DIR` exits 0.
+fn assert_check_passes(dir: &Path) {
+    let check = Command::new(bin())
+        .args(["check", "--data-dir"])
+        .arg(dir)
+        .env("CLOUDTWIN_LOG", "warn")
+        .output()
+        .expect("check");
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+}
+
 fn ingest(s: &Server, uri: &str, figures: Value) {
     let (code, body) = admin_post(
         &s.base,
@@ -177,16 +192,7 @@ fn a_data_dir_converts_to_postgres_and_back_with_every_record() {
     let back_s = back.to_str().expect("utf-8 path");
     let (ok, out) = convert(&url, back_s);
     assert!(ok, "{out}");
-    let check = Command::new(bin())
-        .args(["check", "--data-dir", back_s])
-        .env("CLOUDTWIN_LOG", "warn")
-        .output()
-        .expect("check");
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stdout)
-    );
+    assert_check_passes(&back);
     let back_cfg = tmp.path().join("back.toml");
     std::fs::write(&back_cfg, config_text(&back, &Opts::default())).expect("config");
     let b = Server::spawn(&back_cfg, &back);
@@ -247,17 +253,7 @@ fn backup_export_reset_import_and_seed_work_on_a_database() {
         &json!({"dir": backup}),
     );
     assert_eq!(code, 200, "{answer}");
-    let check = Command::new(bin())
-        .args(["check", "--data-dir"])
-        .arg(&backup)
-        .env("CLOUDTWIN_LOG", "warn")
-        .output()
-        .expect("check");
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stdout)
-    );
+    assert_check_passes(&backup);
     // Export, reset, import: the database holds the exported state again.
     let (code, state) = admin_get(&n.base, "/_cloudtwin/state");
     assert_eq!(code, 200, "{state}");

@@ -132,7 +132,12 @@ impl Imm {
     fn clusters_by_id(&self, scope: &[u8], ids: &[String]) -> Result<Vec<Cluster>, ImmError> {
         let keys: Vec<Vec<u8>> = ids.iter().map(|id| scoped(scope, id)).collect();
         let mut out = Vec::with_capacity(ids.len());
-        for bytes in self.store.get_many(Tree::ImmClusters, &keys)?.into_iter().flatten() {
+        for bytes in self
+            .store
+            .get_many(Tree::ImmClusters, &keys)?
+            .into_iter()
+            .flatten()
+        {
             out.push(crate::store::decode::<Cluster>(&bytes)?);
         }
         Ok(out)

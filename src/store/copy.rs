@@ -27,14 +27,8 @@ impl Store {
     pub fn copy_to(&self, dest: &Path) -> Result<CopyStats, StoreError> {
         prepare_empty_dir(dest)?;
         let engine = self.engine();
-        // A snapshot when the engine has one (a database other nodes write to); else the
-        // exclusive gate holds this process's writers off.
-        let snapshot = engine.snapshot().transpose()?;
-        let _exclusive = snapshot.is_none().then(|| self.exclusive());
-        let reader: &dyn Reader = match &snapshot {
-            Some(s) => &**s,
-            None => engine,
-        };
+        let frozen = self.frozen()?;
+        let reader = frozen.reader();
         let target = engine.create_like(dest)?;
         let mut records = 0u64;
         let total: usize = Tree::ALL.iter().map(|t| engine.len(*t)).sum();
@@ -64,6 +58,36 @@ impl Store {
         Ok(CopyStats {
             records,
             dir: dest.to_path_buf(),
+        })
+    }
+}
+
+/// One moment of a store to copy from: a snapshot when the engine has one (a database other
+/// nodes write to), else the engine with this process's writers held off by the exclusive
+/// gate.
+struct Frozen<'a> {
+    engine: &'a dyn Reader,
+    snapshot: Option<Box<dyn Reader>>,
+    _gate: Option<std::sync::RwLockWriteGuard<'a, ()>>,
+}
+
+impl Frozen<'_> {
+    fn reader(&self) -> &dyn Reader {
+        match &self.snapshot {
+            Some(s) => &**s,
+            None => self.engine,
+        }
+    }
+}
+
+impl Store {
+    fn frozen(&self) -> Result<Frozen<'_>, StoreError> {
+        let snapshot = self.engine().snapshot().transpose()?;
+        let gate = snapshot.is_none().then(|| self.exclusive());
+        Ok(Frozen {
+            engine: self.engine(),
+            snapshot,
+            _gate: gate,
         })
     }
 }
@@ -109,12 +133,8 @@ impl Store {
             }
         }
         let engine = self.engine();
-        let snapshot = engine.snapshot().transpose()?;
-        let _exclusive = snapshot.is_none().then(|| self.exclusive());
-        let reader: &dyn Reader = match &snapshot {
-            Some(s) => &**s,
-            None => engine,
-        };
+        let frozen = self.frozen()?;
+        let reader = frozen.reader();
         let total: usize = Tree::ALL.iter().map(|t| engine.len(*t)).sum();
         let mut progress = crate::progress::Progress::new("converting the store", total as u64);
         let _target_gate = target.exclusive_write();
