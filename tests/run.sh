@@ -56,6 +56,9 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 fi
 (cd tests/node && npm ci --no-audit --no-fund --silent)
 CLOUDTWIN_BIN="$BIN" node --test tests/node/run.mjs
+# Again against three nodes over one fresh database of the private PostgreSQL, behind the
+# round-robin proxy of tests/sdk/rr_proxy.py (each request to the next node in turn).
+CLOUDTWIN_NODE_CLUSTER=1 CLOUDTWIN_BIN="$BIN" node --test tests/node/run.mjs
 
 # The web console in Debian's headless Chromium (never a downloaded browser), driven by
 # playwright-core (pinned in tests/console/package-lock.json), against the real binary

@@ -7,7 +7,7 @@
 // Run: CLOUDTWIN_BIN=target/debug/cloudtwin node --test tests/node/   (tests/run.sh does).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, rmSync, readdirSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname, resolve } from "node:path";
@@ -28,7 +28,7 @@ const SECRET_KEY = "cloudtwinSecretKey000000000000001";
 const AK_ID = "LTAICLOUDTWIN0000000001";
 const AK_SECRET = "cloudtwinAccessKeySecret00000001";
 
-let server; // { proc, endpoint, tmp }
+let server; // { procs, endpoint, tmp, db? }: one node, or (cluster mode) three nodes and the proxy
 
 function configText(dataDir) {
   return `listen = "127.0.0.1:0"
@@ -63,37 +63,84 @@ task_min_duration_ms = 50
 `;
 }
 
-before(async () => {
-  const tmp = mkdtempSync(join(tmpdir(), "cloudtwin-node-"));
-  const dataDir = join(tmp, "data");
-  const config = join(tmp, "config.toml");
-  writeFileSync(config, configText(dataDir));
-  const proc = spawn(BIN, ["serve", "--config", config, "--listen", "127.0.0.1:0", "--data-dir", dataDir], {
-    stdio: ["ignore", "pipe", "ignore"],
-    env: { ...process.env, CLOUDTWIN_LOG: process.env.CLOUDTWIN_LOG || "warn" },
-  });
-  const endpoint = await new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error("no listening line within 30 s")), 30000);
+// The first line a started process prints, matched against `re` (its first group).
+function firstLine(proc, re, what) {
+  return new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`${what}: no listening line within 30 s`)), 30000);
     proc.on("error", fail);
-    proc.on("exit", (code) => fail(new Error(`cloudtwin exited with ${code} before listening`)));
+    proc.on("exit", (code) => fail(new Error(`${what} exited with ${code} before listening`)));
     createInterface({ input: proc.stdout }).once("line", (line) => {
       clearTimeout(timer);
-      const m = /^cloudtwin listening on http:\/\/(\S+)/.exec(line);
-      m ? ok(m[1]) : fail(new Error(`unexpected first line ${JSON.stringify(line)}`));
+      const m = re.exec(line);
+      m ? ok(m[1]) : fail(new Error(`${what}: unexpected first line ${JSON.stringify(line)}`));
     });
   });
+}
+
+// Cluster mode (CLOUDTWIN_NODE_CLUSTER=1, with CLOUDTWIN_TEST_PG_URL naming a PostgreSQL
+// superuser, as tests/pg.sh exports): three nodes over one fresh database behind the
+// round-robin proxy of tests/sdk/rr_proxy.py, which sends each request to the next node.
+const CLUSTER = process.env.CLOUDTWIN_NODE_CLUSTER === "1";
+const PG_ADMIN = process.env.CLOUDTWIN_TEST_PG_URL;
+
+function psql(sql) {
+  const r = spawnSync("psql", [PG_ADMIN, "-qtAc", sql], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`psql ${sql}: ${r.stderr}`);
+}
+
+async function startNode(tmp, name, extra) {
+  const dataDir = join(tmp, name);
+  const config = join(tmp, `${name}.toml`);
+  writeFileSync(config, configText(dataDir) + extra);
+  const env = { ...process.env, CLOUDTWIN_LOG: process.env.CLOUDTWIN_LOG || "warn" };
+  delete env.CLOUDTWIN_STORE_URL;
+  const proc = spawn(BIN, ["serve", "--config", config, "--listen", "127.0.0.1:0", "--data-dir", dataDir], {
+    stdio: ["ignore", "pipe", "ignore"],
+    env,
+  });
+  const endpoint = await firstLine(proc, /^cloudtwin listening on http:\/\/(\S+)/, name);
   proc.stdout.resume();
-  server = { proc, endpoint, tmp };
+  return { proc, endpoint };
+}
+
+before(async () => {
+  const tmp = mkdtempSync(join(tmpdir(), "cloudtwin-node-"));
+  if (!CLUSTER) {
+    const node = await startNode(tmp, "data", "");
+    server = { procs: [node.proc], endpoint: node.endpoint, tmp };
+    return;
+  }
+  assert.ok(PG_ADMIN, "cluster mode needs CLOUDTWIN_TEST_PG_URL (tests/pg.sh)");
+  const db = `ct_node_${process.pid}_${Date.now() % 1000000}`;
+  psql(`CREATE DATABASE ${db}`);
+  const url = PG_ADMIN.replace(/\/[^/]*$/, `/${db}`);
+  const store = `[store]\nbackend = "postgres"\nurl = "${url}"\n`;
+  // Node 1 opens the new database first, the other two then at once.
+  const nodes = [await startNode(tmp, "node-1", `${store}[cluster]\nnode_id = "node-1"\n`)];
+  nodes.push(
+    ...(await Promise.all(
+      ["node-2", "node-3"].map((n) => startNode(tmp, n, `${store}[cluster]\nnode_id = "${n}"\n`)),
+    )),
+  );
+  const proxy = spawn("python3", [join(ROOT, "tests", "sdk", "rr_proxy.py"), ...nodes.map((n) => n.endpoint)], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const endpoint = await firstLine(proxy, /^rr-proxy listening on (\S+)/, "rr_proxy.py");
+  proxy.stdout.resume();
+  server = { procs: [...nodes.map((n) => n.proc), proxy], endpoint, tmp, db, nodes };
 });
 
 after(async () => {
   if (server) {
-    const { proc, tmp } = server;
-    if (proc.exitCode === null) {
-      const exited = new Promise((ok) => proc.once("exit", ok));
-      process.kill(proc.pid, "SIGTERM");
-      await exited;
+    const { procs, tmp, db } = server;
+    for (const proc of procs) {
+      if (proc.exitCode === null) {
+        const exited = new Promise((ok) => proc.once("exit", ok));
+        process.kill(proc.pid, "SIGTERM");
+        await exited;
+      }
     }
+    if (db) psql(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
     rmSync(tmp, { recursive: true, force: true });
   }
 });

@@ -162,3 +162,20 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # the body ended with the node's connection
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _proxy
+
+
+if __name__ == "__main__":
+    # For suites in other languages (tests/node/run.mjs in cluster mode):
+    #   python3 tests/sdk/rr_proxy.py HOST:PORT HOST:PORT ...
+    # prints "rr-proxy listening on HOST:PORT" and serves until stdin closes or SIGTERM.
+    import signal
+    import sys
+
+    proxy = RoundRobinProxy(sys.argv[1:])
+    print(f"rr-proxy listening on {proxy.endpoint}", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        sys.stdin.read()
+    finally:
+        print(f"rr-proxy spread {proxy.spread()}", file=sys.stderr, flush=True)
+        proxy.close()
