@@ -392,6 +392,10 @@ pub struct ServerConfig {
     /// Most connections open at once (lowered to the open-file limit minus a reserve).
     #[serde(default = "default_max_connections")]
     pub max_connections: u64,
+    /// After SIGTERM/SIGINT, how long in-flight requests (and background work) may take to
+    /// finish before they are cut off and the store is closed.
+    #[serde(default = "default_shutdown_grace")]
+    pub shutdown_grace_ms: u64,
 }
 
 impl Default for ServerConfig {
@@ -400,8 +404,13 @@ impl Default for ServerConfig {
             header_read_timeout_ms: default_header_read_timeout(),
             idle_timeout_ms: default_idle_timeout(),
             max_connections: default_max_connections(),
+            shutdown_grace_ms: default_shutdown_grace(),
         }
     }
+}
+
+fn default_shutdown_grace() -> u64 {
+    30_000
 }
 
 /// Accepted range of `server.header_read_timeout_ms`.
@@ -1040,7 +1049,7 @@ impl Config {
     /// arithmetic cannot overflow; each error names the key and the range.
     fn check_ranges(&self) -> Result<(), ConfigError> {
         let day_s = 24 * 3600;
-        let checks: [(&str, u64, u64, u64); 13] = [
+        let checks: [(&str, u64, u64, u64); 14] = [
             (
                 "auth.max_skew_seconds",
                 self.auth.max_skew_seconds,
@@ -1087,6 +1096,12 @@ impl Config {
             ("flush_interval_ms", self.flush_interval_ms, 1, 60_000),
             ("cache_mb", self.cache_mb, 1, 1 << 20),
             ("store.pool", self.store.pool as u64, 1, 256),
+            (
+                "server.shutdown_grace_ms",
+                self.server.shutdown_grace_ms,
+                0,
+                3_600_000,
+            ),
             (
                 "cluster.task_lease_ms",
                 self.cluster.task_lease_ms,

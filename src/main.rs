@@ -250,8 +250,11 @@ fn run(cli: Cli) -> Result<(), String> {
                 .enable_all()
                 .build()
                 .map_err(|e| e.to_string())?;
+            let grace = std::time::Duration::from_millis(cfg.server.shutdown_grace_ms);
             let result = runtime.block_on(cloudtwin::server::serve(cfg));
-            drop(runtime);
+            // Background work still running (a clustering task on a blocking thread) gets the
+            // grace too; a task cut off stays Running in the store and resumes at the next start.
+            runtime.shutdown_timeout(grace);
             drop(temp);
             result
         }

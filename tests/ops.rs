@@ -318,3 +318,74 @@ fn a_rejected_signature_logs_the_expected_canonical_request_at_debug_level() {
     assert!(text.contains("string_to_sign"), "{text}");
     assert!(text.contains("content-type;host"), "{text}");
 }
+
+#[test]
+fn a_request_stuck_in_its_body_does_not_hold_a_stop_past_the_shutdown_grace() {
+    use std::io::{Read, Write};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let config = tmp.path().join("config.toml");
+    std::fs::write(
+        &config,
+        config_text(&data, &Opts::default()) + "[server]\nshutdown_grace_ms = 500\n",
+    )
+    .expect("config");
+    let mut child = Command::new(bin())
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("CLOUDTWIN_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let base = read_base(&mut child);
+    let host = host_of(&base);
+    // A request whose body never comes: 10 of 100000 bytes.
+    let mut stuck = std::net::TcpStream::connect(&host).expect("connect");
+    stuck
+        .write_all(
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+              Content-Length: 100000\r\n\r\n{\"Limit\":1",
+        )
+        .expect("write");
+    // An answered request on another connection: by then the first one's header is read.
+    let (code, _) = get_json(&format!("{base}/_cloudtwin/health"));
+    assert_eq!(code, 200);
+    let pid = child.id().to_string();
+    let stopped = std::time::Instant::now();
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill -TERM");
+    let deadline = stopped + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not stop within 30 s of SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut log)
+        .expect("log");
+    assert!(
+        log.contains("shutdown grace over"),
+        "the stuck request was cut off at the grace: {log}"
+    );
+    // The stuck client sees its connection closed, unanswered.
+    let mut rest = Vec::new();
+    let _ = stuck.read_to_end(&mut rest);
+    assert!(
+        rest.is_empty(),
+        "no answer: {}",
+        String::from_utf8_lossy(&rest)
+    );
+}

@@ -24,7 +24,8 @@
 //! is closed at the header-read timeout, and may be evicted like any idle connection.
 //!
 //! Graceful shutdown: stop accepting, close idle connections, let in-flight requests finish
-//! (their connections close after the answer), then return.
+//! (their connections close after the answer), then return; after `server.shutdown_grace_ms`
+//! the requests still in flight are cut off (their connections are dropped unanswered).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -63,6 +64,8 @@ pub struct Limits {
     pub idle_timeout: Duration,
     /// The effective cap (already lowered to the open-file limit).
     pub max_connections: usize,
+    /// See `server.shutdown_grace_ms`.
+    pub shutdown_grace: Duration,
 }
 
 impl Limits {
@@ -77,6 +80,7 @@ impl Limits {
             header_read_timeout: Duration::from_millis(cfg.header_read_timeout_ms),
             idle_timeout: Duration::from_millis(cfg.idle_timeout_ms),
             max_connections: usize::try_from(cap).unwrap_or(usize::MAX),
+            shutdown_grace: Duration::from_millis(cfg.shutdown_grace_ms),
         }
     }
 }
@@ -470,7 +474,19 @@ pub async fn serve(
         "stopped accepting; closing idle connections, finishing in-flight requests"
     );
     let _ = stop_tx.send(true);
-    stop_tx.closed().await;
+    // A client that stops in the middle of sending a body keeps its request in flight for as
+    // long as it likes: the drain has a deadline, after which the rest are cut off.
+    if tokio::time::timeout(limits.shutdown_grace, stop_tx.closed())
+        .await
+        .is_err()
+    {
+        let open = registry.open.lock().map(|o| o.len()).unwrap_or(0);
+        tracing::warn!(
+            connections = open,
+            grace_ms = limits.shutdown_grace.as_millis() as u64,
+            "shutdown grace over: cutting off the requests still in flight (none was answered)"
+        );
+    }
 }
 
 fn is_connection_error(e: &io::Error) -> bool {
