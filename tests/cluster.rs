@@ -15,9 +15,10 @@ use std::collections::HashMap;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use common::imm::{rpc_signed, ImmClient, Reply, Tweak};
+use common::pg::{admin_url, Db};
 use common::*;
 use serde_json::{json, Value};
 
@@ -27,66 +28,6 @@ const ROUNDS: usize = 10;
 const P: &str = "proj";
 const D: &str = "faces";
 const LEASE_MS: u64 = 10_000;
-
-fn skip_pg() -> bool {
-    std::env::var("CLOUDTWIN_SKIP_PG").is_ok_and(|v| v == "1")
-}
-
-/// The superuser URL of the test server, or `None` when the PostgreSQL tests are skipped.
-fn admin_url() -> Option<String> {
-    match std::env::var("CLOUDTWIN_TEST_PG_URL") {
-        Ok(url) => Some(url),
-        Err(_) => {
-            assert!(
-                skip_pg(),
-                "CLOUDTWIN_TEST_PG_URL is not set: run tests/run.sh (it starts a private \
-                 PostgreSQL), or `source tests/pg.sh && pg_start` first, or set \
-                 CLOUDTWIN_SKIP_PG=1 to skip the cluster tests"
-            );
-            eprintln!("CLOUDTWIN_SKIP_PG=1: cluster test skipped");
-            None
-        }
-    }
-}
-
-/// A database of one test's own, dropped at the end.
-struct Db {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl Db {
-    fn create(admin: &str, tag: &str) -> Db {
-        let admin = admin.to_string();
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .expect("clock")
-            .as_nanos();
-        let name = format!("ct_cluster_{tag}_{}_{nanos}", std::process::id());
-        let mut client =
-            postgres::Client::connect(&admin, postgres::NoTls).expect("connect to the test server");
-        client
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .unwrap_or_else(|e| panic!("create database {name}: {e}"));
-        let base = admin
-            .strip_suffix("/postgres")
-            .expect("CLOUDTWIN_TEST_PG_URL ends with /postgres");
-        let url = format!("{base}/{name}");
-        Db { admin, name, url }
-    }
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        if let Ok(mut c) = postgres::Client::connect(&self.admin, postgres::NoTls) {
-            let _ = c.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
-    }
-}
 
 /// Three nodes on one database. Dropping it kills every node (each [`Server`] kills its
 /// process on drop), then drops the database.

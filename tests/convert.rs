@@ -8,37 +8,12 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
+use common::pg::{admin_url, Db};
 use common::*;
 use serde_json::{json, Value};
 
 const P: &str = "proj";
 const D: &str = "faces";
-
-/// A fresh database on the test server, or `None` when the PostgreSQL tests are skipped on
-/// purpose (`CLOUDTWIN_SKIP_PG=1`).
-fn fresh_database(tag: &str) -> Option<String> {
-    let Ok(admin) = std::env::var("CLOUDTWIN_TEST_PG_URL") else {
-        assert!(
-            std::env::var("CLOUDTWIN_SKIP_PG").is_ok_and(|v| v == "1"),
-            "CLOUDTWIN_TEST_PG_URL is not set: run tests/run.sh (it starts a private \
-             PostgreSQL), or set CLOUDTWIN_SKIP_PG=1 to skip the PostgreSQL tests"
-        );
-        return None;
-    };
-    let name = format!(
-        "ct_{tag}_{}",
-        uuid::Uuid::new_v4()
-            .simple()
-            .to_string()
-            .get(..12)
-            .unwrap_or("x")
-    );
-    let mut c = postgres::Client::connect(&admin, postgres::NoTls).expect("connect");
-    c.batch_execute(&format!("CREATE DATABASE {name}"))
-        .expect("create database");
-    let (base, _) = admin.rsplit_once('/').expect("a database in the URL");
-    Some(format!("{base}/{name}"))
-}
 
 fn convert(from: &str, to: &str) -> (bool, String) {
     let out = Command::new(bin())
@@ -132,9 +107,11 @@ fn node_on(dir: &Path, url: &str) -> Server {
 
 #[test]
 fn a_data_dir_converts_to_postgres_and_back_with_every_record() {
-    let Some(url) = fresh_database("convert") else {
+    let Some(admin) = admin_url() else {
         return;
     };
+    let db = Db::create(&admin, "convert");
+    let url = db.url.clone();
     let tmp = tempfile::tempdir().expect("tempdir");
     let sled_dir = tmp.path().join("sled");
     std::fs::create_dir_all(&sled_dir).expect("dir");
@@ -232,9 +209,11 @@ fn admin_get(base: &str, path: &str) -> (u16, Value) {
 
 #[test]
 fn backup_export_reset_import_and_seed_work_on_a_database() {
-    let Some(url) = fresh_database("ops") else {
+    let Some(admin) = admin_url() else {
         return;
     };
+    let db = Db::create(&admin, "ops");
+    let url = db.url.clone();
     let tmp = tempfile::tempdir().expect("tempdir");
     let n = node_on(tmp.path(), &url);
     for name in ["one", "two"] {

@@ -19,7 +19,7 @@
 
 use crate::store::{decode, Store, Tree};
 
-use super::clusters::{label_text, ClusterPage, ClusterQuery, Cursor};
+use super::clusters::{label_text, page_by_ids, ClusterPage, ClusterQuery, Cursor};
 use super::error::ImmError;
 use super::keys::{
     id_of_order_key, label_prefix, order_key, order_prefix, order_tag, scoped, time_range_keys,
@@ -245,29 +245,7 @@ fn seek_time_range(
             ids.push(range.id(&k));
         }
     }
-    let more = ids.len() > q.max_results;
-    ids.truncate(q.max_results);
-    let mut clusters = Vec::new();
-    for id in &ids {
-        if let Some(c) = get::<Cluster>(store, Tree::ImmClusters, &scoped(scope, id))? {
-            clusters.push(c);
-        }
-    }
-    let next = if more {
-        clusters.last().map(|c| Cursor {
-            sort: q.sort,
-            desc: q.desc,
-            value: c.sort_value(q.sort),
-            id: c.object_id.clone(),
-        })
-    } else {
-        None
-    };
-    Ok(ClusterPage {
-        clusters,
-        next,
-        total,
-    })
+    page_by_ids(store, scope, ids, q, total)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::clock::now_ms;
-use crate::store::Tree;
+use crate::store::{Store, Tree};
 
 use super::error::{not_found, ImmError};
 use super::keys::{
@@ -18,8 +18,48 @@ use super::service::{
     abort, dataset_of, finish, get, put_cluster, tx_cluster, tx_dataset, Caller, Imm,
 };
 
-fn sort_value(c: &Cluster, key: SortKey) -> SortVal {
-    c.sort_value(key)
+/// The clusters of `ids` that exist, in that order, read in one go (one round trip on a
+/// database).
+fn clusters_by_id(store: &Store, scope: &[u8], ids: &[String]) -> Result<Vec<Cluster>, ImmError> {
+    let keys: Vec<Vec<u8>> = ids.iter().map(|id| scoped(scope, id)).collect();
+    let mut out = Vec::with_capacity(ids.len());
+    for bytes in store
+        .get_many(Tree::ImmClusters, &keys)?
+        .into_iter()
+        .flatten()
+    {
+        out.push(crate::store::decode::<Cluster>(&bytes)?);
+    }
+    Ok(out)
+}
+
+/// A page of QueryFigureClusters from the ids an index gave, in order: up to
+/// `q.max_results` clusters, and a cursor after the last one when `ids` held one more.
+pub(super) fn page_by_ids(
+    store: &Store,
+    scope: &[u8],
+    mut ids: Vec<String>,
+    q: &ClusterQuery,
+    total: u64,
+) -> Result<ClusterPage, ImmError> {
+    let more = ids.len() > q.max_results;
+    ids.truncate(q.max_results);
+    let clusters = clusters_by_id(store, scope, &ids)?;
+    let next = if more {
+        clusters.last().map(|c| Cursor {
+            sort: q.sort,
+            desc: q.desc,
+            value: c.sort_value(q.sort),
+            id: c.object_id.clone(),
+        })
+    } else {
+        None
+    };
+    Ok(ClusterPage {
+        clusters,
+        next,
+        total,
+    })
 }
 
 /// A validated UpdateFigureCluster request.
@@ -124,23 +164,7 @@ impl Imm {
     ) -> Result<Vec<Cluster>, ImmError> {
         dataset_of(&self.store, c, project, dataset)?;
         let scope = dataset_scope(c, project, dataset);
-        self.clusters_by_id(&scope, ids)
-    }
-
-    /// The clusters of `ids` that exist, in that order, read in one go (one round trip on a
-    /// database).
-    fn clusters_by_id(&self, scope: &[u8], ids: &[String]) -> Result<Vec<Cluster>, ImmError> {
-        let keys: Vec<Vec<u8>> = ids.iter().map(|id| scoped(scope, id)).collect();
-        let mut out = Vec::with_capacity(ids.len());
-        for bytes in self
-            .store
-            .get_many(Tree::ImmClusters, &keys)?
-            .into_iter()
-            .flatten()
-        {
-            out.push(crate::store::decode::<Cluster>(&bytes)?);
-        }
-        Ok(out)
+        clusters_by_id(&self.store, &scope, ids)
     }
 
     /// The file a cluster's cover face is in.
@@ -194,24 +218,7 @@ impl Imm {
                 }
             }
         }
-        let more = ids.len() > q.max_results;
-        ids.truncate(q.max_results);
-        let clusters = self.clusters_by_id(scope, &ids)?;
-        let next = if more {
-            clusters.last().map(|c| Cursor {
-                sort: q.sort,
-                desc: q.desc,
-                value: sort_value(c, q.sort),
-                id: c.object_id.clone(),
-            })
-        } else {
-            None
-        };
-        Ok(ClusterPage {
-            clusters,
-            next,
-            total,
-        })
+        page_by_ids(&self.store, scope, ids, q, total)
     }
 
     /// QueryFigureClusters.

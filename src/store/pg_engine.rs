@@ -39,9 +39,12 @@ const SCHEMA: &[&str] = &[
         tree TEXT NOT NULL, k BYTEA NOT NULL, v BYTEA NOT NULL, PRIMARY KEY (tree, k))",
     "CREATE TABLE IF NOT EXISTS cloudtwin_nonces (
         nonce TEXT PRIMARY KEY, expires_ms BIGINT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS cloudtwin_nonces_expiry ON cloudtwin_nonces (expires_ms)",
     "CREATE TABLE IF NOT EXISTS cloudtwin_limits (
         bucket TEXT PRIMARY KEY, tat_us BIGINT NOT NULL, ok BOOLEAN NOT NULL)",
 ];
+/// How often a node removes the expired nonces, ms.
+const NONCE_SWEEP_MS: u64 = 60_000;
 /// The pseudo-tree of the rewrite journal; its key `b""` marks that a journal exists.
 const JOURNAL: &str = "rewrite_journal";
 /// Rows a scan asks for first (most scans are pages of a listing), then per later page.
@@ -598,6 +601,8 @@ pub(crate) struct PgEngine {
     pool: Arc<Pool>,
     /// The URL without its password, for messages.
     shown: String,
+    /// When this node last removed expired nonces (ms; 0: never).
+    nonces_swept_ms: std::sync::atomic::AtomicU64,
 }
 
 impl PgEngine {
@@ -620,6 +625,7 @@ impl PgEngine {
                 freed: Condvar::new(),
             }),
             shown: redact(url),
+            nonces_swept_ms: std::sync::atomic::AtomicU64::new(0),
         };
         blocking(|| engine.create_schema())?;
         Ok(engine)
@@ -989,8 +995,21 @@ impl Shared for PgEngine {
                     .map(|n| n == 1)
             })
         })?;
-        // Now and then, the expired ones go (any node may do it).
-        if now_ms.is_multiple_of(64) {
+        // Once a minute per node, the expired ones go (a range of the expiry index).
+        let last = self
+            .nonces_swept_ms
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if now_ms.saturating_sub(last) >= NONCE_SWEEP_MS
+            && self
+                .nonces_swept_ms
+                .compare_exchange(
+                    last,
+                    now_ms,
+                    std::sync::atomic::Ordering::Relaxed,
+                    std::sync::atomic::Ordering::Relaxed,
+                )
+                .is_ok()
+        {
             let _ = blocking(|| {
                 self.pool
                     .run(|c| c.client.execute(&c.st.nonce_sweep, &[&now]).map(|_| ()))

@@ -730,36 +730,41 @@ fn open_pg(dir: &Path, durability: Durability) -> Result<Store, StoreError> {
     }
 }
 
-engine_suite!(
-    pg,
-    super::open_pg,
-    [
-        transactions_are_all_or_nothing_across_trees,
-        concurrent_transactions_serialize,
-        get_many_answers_in_the_order_asked,
-        prefix_scans_and_scan_after_page_both_directions,
-        schema_is_recorded_and_a_newer_one_refused,
-        reopen_keeps_data,
-        a_rewrite_applies_every_change_or_none,
-        a_journaled_rewrite_applies_every_change_and_leaves_no_journal,
-        a_committed_journal_is_applied_whole_at_the_next_open,
-        a_journal_without_its_commit_mark_is_dropped,
-        dropped_trees_are_empty_and_an_interrupted_drop_finishes,
-        a_copy_is_an_openable_data_dir_with_the_same_records,
-        a_consistent_read_during_writes_sees_whole_writes,
-        a_consistent_read_does_not_block_writers,
-        journal_entries_round_trip,
-    ]
-);
+/// The behaviours every engine has, as one `#[test]` each for `$engine`.
+macro_rules! every_engine {
+    ($engine:ident, $open:expr) => {
+        engine_suite!(
+            $engine,
+            $open,
+            [
+                transactions_are_all_or_nothing_across_trees,
+                concurrent_transactions_serialize,
+                get_many_answers_in_the_order_asked,
+                prefix_scans_and_scan_after_page_both_directions,
+                schema_is_recorded_and_a_newer_one_refused,
+                reopen_keeps_data,
+                a_rewrite_applies_every_change_or_none,
+                a_journaled_rewrite_applies_every_change_and_leaves_no_journal,
+                a_committed_journal_is_applied_whole_at_the_next_open,
+                a_journal_without_its_commit_mark_is_dropped,
+                dropped_trees_are_empty_and_an_interrupted_drop_finishes,
+                a_copy_is_an_openable_data_dir_with_the_same_records,
+                a_consistent_read_during_writes_sees_whole_writes,
+                a_consistent_read_does_not_block_writers,
+                journal_entries_round_trip,
+            ]
+        );
+    };
+}
 
+every_engine!(pg, super::open_pg);
+every_engine!(sled, super::Store::open);
+
+// What only a data dir has: its lock file, the `ACKED` record, sled's flushes.
 engine_suite!(
-    sled,
+    sled_data_dir,
     super::Store::open,
     [
-        transactions_are_all_or_nothing_across_trees,
-        concurrent_transactions_serialize,
-        get_many_answers_in_the_order_asked,
-        prefix_scans_and_scan_after_page_both_directions,
         durable_acknowledges_after_a_recorded_flush,
         interval_mode_records_a_flush_every_period_with_writes,
         every_recorded_flush_advances_both_sequences,
@@ -767,16 +772,5 @@ engine_suite!(
         a_store_ahead_of_its_side_file_opens,
         a_data_dir_without_a_record_opens_and_starts_recording,
         a_second_open_is_refused_as_in_use,
-        schema_is_recorded_and_a_newer_one_refused,
-        reopen_keeps_data,
-        a_rewrite_applies_every_change_or_none,
-        a_journaled_rewrite_applies_every_change_and_leaves_no_journal,
-        a_committed_journal_is_applied_whole_at_the_next_open,
-        a_journal_without_its_commit_mark_is_dropped,
-        dropped_trees_are_empty_and_an_interrupted_drop_finishes,
-        a_copy_is_an_openable_data_dir_with_the_same_records,
-        a_consistent_read_during_writes_sees_whole_writes,
-        a_consistent_read_does_not_block_writers,
-        journal_entries_round_trip,
     ]
 );

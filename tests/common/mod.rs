@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub mod imm;
+pub mod pg;
 
 use hmac::{Hmac, Mac};
 use serde_json::Value;
