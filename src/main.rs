@@ -382,6 +382,12 @@ fn log_filter() -> EnvFilter {
     })
 }
 
+/// mimalloc, not glibc malloc: sled copies a leaf node per insert and the request path builds
+/// and drops many small strings; glibc spent a third of a clustering run and a sixth of a
+/// DescribeImages request in malloc and free (docs/benchmarks.md, issue 15).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(log_filter())

@@ -1006,6 +1006,10 @@ async fn profile(o: &Opts, what: &str) {
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
+/// The server's allocator, so that in-process runs and ceilings allocate as the server does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
