@@ -131,9 +131,30 @@ pub(super) fn dataset_of(
 /// stored version, read in this transaction, says which index keys to drop).
 pub(super) fn put_cluster(tx: &Tx<'_>, scope: &[u8], c: &Cluster) -> Result<(), TxError<ImmError>> {
     let key = scoped(scope, &c.object_id);
+    let old = tx_get::<Cluster>(tx, Tree::ImmClusters, &key)?;
+    write_cluster(tx, scope, &key, c, old.as_ref())
+}
+
+/// Writes a cluster this transaction made (a fresh id, so nothing is stored under it): its
+/// record, its order keys and the count, without reading the record first.
+pub(super) fn put_new_cluster(
+    tx: &Tx<'_>,
+    scope: &[u8],
+    c: &Cluster,
+) -> Result<(), TxError<ImmError>> {
+    write_cluster(tx, scope, &scoped(scope, &c.object_id), c, None)
+}
+
+fn write_cluster(
+    tx: &Tx<'_>,
+    scope: &[u8],
+    key: &[u8],
+    c: &Cluster,
+    old: Option<&Cluster>,
+) -> Result<(), TxError<ImmError>> {
     let new_keys = order_keys(scope, c);
-    let old_keys = match tx_get::<Cluster>(tx, Tree::ImmClusters, &key)? {
-        Some(old) => order_keys(scope, &old),
+    let old_keys = match old {
+        Some(old) => order_keys(scope, old),
         None => {
             add_to_count(tx, scope, 1)?;
             Vec::new()
@@ -150,7 +171,7 @@ pub(super) fn put_cluster(tx: &Tx<'_>, scope: &[u8], c: &Cluster) -> Result<(), 
             tx.insert(Tree::ImmClusterOrder, k, &[])?;
         }
     }
-    tx_put(tx, Tree::ImmClusters, &key, c)
+    tx_put(tx, Tree::ImmClusters, key, c)
 }
 
 /// Removes a cluster with its order-index keys (its identity hint is the caller's business).
