@@ -339,9 +339,18 @@ impl Report {
                 |v| v <= 2.0,
             );
         }
+        // Bar 2 says "1M hinted faces"; its "now 344 s" was taken at 1M identities (2.5M
+        // faces): both are reported.
         bar(
-            "CreateFigureClusteringTask, 1M identity hints, s",
-            self.find("clustering_hints", None)
+            "CreateFigureClusteringTask, 1M hinted faces (400k identities), s",
+            self.find("clustering_hints", Some(1e6))
+                .and_then(|r| r.value.map(|v| v.0)),
+            "<= 60",
+            |v| v <= 60.0,
+        );
+        bar(
+            "CreateFigureClusteringTask, 1M identity hints (2.5M faces), s",
+            self.find("clustering_hints", Some(2.5e6))
                 .and_then(|r| r.value.map(|v| v.0)),
             "<= 60",
             |v| v <= 60.0,
@@ -496,7 +505,7 @@ impl Report {
             .x_label_area_size(45)
             .y_label_area_size(55)
             .build_cartesian_2d(
-                (500f64..2_000_000f64)
+                (500f64..4_000_000f64)
                     .log_scale()
                     .with_key_points(vec![1e3, 1e4, 1e5, 1e6]),
                 0f64..top,
@@ -651,7 +660,7 @@ impl Report {
             .x_label_area_size(45)
             .y_label_area_size(55)
             .build_cartesian_2d(
-                (500f64..2_000_000f64)
+                (500f64..4_000_000f64)
                     .log_scale()
                     .with_key_points(vec![1e3, 1e4, 1e5, 1e6]),
                 (0.01f64..top).log_scale(),
