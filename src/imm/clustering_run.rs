@@ -121,8 +121,8 @@ impl Imm {
     }
 
     /// Assigns the groups, [`GROUPS_PER_TRANSACTION`] to a transaction (50k identity hints:
-    /// 9.6 s with a transaction per group, 8.0 s batched; the rest is sled rewriting the
-    /// leaves of about 15 keys per cluster). Each transaction is whole, and a task resumed
+    /// 9.6 s with a transaction per group, 8.0 s with 256; the rest is sled writing the
+    /// about 12 keys of each cluster, two tree descents each). Each transaction is whole, and a task resumed
     /// after a crash picks up the faces that are still pending.
     #[allow(clippy::too_many_arguments)]
     fn assign_groups(
@@ -170,8 +170,11 @@ impl Imm {
 /// Faces (indexes into the pending list) and the cluster they join.
 type Assignment = (Vec<usize>, Target);
 
-/// Groups assigned in one transaction.
-const GROUPS_PER_TRANSACTION: usize = 256;
+/// Groups assigned in one transaction. Smaller is faster down to about 32: sled 0.34 keeps
+/// every node version a transaction's commit replaces until the commit ends and applies the
+/// writes in hash order, so a large write set churns memory and cache (100k identity hints,
+/// same sitting: 6.5-7.4 s at 32, 6.8-7.5 s at 16, 7.5 s at 64, 9.0 s at 256, 9.4 s at 1024).
+const GROUPS_PER_TRANSACTION: usize = 32;
 
 /// Inside a transaction: the faces of `members` that are still pending join the target.
 fn assign_group(
