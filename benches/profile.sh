@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-describe}
 secs=${2:-8}
-bench=target/release/cloudtwin-bench
+bench=${CARGO_TARGET_DIR:-target}/release/cloudtwin-bench
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 "$bench" profile "$what" --seconds $((secs + 12)) >"$out/bench.log" 2>&1 &
@@ -45,12 +45,14 @@ stages = [
     ("signature check (verify)", [r"tencent::verify::verify$", r"aliyun::verify::verify$", r"verify::verify "]),
     ("routing and parameter decoding", [r"Dialect>::route$", r"decode_params$", r"aliyun::params::", r"DescribeImages::parse", r"ModifyImageAttribute::parse"]),
     ("the action (domain and store)", [r"actions::dispatch::"]),
-    ("  store reads (sled get and scans, record decoding)", [r"SledEngine as .*Engine>::get", r"store::record::decode$"]),
+    ("  store reads (sled gets of the records)", [r"SledEngine as .*(Engine|Reader)>::get$", r"engine::Reader::get_many$"]),
+    ("  index scan (sled range iteration)", [r"SledScan as .*Iterator>::next$"]),
+    ("  record decoding (and the kept decoded records)", [r"store::record::decode$", r"ImageCache::decode$"]),
     ("  store writes and the durable flush", [r"Store::transact", r"Store::durable", r"commit::"]),
-    ("  rendering (wire structs to JSON text)", [r"Output::insert_serialized", r"aliyun::render::cluster$"]),
+    ("  rendering (wire structs to JSON text)", [r"Output::insert_serialized", r"aliyun::render::cluster$", r"write_image_set$"]),
     ("envelope", [r"envelope::success$"]),
     ("logging, metrics, journal", [r"pipeline::finish", r"metrics::Metrics::observe", r"journal::", r"tracing_subscriber::"]),
-    ("allocator (self time)", [r"^_int_malloc", r"^malloc$", r"^_int_free", r"^cfree", r"^malloc_consolidate", r"^realloc"]),
+    ("allocator (self time; glibc or mimalloc)", [r"^_int_malloc", r"^malloc$", r"^_int_free", r"^cfree", r"^malloc_consolidate", r"^realloc", r"^_?mi_"]),
 ]
 print(f"{'stage':55} share of samples")
 for name, pats in stages:

@@ -233,6 +233,73 @@ fn describe_images_pages_are_stable_and_cover_every_image_once() {
     assert!(past["ImageSet"].as_array().expect("set").is_empty());
 }
 
+/// The image `id` as the private-image listing (paged by index, from the kept decoded
+/// records and their wire text) shows it.
+fn listed(c: &Client, id: &str) -> serde_json::Value {
+    let r = c
+        .call(
+            "DescribeImages",
+            json!({"Filters": [{"Name": "image-type", "Values": ["PRIVATE_IMAGE"]}], "Limit": 100}),
+        )
+        .expect_ok();
+    r["ImageSet"]
+        .as_array()
+        .and_then(|a| a.iter().find(|i| i["ImageId"] == id).cloned())
+        .unwrap_or_else(|| panic!("{id} not listed: {r}"))
+}
+
+#[test]
+fn the_listing_shows_a_changed_image_at_once_and_its_state_as_time_passes() {
+    // Pages by index are written from decoded records kept between requests (cvm/cache.rs):
+    // a change must show in the very next listing, and the state and progress follow the
+    // clock with no write in between. Each listing is checked against the one by ImageIds,
+    // which renders the record afresh.
+    let s = Server::start(Opts {
+        ready_after_ms: 60_000,
+        ..Opts::default()
+    });
+    let c = s.client();
+    let pinned = c.create("pinned");
+    s.set_ready_after_ms(400);
+    let t0 = std::time::Instant::now();
+    let id = c.create("changing");
+    let first = listed(&c, &id);
+    assert_eq!(first["ImageType"], "PRIVATE_IMAGE");
+    let normal = watch_transition(t0, 400, "CREATING", "NORMAL", || listed(&c, &id));
+    assert_eq!(normal["SyncPercent"], 100);
+    assert_eq!(Some(normal), c.image(&id));
+    for (n, description) in ["plain", "quote \" and \\ back, 名字, tab\t", ""]
+        .iter()
+        .enumerate()
+    {
+        let name = format!("renamed-{n}");
+        c.call(
+            "ModifyImageAttribute",
+            json!({"ImageId": id, "ImageName": name, "ImageDescription": description, "ImageDeprecated": n == 1}),
+        )
+        .expect_ok();
+        let img = listed(&c, &id);
+        assert_eq!(img["ImageName"], name.as_str());
+        assert_eq!(img["ImageDescription"], *description);
+        assert_eq!(img["ImageDeprecated"], n == 1);
+        assert_eq!(Some(img), c.image(&id));
+    }
+    let still = listed(&c, &pinned);
+    assert_eq!(still["ImageState"], "CREATING");
+    assert_eq!(Some(still), c.image(&pinned));
+    // A deleted image leaves the listing at once.
+    c.call("DeleteImages", json!({"ImageIds": [id]}))
+        .expect_ok();
+    let r = c
+        .call(
+            "DescribeImages",
+            json!({"Filters": [{"Name": "image-type", "Values": ["PRIVATE_IMAGE"]}]}),
+        )
+        .expect_ok();
+    assert_eq!(r["TotalCount"], 1);
+    assert_eq!(r["ImageSet"][0]["ImageId"], pinned.as_str());
+}
+
 #[test]
 fn describe_images_filters_by_id_type_name_platform_tags_and_state() {
     let s = Server::start(Opts::default());

@@ -10,8 +10,11 @@ use super::error::CvmError;
 use super::keys::{
     count_key, id_after_scope_in_owner_key, id_after_scope_in_share_key, read_u64, scope_prefix,
 };
+use std::sync::Arc;
+
+use super::cache::Decoded;
 use super::model::{Image, ImageState, ImageType};
-use super::service::{Caller, Cvm, ImageView};
+use super::service::{seen_as, Caller, Cvm, ImageView};
 
 /// One DescribeImages filter (values OR-ed; filters AND-ed).
 #[derive(Debug, Clone)]
@@ -55,12 +58,45 @@ pub struct ImageQuery {
 }
 
 /// One page of DescribeImages.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ImagePage {
     /// All matches.
     pub total: u64,
     /// The Offset/Limit window.
-    pub images: Vec<ImageView>,
+    pub images: Vec<PageImage>,
+}
+
+/// An image of a page as the caller sees it: the record (kept decoded between requests when
+/// it was read from the store, with its wire text) and what the caller and the time make of
+/// it.
+#[derive(Clone)]
+pub struct PageImage {
+    /// The record.
+    pub record: Arc<Decoded>,
+    /// Its type relative to the caller.
+    pub image_type: ImageType,
+    /// Its state now.
+    pub state: ImageState,
+    /// `SyncPercent` now.
+    pub progress: u64,
+}
+
+impl From<ImageView> for PageImage {
+    fn from(v: ImageView) -> PageImage {
+        PageImage {
+            record: Arc::new(Decoded::fresh(v.image)),
+            image_type: v.image_type,
+            state: v.state,
+            progress: v.progress,
+        }
+    }
+}
+
+impl PageImage {
+    /// The image.
+    pub fn image(&self) -> &Image {
+        &self.record.image
+    }
 }
 
 fn contains_ci(hay: &str, needle: &str) -> bool {
@@ -227,13 +263,19 @@ impl Cvm {
                 if ids.is_empty() {
                     break;
                 }
-                for bytes in self
-                    .store
-                    .get_many(Tree::Images, &ids)?
-                    .into_iter()
-                    .flatten()
-                {
-                    images.extend(self.view(caller, decode::<Image>(&bytes)?, now));
+                let records = self.store.get_many(Tree::Images, &ids)?;
+                for (id, bytes) in ids.iter().zip(records) {
+                    let Some(bytes) = bytes else { continue };
+                    let record = self.cache.decode(id, &bytes)?;
+                    if let Some((image_type, state, progress)) = seen_as(caller, &record.image, now)
+                    {
+                        images.push(PageImage {
+                            record,
+                            image_type,
+                            state,
+                            progress,
+                        });
+                    }
                 }
             }
             skip = 0;
@@ -248,7 +290,7 @@ impl Cvm {
                 skip -= 1;
                 continue;
             }
-            images.push(v);
+            images.push(v.into());
         }
         Ok(Some(ImagePage { total, images }))
     }
@@ -268,7 +310,7 @@ impl Cvm {
         let mut keep = |v: ImageView| {
             if q.filters.iter().all(|f| matches(f, &v)) {
                 if total >= q.offset && (images.len() as u64) < q.limit {
-                    images.push(v);
+                    images.push(PageImage::from(v));
                 }
                 total += 1;
             }

@@ -10,6 +10,7 @@
 //! - `ImageShares[(receiver, region, id)]` exists exactly when the image's `shared_with`
 //!   names the receiver.
 
+mod cache;
 pub mod catalogue;
 pub mod check;
 mod describe;
@@ -25,7 +26,8 @@ mod service;
 mod share;
 mod sync;
 
-pub use describe::{ImageFilter, ImagePage, ImageQuery};
+pub use cache::Decoded;
+pub use describe::{ImageFilter, ImagePage, ImageQuery, PageImage};
 pub use error::{CvmError, ExportBlock};
 pub use export::{ExportRequest, ExportTask};
 pub use images::{ImageChanges, ImportedImage, NewImage};

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::store::{decode, encode, Store, Tree, Tx, TxError, TxFailure};
 
+use super::cache::ImageCache;
 use super::catalogue;
 use super::error::CvmError;
 use super::keys::{by_owner_key, count_key, name_key, random_image_id, read_u64, share_key};
@@ -38,6 +39,8 @@ pub struct Cvm {
     pub(super) store: Store,
     ready_after_ms: AtomicU64,
     pub(super) quota: u64,
+    /// Decoded records of recent listings (`cache.rs`).
+    pub(super) cache: ImageCache,
 }
 
 /// Maps a failed transaction to the domain error.
@@ -145,6 +148,26 @@ pub(super) fn remove(tx: &Tx<'_>, img: &Image) -> Result<(), TxError<CvmError>> 
     write_count(tx, &img.owner, &img.region, n.saturating_sub(1))
 }
 
+/// How the caller sees a stored image at `now`: its type, state and `SyncPercent`; `None`
+/// when the caller does not see it (another region, or neither owned nor shared to them).
+pub(super) fn seen_as(
+    caller: Caller<'_>,
+    img: &Image,
+    now: u64,
+) -> Option<(ImageType, ImageState, u64)> {
+    if img.region != caller.region {
+        return None;
+    }
+    let image_type = if img.owner == caller.account {
+        ImageType::Private
+    } else if img.shared_with.iter().any(|g| g.account == caller.account) {
+        ImageType::Shared
+    } else {
+        return None;
+    };
+    Some((image_type, img.state_at(now), img.progress_at(now)))
+}
+
 impl Cvm {
     /// A service over `store`.
     pub fn new(store: Store, ready_after_ms: u64, quota: u64) -> Cvm {
@@ -152,6 +175,7 @@ impl Cvm {
             store,
             ready_after_ms: AtomicU64::new(ready_after_ms),
             quota,
+            cache: ImageCache::default(),
         }
     }
 
@@ -197,19 +221,10 @@ impl Cvm {
 
     /// How the caller sees a stored image, or `None` when it is not visible to them.
     pub(super) fn view(&self, caller: Caller<'_>, img: Image, now: u64) -> Option<ImageView> {
-        if img.region != caller.region {
-            return None;
-        }
-        let image_type = if img.owner == caller.account {
-            ImageType::Private
-        } else if img.shared_with.iter().any(|g| g.account == caller.account) {
-            ImageType::Shared
-        } else {
-            return None;
-        };
+        let (image_type, state, progress) = seen_as(caller, &img, now)?;
         Some(ImageView {
-            state: img.state_at(now),
-            progress: img.progress_at(now),
+            state,
+            progress,
             image_type,
             image: img,
         })

@@ -31,6 +31,12 @@ impl Output {
         self.raw.push((key, text));
     }
 
+    /// Sets a field to JSON text the caller wrote (valid JSON, as `insert_serialized` would
+    /// have written it).
+    pub fn insert_text(&mut self, key: &'static str, text: String) {
+        self.raw.push((key, text));
+    }
+
     /// The fields and `RequestId` as one JSON object's text, the serialised fields spliced in
     /// before its closing brace.
     pub fn into_object_text(self, request_id: &str) -> String {

@@ -7,7 +7,7 @@
 
 use serde_json::json;
 
-use super::{check_image_ids, render_image, Ctx, Output};
+use super::{check_image_ids, write_image_set, Ctx, Output};
 use crate::cvm::{catalogue, ImageFilter, ImageQuery, ImageState, ImageType};
 use crate::dialect::tencent::error::{Code, TcError};
 use crate::dialect::tencent::params::{Filter, Params};
@@ -196,8 +196,9 @@ impl DescribeImages {
         let page = ctx.cvm.describe_images(ctx.caller, &self.query)?;
         let mut out = Output::new();
         out.insert("TotalCount".into(), json!(page.total));
-        let images: Vec<_> = page.images.iter().map(render_image).collect();
-        out.insert_serialized("ImageSet", &images);
+        let mut images = String::new();
+        write_image_set(&mut images, &page.images);
+        out.insert_text("ImageSet", images);
         Ok(out)
     }
 }

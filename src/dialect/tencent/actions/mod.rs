@@ -12,12 +12,14 @@ mod quota;
 mod sharing;
 mod sync_images;
 
+use std::fmt::Write as _;
+
 use super::error::{Code, TcError};
 use super::params::Params;
 use super::router::Action;
 use crate::accounts::Accounts;
 use crate::clock::iso8601_utc;
-use crate::cvm::{rules, Caller, Cvm, ImageView};
+use crate::cvm::{rules, Caller, Cvm, Image, ImageView, PageImage};
 
 /// What an action runs against.
 pub struct Ctx<'a> {
@@ -105,21 +107,35 @@ struct WireTag<'a> {
 
 /// An image as the wire shows it.
 pub fn render_image(v: &ImageView) -> WireImage<'_> {
-    let i = &v.image;
+    render_record(
+        &v.image,
+        v.image_type.as_wire(),
+        v.state.as_wire(),
+        v.progress,
+    )
+}
+
+/// A record as the wire shows it, with what the caller and the time make of it.
+fn render_record<'a>(
+    i: &'a Image,
+    image_type: &'static str,
+    image_state: &'static str,
+    sync_percent: u64,
+) -> WireImage<'a> {
     WireImage {
         image_id: &i.id,
         os_name: &i.os_name,
-        image_type: v.image_type.as_wire(),
+        image_type,
         created_time: iso8601_utc(i.created_ms),
         image_name: &i.name,
         image_description: &i.description,
         image_size: i.size_gb,
         architecture: &i.architecture,
-        image_state: v.state.as_wire(),
+        image_state,
         platform: &i.platform,
         image_creator: &i.owner,
         image_source: i.source.as_wire(),
-        sync_percent: v.progress,
+        sync_percent,
         is_support_cloudinit: i.cloudinit,
         snapshot_set: i
             .snapshots
@@ -142,6 +158,98 @@ pub fn render_image(v: &ImageView) -> WireImage<'_> {
         image_family: &i.family,
         image_deprecated: i.deprecated,
     }
+}
+
+/// A record's wire text (the serialised [`WireImage`]) without the three fields a request
+/// works out (`ImageType`, `ImageState`, `SyncPercent`): made once per kept record
+/// (`cvm::Decoded`), then written around those fields on every page that lists it.
+pub struct WireText {
+    text: String,
+    /// Where each left-out value goes, in `text`.
+    cuts: [usize; 3],
+}
+
+/// The field names before the three left-out values, as the serialiser writes them. A key
+/// cannot be matched inside a string value (its quotes would be escaped there), nor in a
+/// nested object (snapshots and tags have other keys).
+const CUT_KEYS: [&str; 3] = [",\"ImageType\":", ",\"ImageState\":", ",\"SyncPercent\":"];
+/// The placeholders rendered for them.
+const CUT_VALUES: [&str; 3] = ["\"\"", "\"\"", "0"];
+
+impl WireText {
+    /// The text of `i`; `None` if the serialiser's output is not laid out as expected (then
+    /// each page renders the record in full).
+    pub fn new(i: &Image) -> Option<WireText> {
+        let full = serde_json::to_string(&render_record(i, "", "", 0)).ok()?;
+        let mut text = String::with_capacity(full.len());
+        let mut cuts = [0; 3];
+        let mut rest = full.as_str();
+        for (n, (key, value)) in CUT_KEYS.iter().zip(CUT_VALUES).enumerate() {
+            let at = rest.find(key)? + key.len();
+            text.push_str(&rest[..at]);
+            cuts[n] = text.len();
+            rest = rest[at..].strip_prefix(value)?;
+        }
+        text.push_str(rest);
+        Some(WireText { text, cuts })
+    }
+
+    /// Bytes of the text (a page's buffer is sized from it).
+    pub fn len(&self) -> usize {
+        self.text.len()
+    }
+
+    /// Whether the text is empty (never).
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+
+    /// Appends the image's JSON object to `out`.
+    pub fn write(&self, out: &mut String, image_type: &str, image_state: &str, sync_percent: u64) {
+        let [a, b, c] = self.cuts;
+        out.push_str(&self.text[..a]);
+        out.push('"');
+        out.push_str(image_type);
+        out.push('"');
+        out.push_str(&self.text[a..b]);
+        out.push('"');
+        out.push_str(image_state);
+        out.push('"');
+        out.push_str(&self.text[b..c]);
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{sync_percent}");
+        out.push_str(&self.text[c..]);
+    }
+}
+
+/// Appends a page's images to `out` as a JSON array, each from its record's kept wire text.
+pub fn write_image_set(out: &mut String, images: &[PageImage]) {
+    let texts: Vec<Option<&WireText>> = images
+        .iter()
+        .map(|p| p.record.wire(WireText::new).and_then(Option::as_ref))
+        .collect();
+    let room: usize = texts.iter().map(|t| t.map_or(1024, |t| t.len() + 48)).sum();
+    out.reserve(room + 2);
+    out.push('[');
+    for (n, (p, text)) in images.iter().zip(texts).enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        let (image_type, image_state) = (p.image_type.as_wire(), p.state.as_wire());
+        match text {
+            Some(t) => t.write(out, image_type, image_state, p.progress),
+            None => out.push_str(
+                &serde_json::to_string(&render_record(
+                    p.image(),
+                    image_type,
+                    image_state,
+                    p.progress,
+                ))
+                .unwrap_or_else(|_| "null".into()),
+            ),
+        }
+    }
+    out.push(']');
 }
 
 /// Tags from `TagSpecification` (ResourceType `image`; a repeated key keeps the last value).
@@ -237,5 +345,58 @@ mod tests {
             Code::InvalidParameterValueLimitExceeded
         );
         assert!(check_image_ids("ImageIds", &ids[..100]).is_ok());
+    }
+
+    fn tricky() -> Image {
+        use crate::cvm::model::{ImageSource, ImageState, Snapshot};
+        Image {
+            id: "img-abcdefgh".into(),
+            owner: "100000000001".into(),
+            region: "ap-guangzhou".into(),
+            name: "a \"name\", with ,\"ImageType\":\"\" inside".into(),
+            description: "back\\slash \u{1} 名字 ,\"SyncPercent\":0".into(),
+            family: "fam-1".into(),
+            deprecated: true,
+            os_name: "TencentOS".into(),
+            platform: "TencentOS".into(),
+            architecture: "arm".into(),
+            size_gb: 50,
+            source: ImageSource::ExternalImport,
+            state: ImageState::Importing,
+            pending: None,
+            created_ms: 1_700_000_000_123,
+            updated_ms: 1_700_000_000_123,
+            instance_id: None,
+            snapshots: vec![Snapshot {
+                id: "snap-12345678".into(),
+                disk_usage: "SYSTEM_DISK".into(),
+                size_gb: 50,
+            }],
+            tags: vec![crate::cvm::Tag {
+                key: "ImageState".into(),
+                value: ",\"ImageState\":\"\"".into(),
+            }],
+            license_type: "BYOL".into(),
+            cloudinit: false,
+            boot_mode: "UEFI".into(),
+            shared_with: vec![],
+            sync_source: None,
+        }
+    }
+
+    #[test]
+    fn the_kept_wire_text_writes_what_the_serialiser_writes() {
+        let img = tricky();
+        let text = WireText::new(&img).expect("laid out as expected");
+        for (t, st, pct) in [
+            ("PRIVATE_IMAGE", "NORMAL", 100),
+            ("SHARED_IMAGE", "IMPORTING", 0),
+            ("PRIVATE_IMAGE", "CREATING", 42),
+        ] {
+            let mut out = String::new();
+            text.write(&mut out, t, st, pct);
+            let want = serde_json::to_string(&render_record(&img, t, st, pct)).expect("json");
+            assert_eq!(out, want);
+        }
     }
 }

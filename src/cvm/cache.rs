@@ -1,0 +1,205 @@
+//! Decoded image records kept between reads: a listing (DescribeImages) reads a page of
+//! records and would otherwise decode each one, and its dialect render it, on every request.
+//!
+//! An entry is the record's stored bytes, the record decoded from them and a slot for the
+//! dialect's wire text of it. It is used only when the bytes just read from the store are the
+//! bytes it was decoded from, so a changed (or replaced, or reset) record is never served
+//! stale, on any engine and with other nodes writing. What a reader sees that depends on the
+//! time or on the caller (`ImageState`, `SyncPercent`, `ImageType`) is not part of an entry:
+//! it is worked out per request from the record.
+//!
+//! The map is bounded ([`CAPACITY`] entries, about 25 MB, in shards under their own lock);
+//! a full shard drops an arbitrary entry for a new one.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::store::{decode, StoreError};
+
+use super::model::Image;
+
+/// Most entries kept.
+pub const CAPACITY: usize = 8192;
+const SHARDS: usize = 16;
+
+/// A record decoded from its stored bytes, with the dialect's rendering of it once asked for.
+pub struct Decoded {
+    bytes: Box<[u8]>,
+    /// The record.
+    pub image: Image,
+    wire: OnceLock<Box<dyn Any + Send + Sync>>,
+}
+
+impl Decoded {
+    /// A record that is not (or not yet) stored: nothing is kept of it beyond this value.
+    pub fn fresh(image: Image) -> Decoded {
+        Decoded {
+            bytes: Box::default(),
+            image,
+            wire: OnceLock::new(),
+        }
+    }
+
+    /// The wire form of the record made by `make`, made once per entry. `None` when another
+    /// form is kept in the entry (one dialect renders images, so it never is).
+    pub fn wire<T: Any + Send + Sync>(&self, make: impl FnOnce(&Image) -> T) -> Option<&T> {
+        self.wire
+            .get_or_init(|| Box::new(make(&self.image)))
+            .downcast_ref::<T>()
+    }
+}
+
+/// One shard: image id to its entry.
+type Shard = Mutex<HashMap<Box<[u8]>, Arc<Decoded>>>;
+
+/// The bounded map of decoded records, by image id.
+pub struct ImageCache {
+    shards: Vec<Shard>,
+    per_shard: usize,
+}
+
+impl Default for ImageCache {
+    fn default() -> Self {
+        ImageCache::with_capacity(CAPACITY)
+    }
+}
+
+fn shard_of(id: &[u8]) -> usize {
+    // FNV-1a: ids are short and random, any spread will do.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h % SHARDS as u64) as usize
+}
+
+impl ImageCache {
+    /// A map keeping at most about `capacity` entries.
+    pub fn with_capacity(capacity: usize) -> ImageCache {
+        ImageCache {
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            per_shard: capacity.div_ceil(SHARDS).max(1),
+        }
+    }
+
+    /// The record stored as `bytes` under `id`: the kept entry when it was decoded from these
+    /// very bytes, else decoded now (and kept).
+    pub fn decode(&self, id: &[u8], bytes: &[u8]) -> Result<Arc<Decoded>, StoreError> {
+        let shard = &self.shards[shard_of(id)];
+        if let Some(d) = lock(shard).get(id) {
+            if *d.bytes == *bytes {
+                return Ok(d.clone());
+            }
+        }
+        let d = Arc::new(Decoded {
+            bytes: bytes.into(),
+            image: decode::<Image>(bytes)?,
+            wire: OnceLock::new(),
+        });
+        let mut map = lock(shard);
+        if map.len() >= self.per_shard && !map.contains_key(id) {
+            if let Some(old) = map.keys().next().cloned() {
+                map.remove(&old);
+            }
+        }
+        map.insert(id.into(), d.clone());
+        Ok(d)
+    }
+
+    /// Number of entries kept.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| lock(s).len()).sum()
+    }
+
+    /// Whether nothing is kept.
+    #[cfg(test)]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cvm::model::{ImageSource, ImageState};
+    use crate::store::encode;
+
+    fn image(id: &str, name: &str) -> Image {
+        Image {
+            id: id.into(),
+            owner: "1".into(),
+            region: "ap-guangzhou".into(),
+            name: name.into(),
+            description: String::new(),
+            family: String::new(),
+            deprecated: false,
+            os_name: "os".into(),
+            platform: "p".into(),
+            architecture: "x86_64".into(),
+            size_gb: 50,
+            source: ImageSource::CreateImage,
+            state: ImageState::Normal,
+            pending: None,
+            created_ms: 1,
+            updated_ms: 1,
+            instance_id: None,
+            snapshots: vec![],
+            tags: vec![],
+            license_type: "TencentCloud".into(),
+            cloudinit: true,
+            boot_mode: "Legacy BIOS".into(),
+            shared_with: vec![],
+            sync_source: None,
+        }
+    }
+
+    #[test]
+    fn an_entry_is_used_only_for_the_bytes_it_was_decoded_from() {
+        let cache = ImageCache::default();
+        let a = encode(&image("img-aaaaaaaa", "one")).expect("encode");
+        let first = cache.decode(b"img-aaaaaaaa", &a).expect("decode");
+        assert_eq!(
+            first.wire(|i| i.name.clone()).map(String::as_str),
+            Some("one")
+        );
+        let again = cache.decode(b"img-aaaaaaaa", &a).expect("decode");
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "the same bytes reuse the entry"
+        );
+        let b = encode(&image("img-aaaaaaaa", "two")).expect("encode");
+        let changed = cache.decode(b"img-aaaaaaaa", &b).expect("decode");
+        assert_eq!(changed.image.name, "two");
+        assert_eq!(
+            changed.wire(|i| i.name.clone()).map(String::as_str),
+            Some("two")
+        );
+        assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn the_map_stays_within_its_bound() {
+        let cache = ImageCache::with_capacity(32);
+        for n in 0..1000 {
+            let id = format!("img-{n:08}");
+            let bytes = encode(&image(&id, "n")).expect("encode");
+            cache.decode(id.as_bytes(), &bytes).expect("decode");
+        }
+        assert!(cache.len() <= 32, "{} entries", cache.len());
+        assert!(!cache.is_empty());
+    }
+
+    #[test]
+    fn bytes_that_are_no_record_are_refused_and_not_kept() {
+        let cache = ImageCache::default();
+        assert!(cache.decode(b"img-aaaaaaaa", &[1, 2, 3]).is_err());
+        assert!(cache.is_empty());
+    }
+}
