@@ -10,11 +10,11 @@ use crate::store::{decode, Tree, Tx, TxError};
 
 use super::clustering::{self, Group};
 use super::error::ImmError;
-use super::keys::{dataset_scope, scoped, split_pending_key};
+use super::keys::{dataset_scope, order_keys, scoped, split_pending_key};
 use super::model::{Cluster, FaceCluster, FileMeta};
 use super::service::{
-    detach, finish, get, join, new_cluster, put_cluster, put_new_cluster, tx_cluster, tx_get,
-    tx_put, Caller, Imm,
+    detach, finish, get, join, new_cluster, put_cluster_over, tx_cluster, tx_get, tx_put, Caller,
+    Imm,
 };
 
 /// A face waiting for clustering, with what the run needs.
@@ -121,9 +121,9 @@ impl Imm {
     }
 
     /// Assigns the groups, [`GROUPS_PER_TRANSACTION`] to a transaction (50k identity hints:
-    /// 9.6 s with a transaction per group, 8.0 s with 256; the rest is sled writing the
-    /// about 12 keys of each cluster, two tree descents each). Each transaction is whole, and a task resumed
-    /// after a crash picks up the faces that are still pending.
+    /// 9.6 s with a transaction per group, 8.0 s with 256; the rest is sled writing about 12
+    /// keys per cluster, two tree descents each). Each transaction is whole, and a task
+    /// resumed after a crash picks up the faces that are still pending.
     #[allow(clippy::too_many_arguments)]
     fn assign_groups(
         &self,
@@ -194,7 +194,9 @@ fn assign_group(
         Target::Existing(id) => tx_cluster(tx, scope, id)?,
         Target::New => None,
     };
-    let is_new = stored.is_none();
+    // The stored version's order keys, taken before the faces join (put_cluster_over then
+    // needs no second read of the record; a run over a million hints makes a million).
+    let old_keys = stored.as_ref().map(|o| order_keys(scope, o));
     let mut cl = stored.unwrap_or_else(|| {
         let mut n = fresh.clone();
         if let Target::Hint(h) = target {
@@ -226,12 +228,7 @@ fn assign_group(
     if let Some(h) = &cl.hint {
         tx.insert(Tree::ImmHints, &scoped(scope, h), cl.object_id.as_bytes())?;
     }
-    if is_new {
-        // A fresh id: nothing to read back (a million hints: a million lookups saved).
-        put_new_cluster(tx, scope, &cl)
-    } else {
-        put_cluster(tx, scope, &cl)
-    }
+    put_cluster_over(tx, scope, &cl, old_keys)
 }
 
 /// Which cluster a group of faces joins.

@@ -130,31 +130,22 @@ pub(super) fn dataset_of(
 /// Writes a cluster and keeps the order index and the dataset's cluster count in step (the
 /// stored version, read in this transaction, says which index keys to drop).
 pub(super) fn put_cluster(tx: &Tx<'_>, scope: &[u8], c: &Cluster) -> Result<(), TxError<ImmError>> {
-    let key = scoped(scope, &c.object_id);
-    let old = tx_get::<Cluster>(tx, Tree::ImmClusters, &key)?;
-    write_cluster(tx, scope, &key, c, old.as_ref())
+    let old = tx_get::<Cluster>(tx, Tree::ImmClusters, &scoped(scope, &c.object_id))?;
+    put_cluster_over(tx, scope, c, old.map(|o| order_keys(scope, &o)))
 }
 
-/// Writes a cluster this transaction made (a fresh id, so nothing is stored under it): its
-/// record, its order keys and the count, without reading the record first.
-pub(super) fn put_new_cluster(
+/// [`put_cluster`] for a caller that has read the stored version in this transaction already:
+/// `old_keys` are its order keys, `None` when nothing is stored under the id (a new cluster,
+/// counted). Saves reading the record a second time.
+pub(super) fn put_cluster_over(
     tx: &Tx<'_>,
     scope: &[u8],
     c: &Cluster,
-) -> Result<(), TxError<ImmError>> {
-    write_cluster(tx, scope, &scoped(scope, &c.object_id), c, None)
-}
-
-fn write_cluster(
-    tx: &Tx<'_>,
-    scope: &[u8],
-    key: &[u8],
-    c: &Cluster,
-    old: Option<&Cluster>,
+    old_keys: Option<Vec<Vec<u8>>>,
 ) -> Result<(), TxError<ImmError>> {
     let new_keys = order_keys(scope, c);
-    let old_keys = match old {
-        Some(old) => order_keys(scope, old),
+    let old_keys = match old_keys {
+        Some(keys) => keys,
         None => {
             add_to_count(tx, scope, 1)?;
             Vec::new()
@@ -171,7 +162,7 @@ fn write_cluster(
             tx.insert(Tree::ImmClusterOrder, k, &[])?;
         }
     }
-    tx_put(tx, Tree::ImmClusters, key, c)
+    tx_put(tx, Tree::ImmClusters, &scoped(scope, &c.object_id), c)
 }
 
 /// Removes a cluster with its order-index keys (its identity hint is the caller's business).
