@@ -8,6 +8,9 @@
 //!
 //! Faces: 10 a synthetic identity (a random unit centroid), dimension 128, noise 0.8 as in
 //! the clustering quality test, round by round (one face of every identity, then the next).
+//!
+//! `--faces-sizes 10000,50000` sets the side-by-side sizes, `--faces-big N` the big run's size
+//! (to see how the cost per face grows without waiting for the million).
 
 use std::time::Instant;
 
@@ -62,13 +65,25 @@ pub async fn run(o: &Opts, r: &mut Report) {
     }
 }
 
+/// The value after `flag` on the command line.
+fn arg(flag: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    let i = args.iter().position(|a| a == flag)?;
+    args.get(i + 1).cloned()
+}
+
 fn pure(o: &Opts, r: &mut Report) {
-    let sizes: &[usize] = if o.quick {
-        &[10_000, 50_000]
-    } else {
-        &[10_000, 50_000, 100_000]
+    // `--faces-sizes 10000,50000`: the side-by-side sizes (`--faces-sizes ''` for none);
+    // `--faces-big N`: the big run's size (default 1M, 200k with `--quick`).
+    let sizes: Vec<usize> = match arg("--faces-sizes") {
+        Some(list) => list
+            .split(',')
+            .filter_map(|v| v.trim().parse().ok())
+            .collect(),
+        None if o.quick => vec![10_000, 50_000],
+        None => vec![10_000, 50_000, 100_000],
     };
-    for &n in sizes {
+    for &n in &sizes {
         let mut rng = Rng::new(n as u64);
         let centroids = centres(&mut rng, n / PER, DIM);
         let (faces, truth) = around(&mut rng, &centroids, PER, NOISE);
@@ -135,7 +150,9 @@ fn pure(o: &Opts, r: &mut Report) {
             );
         }
     }
-    let n = if o.quick { 200_000 } else { 1_000_000 };
+    let n = arg("--faces-big")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if o.quick { 200_000 } else { 1_000_000 });
     let mut rng = Rng::new(0x15);
     let centroids = centres(&mut rng, n / PER, DIM);
     let (faces, truth) = around(&mut rng, &centroids, PER, NOISE);
@@ -184,7 +201,7 @@ fn pure(o: &Opts, r: &mut Report) {
         .collect();
     let old = labels(&groups, n);
     drop(groups);
-    let (more, more_truth) = around(&mut rng, &centroids[..10_000], 1, NOISE);
+    let (more, more_truth) = around(&mut rng, &centroids[..(n / PER).min(10_000)], 1, NOISE);
     let (_, t) = timed(|| assign_indexed(&mut stored, &more, THRESHOLD));
     // A new face counts as right when it joined the cluster holding most of its identity.
     let mut home = vec![usize::MAX; n / PER];

@@ -233,12 +233,48 @@ pub fn assign_exact(groups: &mut Vec<Group>, faces: &[Vec<f32>], threshold: f32)
     unusable
 }
 
-/// Multiply-adds one indexed run may spend comparing faces the index missed with every
-/// cluster, when it has stored clusters (about a second).
-const FALLBACK_BUDGET: u64 = 1 << 32;
+/// Sketch comparisons one indexed run may spend looking for the clusters of faces the index
+/// missed among every cluster, when it has stored clusters (about a second).
+const FALLBACK_BUDGET: u64 = 1 << 29;
 
 /// The seed of the index's random directions (fixed: results depend only on the input).
 const INDEX_SEED: u64 = 0x1D0C_5EED;
+
+/// Faces one leader step takes together. Their candidates come from the index as it was when
+/// the batch began, found on up to 2 threads; each face is then also compared with every group
+/// the batch created or hashed again before it. The size is fixed, so the result depends only
+/// on the input, never on the threads.
+const BATCH: usize = 256;
+
+/// Runs below this many faces use one thread (threads cost more than they save).
+const PARALLEL_FROM: usize = 10_000;
+
+/// The threads an indexed run computes on: up to 2.
+fn threads(work: usize) -> usize {
+    if work < PARALLEL_FROM {
+        return 1;
+    }
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(2))
+}
+
+/// `f(0..n)` on `threads` threads (1 or 2) over the two halves, in order, so the result does
+/// not depend on the threads. If the helper thread panics, its half is computed again here.
+fn par_map<T: Send>(n: usize, threads: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    if threads < 2 || n < 2 {
+        return (0..n).map(f).collect();
+    }
+    let half = n / 2;
+    let f = &f;
+    std::thread::scope(|sc| {
+        let rest = sc.spawn(move || (half..n).map(f).collect::<Vec<T>>());
+        let mut out: Vec<T> = (0..half).map(f).collect();
+        match rest.join() {
+            Ok(part) => out.extend(part),
+            Err(_) => out.extend((half..n).map(f)),
+        }
+        out
+    })
+}
 
 /// The index of one indexed run: the live groups by their centroids (re-hashed when a group's
 /// weight reaches a power of two, or after a merge or move), and each face's group.
@@ -257,17 +293,25 @@ impl Indexed {
         }
     }
 
-    /// The best group for `e` among `candidates` (and `also`), other than `skip`, by exact
-    /// cosine with their current centroids, if it reaches `threshold`. Ties go to the later
-    /// group, as in [`best_group`].
+    /// The best group for `e` among `candidates` (sorted) and `also`, other than `skip`, by
+    /// exact cosine with their current centroids, if it reaches `threshold`. Ties go to the
+    /// later group, as in [`best_group`].
     fn best_of(
         groups: &[Group],
         candidates: &[u32],
         e: &[f32],
         threshold: f32,
         skip: Option<usize>,
-        also: Option<usize>,
+        also: &[usize],
     ) -> Option<usize> {
+        // The groups and then their centroids lie far apart in memory: ask for them all
+        // before reading any.
+        for &g in candidates {
+            ann::prefetch(&groups[g as usize]);
+        }
+        for &g in candidates {
+            ann::prefetch(groups[g as usize].centroid.as_ptr());
+        }
         let mut best: Option<(usize, f32)> = None;
         let mut consider = |g: usize| {
             if Some(g) == skip || groups[g].weight == 0 {
@@ -281,7 +325,7 @@ impl Indexed {
         for &g in candidates {
             consider(g as usize);
         }
-        if let Some(a) = also {
+        for &a in also {
             if candidates.binary_search(&(a as u32)).is_err() {
                 consider(a);
             }
@@ -290,11 +334,17 @@ impl Indexed {
     }
 
     /// [`merge_new`] with candidates from the index, searched by each new group's centroid.
-    fn merge_new(&mut self, groups: &mut [Group], threshold: f32) {
+    /// The first pass looks at `seeds` (every group when `None`); a later pass looks only at
+    /// the groups the pass before changed and the new groups near them, since a group whose
+    /// neighbours did not change has nothing new to merge with.
+    fn merge_new(&mut self, groups: &mut [Group], threshold: f32, seeds: Option<Vec<usize>>) {
         let mut cands = Vec::new();
+        let mut queue = seeds.unwrap_or_else(|| (0..groups.len()).collect());
         loop {
-            let mut merged = false;
-            for i in 0..groups.len() {
+            queue.sort_unstable();
+            queue.dedup();
+            let mut changed = Vec::new();
+            for &i in &queue {
                 if groups[i].existing.is_some() || groups[i].faces.is_empty() {
                     continue;
                 }
@@ -302,14 +352,9 @@ impl Indexed {
                     continue;
                 };
                 self.lsh.candidates(&self.lsh.code(&q), &mut cands);
-                let Some(j) = Self::best_of(
-                    groups,
-                    &cands,
-                    &groups[i].centroid,
-                    threshold,
-                    Some(i),
-                    None,
-                ) else {
+                let Some(j) =
+                    Self::best_of(groups, &cands, &groups[i].centroid, threshold, Some(i), &[])
+                else {
                     continue;
                 };
                 let moved = std::mem::take(&mut groups[i].faces);
@@ -334,54 +379,91 @@ impl Indexed {
                 t.weight += wi as u64;
                 t.faces.extend(moved);
                 self.rehash(j, &groups[j]);
-                merged = true;
+                changed.push(j);
             }
-            if !merged {
+            if changed.is_empty() {
                 return;
             }
+            let mut next = Vec::with_capacity(2 * changed.len());
+            for &j in &changed {
+                if groups[j].weight == 0 {
+                    continue;
+                }
+                next.push(j);
+                let Some(q) = normalized(&groups[j].centroid) else {
+                    continue;
+                };
+                self.lsh.candidates(&self.lsh.code(&q), &mut cands);
+                for &c in &cands {
+                    let c = c as usize;
+                    if c != j
+                        && groups[c].existing.is_none()
+                        && !groups[c].faces.is_empty()
+                        && cosine(&groups[c].centroid, &groups[j].centroid) >= threshold
+                    {
+                        next.push(c);
+                    }
+                }
+            }
+            queue = next;
         }
     }
 
     /// The k-means step's moves: each face's best group among its candidates and its own.
     /// Queries run on up to 2 threads over fixed halves; the moves come back in face order, so
     /// the result does not depend on the threads.
-    fn moves(&self, groups: &[Group], faces: &[Vec<f32>], threshold: f32) -> Vec<(usize, usize)> {
+    fn moves(
+        &self,
+        groups: &[Group],
+        faces: &[Vec<f32>],
+        codes: &[Option<ann::Code>],
+        threshold: f32,
+    ) -> Vec<(usize, usize)> {
         let order: Vec<(usize, usize)> = groups
             .iter()
             .enumerate()
             .flat_map(|(g, grp)| grp.faces.iter().map(move |&i| (i, g)))
             .collect();
-        let work = |part: &[(usize, usize)]| {
+        let found = par_map(order.len(), threads(order.len()), |k| {
+            let (i, g) = order[k];
+            let (Some(code), Some(e)) = (&codes[i], normalized(&faces[i])) else {
+                return None;
+            };
             let mut cands = Vec::new();
-            let mut out = Vec::new();
-            for &(i, g) in part {
-                let Some(e) = normalized(&faces[i]) else {
-                    continue;
-                };
-                self.lsh.candidates(&self.lsh.code(&e), &mut cands);
-                if let Some(b) = Self::best_of(groups, &cands, &e, threshold, None, Some(g)) {
-                    if b != g {
-                        out.push((i, b));
-                    }
-                }
-            }
-            out
-        };
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        if threads < 2 || order.len() < 10_000 {
-            return work(&order);
-        }
-        let (a, b) = order.split_at(order.len() / 2);
-        std::thread::scope(|sc| {
-            let hb = sc.spawn(|| work(b));
-            let mut out = work(a);
-            match hb.join() {
-                Ok(rest) => out.extend(rest),
-                Err(_) => out.extend(work(b)),
-            }
-            out
-        })
+            self.lsh.candidates(code, &mut cands);
+            Self::best_of(groups, &cands, &e, threshold, None, &[g])
+                .filter(|&b| b != g)
+                .map(|b| (i, b))
+        });
+        found.into_iter().flatten().collect()
     }
+}
+
+/// Vectors [`ann::Lsh::codes`] takes at a time.
+const CODE_CHUNK: usize = 64;
+
+/// The codes of groups `which` by their centroids (`None` for a group without one), made in
+/// chunks on `threads` threads.
+fn codes_of(
+    lsh: &ann::Lsh,
+    groups: &[Group],
+    which: &[usize],
+    threads: usize,
+) -> Vec<Option<ann::Code>> {
+    let parts = par_map(which.len().div_ceil(CODE_CHUNK), threads, |c| {
+        let part = &which[c * CODE_CHUNK..((c + 1) * CODE_CHUNK).min(which.len())];
+        let units: Vec<Option<Vec<f32>>> = part
+            .iter()
+            .map(|&g| normalized(&groups[g].centroid).filter(|_| groups[g].weight > 0))
+            .collect();
+        let usable: Vec<&[f32]> = units.iter().flatten().map(|u| u.as_slice()).collect();
+        let mut made = lsh.codes(&usable).into_iter();
+        units
+            .iter()
+            .map(|u| u.as_ref().and_then(|_| made.next()))
+            .collect::<Vec<_>>()
+    });
+    parts.into_iter().flatten().collect()
 }
 
 /// [`fold`] of an embedding that is already a unit vector.
@@ -402,7 +484,10 @@ fn fold_unit(centroid: &mut Vec<f32>, weight: &mut u64, e: &[f32]) {
 /// approximate nearest-neighbour index of the clusters' centroids ([`ann::Lsh`]), then
 /// compared by exact cosine with those clusters' current centroids. A centroid moves as faces
 /// join: it is hashed again when its weight reaches a power of two (it moves less and less),
-/// and after a merge. Falls back to [`assign_exact`] when embeddings differ in dimension.
+/// and after a merge. Faces are taken [`BATCH`] at a time: their codes and candidates are
+/// found on up to 2 threads, then each joins its group in input order, also compared with the
+/// groups its batch changed before it. Falls back to [`assign_exact`] when embeddings differ
+/// in dimension.
 pub fn assign_indexed(groups: &mut Vec<Group>, faces: &[Vec<f32>], threshold: f32) -> Vec<usize> {
     let Some(dim) = faces
         .iter()
@@ -424,49 +509,110 @@ pub fn assign_indexed(groups: &mut Vec<Group>, faces: &[Vec<f32>], threshold: f3
         lsh: ann::Lsh::new(dim, INDEX_SEED),
         face_group: vec![usize::MAX; faces.len()],
     };
-    for (g, grp) in groups.iter().enumerate() {
-        ix.rehash(g, grp);
+    let th = threads(faces.len() + groups.len());
+    let stored: Vec<usize> = (0..groups.len())
+        .filter(|&g| groups[g].weight > 0)
+        .collect();
+    for (g, code) in stored.iter().zip(codes_of(&ix.lsh, groups, &stored, th)) {
+        if let Some(c) = code {
+            ix.lsh.put(*g as u32, &c);
+        }
     }
+    drop(stored);
+    let codes: Vec<Option<ann::Code>> = {
+        let lsh = &ix.lsh;
+        let chunks = par_map(faces.len().div_ceil(CODE_CHUNK), th, |c| {
+            let part = &faces[c * CODE_CHUNK..((c + 1) * CODE_CHUNK).min(faces.len())];
+            let units: Vec<Option<Vec<f32>>> = part.iter().map(|f| normalized(f)).collect();
+            let usable: Vec<&[f32]> = units.iter().flatten().map(|u| u.as_slice()).collect();
+            let mut made = lsh.codes(&usable).into_iter();
+            units
+                .iter()
+                .map(|u| u.as_ref().and_then(|_| made.next()))
+                .collect::<Vec<_>>()
+        });
+        chunks.into_iter().flatten().collect()
+    };
     let mut unusable = Vec::new();
-    let mut cands = Vec::new();
     let has_stored = groups.iter().any(|g| g.existing.is_some() && g.weight > 0);
     let mut budget = FALLBACK_BUDGET;
-    for (i, f) in faces.iter().enumerate() {
-        let Some(e) = normalized(f) else {
-            unusable.push(i);
-            continue;
+    let mut changed: Vec<(usize, ann::Sketch)> = Vec::with_capacity(BATCH);
+    let mut near = Vec::with_capacity(BATCH);
+    let mut everywhere = Vec::new();
+    let mut moved = Vec::with_capacity(BATCH);
+    for start in (0..faces.len()).step_by(BATCH) {
+        let end = (start + BATCH).min(faces.len());
+        let found = {
+            let lsh = &ix.lsh;
+            par_map(end - start, th, |k| {
+                let mut cands = Vec::new();
+                if let Some(code) = &codes[start + k] {
+                    lsh.candidates(code, &mut cands);
+                }
+                cands
+            })
         };
-        let code = ix.lsh.code(&e);
-        ix.lsh.candidates(&code, &mut cands);
-        let mut best = Indexed::best_of(groups, &cands, &e, threshold, None, None);
-        // Into stored clusters, a face the index finds no cluster for is compared with every
-        // cluster, within a budget: a miss here has no second chance (the merge and the
-        // k-means step query the same vector).
-        let cost = (groups.len() * dim) as u64;
-        if best.is_none() && has_stored && cost <= budget {
-            budget -= cost;
-            best = best_group(groups, &e, threshold);
-        }
-        let g = match best {
-            Some(g) => g,
-            None => {
-                groups.push(Group::fresh());
-                groups.len() - 1
+        changed.clear();
+        moved.clear();
+        for (i, cands) in (start..end).zip(&found) {
+            let (Some(code), Some(e)) = (&codes[i], normalized(&faces[i])) else {
+                unusable.push(i);
+                continue;
+            };
+            let sketch = code.sketch();
+            near.clear();
+            near.extend(
+                changed
+                    .iter()
+                    .filter(|(_, s)| ann::near(s, &sketch))
+                    .map(|(g, _)| *g),
+            );
+            let mut best = Indexed::best_of(groups, cands, &e, threshold, None, &near);
+            // Into stored clusters, a face the index finds no cluster for is compared with
+            // every cluster, within a budget: a miss here has no second chance (the merge and
+            // the k-means step query the same vector).
+            let cost = groups.len() as u64;
+            if best.is_none() && has_stored && cost <= budget {
+                budget -= cost;
+                ix.lsh.near_all(code, &mut everywhere);
+                best = Indexed::best_of(groups, &everywhere, &e, threshold, None, &near);
             }
-        };
-        let grp = &mut groups[g];
-        fold_unit(&mut grp.centroid, &mut grp.weight, &e);
-        grp.faces.push(i);
-        ix.face_group[i] = g;
-        if grp.weight == 1 {
-            ix.lsh.put(g as u32, &code);
-        } else if grp.weight.is_power_of_two() {
-            ix.rehash(g, &groups[g]);
+            let g = match best {
+                Some(g) => g,
+                None => {
+                    groups.push(Group::fresh());
+                    groups.len() - 1
+                }
+            };
+            let grp = &mut groups[g];
+            fold_unit(&mut grp.centroid, &mut grp.weight, &e);
+            grp.faces.push(i);
+            ix.face_group[i] = g;
+            if grp.weight == 1 {
+                ix.lsh.put(g as u32, code);
+                changed.push((g, sketch));
+            } else if grp.weight.is_power_of_two() {
+                moved.push(g);
+                if let Some(c) = normalized(&grp.centroid) {
+                    changed.push((g, ix.lsh.sketch(&c)));
+                }
+            }
+        }
+        // Groups whose weight reached a power of two are hashed again by their centroids as
+        // the batch leaves them (until then, the batch compared its faces with them directly).
+        moved.sort_unstable();
+        moved.dedup();
+        for (g, code) in moved.iter().zip(codes_of(&ix.lsh, groups, &moved, th)) {
+            match code {
+                Some(c) => ix.lsh.put(*g as u32, &c),
+                None => ix.lsh.remove(*g as u32),
+            }
         }
     }
-    ix.merge_new(groups, threshold);
+    ix.merge_new(groups, threshold, None);
     // One k-means step over this run's faces.
-    let moves = ix.moves(groups, faces, threshold);
+    let moves = ix.moves(groups, faces, &codes, threshold);
+    drop(codes);
     let mut touched = Vec::with_capacity(2 * moves.len());
     for &(i, to) in &moves {
         touched.push(ix.face_group[i]);
@@ -484,10 +630,11 @@ pub fn assign_indexed(groups: &mut Vec<Group>, faces: &[Vec<f32>], threshold: f3
     }
     touched.sort_unstable();
     touched.dedup();
-    for g in touched {
+    for &g in &touched {
         ix.rehash(g, &groups[g]);
     }
-    ix.merge_new(groups, threshold);
+    // Only the groups the moves changed can merge now: the pass before found nothing.
+    ix.merge_new(groups, threshold, Some(touched));
     groups.retain(|g| g.existing.is_some() || !g.faces.is_empty());
     for g in groups.iter_mut() {
         g.faces.sort_unstable();
@@ -764,6 +911,16 @@ mod tests {
             fast.len() <= a.len() + 4,
             "new clusters for known identities"
         );
+    }
+
+    #[test]
+    fn par_map_gives_the_sequential_order_on_two_threads() {
+        let f = |i: usize| i * i + 1;
+        for n in [0, 1, 2, 3, 1001] {
+            let two = par_map(n, 2, f);
+            assert_eq!(two, (0..n).map(f).collect::<Vec<_>>(), "n = {n}");
+            assert_eq!(two, par_map(n, 1, f));
+        }
     }
 
     #[test]
