@@ -442,19 +442,17 @@ impl Indexed {
 /// Vectors [`ann::Lsh::codes`] takes at a time.
 const CODE_CHUNK: usize = 64;
 
-/// The codes of groups `which` by their centroids (`None` for a group without one), made in
-/// chunks on `threads` threads.
+/// The codes of the unit vectors `unit(0..n)` (`None` where there is none), made in chunks on
+/// `threads` threads.
 fn codes_of(
     lsh: &ann::Lsh,
-    groups: &[Group],
-    which: &[usize],
+    n: usize,
     threads: usize,
+    unit: impl Fn(usize) -> Option<Vec<f32>> + Sync,
 ) -> Vec<Option<ann::Code>> {
-    let parts = par_map(which.len().div_ceil(CODE_CHUNK), threads, |c| {
-        let part = &which[c * CODE_CHUNK..((c + 1) * CODE_CHUNK).min(which.len())];
-        let units: Vec<Option<Vec<f32>>> = part
-            .iter()
-            .map(|&g| normalized(&groups[g].centroid).filter(|_| groups[g].weight > 0))
+    let parts = par_map(n.div_ceil(CODE_CHUNK), threads, |c| {
+        let units: Vec<Option<Vec<f32>>> = (c * CODE_CHUNK..((c + 1) * CODE_CHUNK).min(n))
+            .map(&unit)
             .collect();
         let usable: Vec<&[f32]> = units.iter().flatten().map(|u| u.as_slice()).collect();
         let mut made = lsh.codes(&usable).into_iter();
@@ -464,6 +462,19 @@ fn codes_of(
             .collect::<Vec<_>>()
     });
     parts.into_iter().flatten().collect()
+}
+
+/// The codes of groups `which` by their centroids (`None` for a group without one).
+fn group_codes(
+    lsh: &ann::Lsh,
+    groups: &[Group],
+    which: &[usize],
+    threads: usize,
+) -> Vec<Option<ann::Code>> {
+    codes_of(lsh, which.len(), threads, |k| {
+        let g = &groups[which[k]];
+        normalized(&g.centroid).filter(|_| g.weight > 0)
+    })
 }
 
 /// [`fold`] of an embedding that is already a unit vector.
@@ -513,26 +524,13 @@ pub fn assign_indexed(groups: &mut Vec<Group>, faces: &[Vec<f32>], threshold: f3
     let stored: Vec<usize> = (0..groups.len())
         .filter(|&g| groups[g].weight > 0)
         .collect();
-    for (g, code) in stored.iter().zip(codes_of(&ix.lsh, groups, &stored, th)) {
+    for (g, code) in stored.iter().zip(group_codes(&ix.lsh, groups, &stored, th)) {
         if let Some(c) = code {
             ix.lsh.put(*g as u32, &c);
         }
     }
     drop(stored);
-    let codes: Vec<Option<ann::Code>> = {
-        let lsh = &ix.lsh;
-        let chunks = par_map(faces.len().div_ceil(CODE_CHUNK), th, |c| {
-            let part = &faces[c * CODE_CHUNK..((c + 1) * CODE_CHUNK).min(faces.len())];
-            let units: Vec<Option<Vec<f32>>> = part.iter().map(|f| normalized(f)).collect();
-            let usable: Vec<&[f32]> = units.iter().flatten().map(|u| u.as_slice()).collect();
-            let mut made = lsh.codes(&usable).into_iter();
-            units
-                .iter()
-                .map(|u| u.as_ref().and_then(|_| made.next()))
-                .collect::<Vec<_>>()
-        });
-        chunks.into_iter().flatten().collect()
-    };
+    let codes = codes_of(&ix.lsh, faces.len(), th, |i| normalized(&faces[i]));
     let mut unusable = Vec::new();
     let has_stored = groups.iter().any(|g| g.existing.is_some() && g.weight > 0);
     let mut budget = FALLBACK_BUDGET;
@@ -602,7 +600,7 @@ pub fn assign_indexed(groups: &mut Vec<Group>, faces: &[Vec<f32>], threshold: f3
         // the batch leaves them (until then, the batch compared its faces with them directly).
         moved.sort_unstable();
         moved.dedup();
-        for (g, code) in moved.iter().zip(codes_of(&ix.lsh, groups, &moved, th)) {
+        for (g, code) in moved.iter().zip(group_codes(&ix.lsh, groups, &moved, th)) {
             match code {
                 Some(c) => ix.lsh.put(*g as u32, &c),
                 None => ix.lsh.remove(*g as u32),
