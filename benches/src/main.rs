@@ -660,6 +660,16 @@ async fn query_clusters(o: &Opts, r: &mut Report, addr: &str, sets: &[(&'static 
 /// 1 + (i % 4) faces, each in a different file, so ImageCount runs from 1 to 4 as in
 /// [`clusters_doc`]. Returns the seconds the indexing and the clustering took.
 async fn clusters_through_api(addr: &str, dataset: &'static str, n: usize) -> (f64, f64) {
+    clusters_through_api_after(addr, dataset, n, 0).await
+}
+
+/// [`clusters_through_api`], waiting `pause` seconds between the indexing and the task.
+async fn clusters_through_api_after(
+    addr: &str,
+    dataset: &'static str,
+    n: usize,
+    pause: u64,
+) -> (f64, f64) {
     // Lane l holds face l of every cluster that has more than l faces; a file takes 4
     // consecutive clusters of one lane, so no file holds two faces of one cluster.
     let mut files: Vec<(u8, u32, Vec<u32>)> = Vec::new();
@@ -708,6 +718,10 @@ async fn clusters_through_api(addr: &str, dataset: &'static str, n: usize) -> (f
         files.len(),
         files.iter().map(|f| f.2.len()).sum::<usize>()
     );
+    if pause > 0 {
+        eprintln!("  clustering in {pause} s");
+        tokio::time::sleep(Duration::from_secs(pause)).await;
+    }
     let clustering = clustering_task(addr, dataset).await;
     let count = by_image_count(addr, dataset, 1, true);
     let (_, body) = once(addr, &count).await.unwrap_or_default();
@@ -973,15 +987,22 @@ async fn small_store(addr: &str) {
     load_images(addr, 0, 1_000).await;
 }
 
-/// `profile describe|query|modify`: only one load on a small store, for a profiler attached
-/// to the server's pid (printed): DescribeImages over 1000 images, QueryFigureClusters by
-/// ImageCount over 1000 clusters, or durable ModifyImageAttribute, 16 connections.
+/// `profile describe|query|modify|hints`: only one load on a small store, for a profiler
+/// attached to the server's pid (printed): DescribeImages over 1000 images,
+/// QueryFigureClusters by ImageCount over 1000 clusters, or durable ModifyImageAttribute, 16
+/// connections; or one clustering task over identity hints ([`profile_hints`]).
 async fn profile(o: &Opts, what: &str) {
     let tmp = std::env::temp_dir().join(format!("cloudtwin-bench-profile-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).unwrap_or_default();
     let server = Server::start(&config(&tmp, "sync"));
     let addr = server.addr.clone();
+    if what == "hints" {
+        profile_hints(&server, o).await;
+        server.stop();
+        let _ = std::fs::remove_dir_all(&tmp);
+        return;
+    }
     small_store(&addr).await;
     let host = addr.clone();
     let build: Build = match what {
@@ -1004,6 +1025,25 @@ async fn profile(o: &Opts, what: &str) {
     );
     server.stop();
     let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// `profile hints`: loads `--hints N` (default 100k) hinted clusters into dataset `kh`,
+/// prints the server's pid, waits `--seconds` for a profiler to attach, then times one
+/// CreateFigureClusteringTask over them.
+async fn profile_hints(server: &Server, o: &Opts) {
+    let n = std::env::args()
+        .skip_while(|a| a != "--hints")
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000usize);
+    let doc = json!({"format": "cloudtwin-state", "version": 1, "imm": {
+        "Projects": [{"AccountId": "100000000001", "Region": "cn-hangzhou", "ProjectName": "bench"}],
+        "Datasets": [{"AccountId": "100000000001", "Region": "cn-hangzhou", "ProjectName": "bench", "DatasetName": "kh"}]}});
+    let (code, _) = put_state(&server.addr, &doc).await;
+    eprintln!("  project and dataset: {code}");
+    eprintln!("  server pid {}: hints, {n} clusters", server.pid());
+    let (_, clustering) = clusters_through_api_after(&server.addr, "kh", n, o.seconds).await;
+    eprintln!("  clustering {n} identity hints: {clustering:.2} s");
 }
 
 /// The server's allocator, so that in-process runs and ceilings allocate as the server does.

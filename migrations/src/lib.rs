@@ -15,9 +15,10 @@
 //! that do not change): plain puts, so a rerun writes the same keys again.
 
 mod m0001_label_postings;
+mod m0002_order_blocks;
 
 /// The schema version this build writes. A data dir with a higher version is refused.
-pub const CURRENT_SCHEMA: u32 = 2;
+pub const CURRENT_SCHEMA: u32 = 3;
 
 /// Rewrites one record; `Ok(None)` leaves it as it is (already upgraded, or not concerned).
 pub type Upgrade = fn(&[u8]) -> Result<Option<Vec<u8>>, String>;
@@ -27,6 +28,33 @@ pub type Put = (&'static str, Vec<u8>, Vec<u8>);
 
 /// The keys one record (key, value) adds to other trees.
 pub type Derive = fn(&[u8], &[u8]) -> Result<Vec<Put>, String>;
+
+/// What a regrouping step makes of one record of its tree: the record belongs to the group
+/// record `group` with `members`; when `moves`, the record itself is an old one that goes
+/// (its members join the group record, which is written before the record is removed).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Joins {
+    /// Key of the group record.
+    pub group: Vec<u8>,
+    /// What the record brings to the group.
+    pub members: Vec<Vec<u8>>,
+    /// True when the record is in the old form and is removed once its group is written.
+    pub moves: bool,
+}
+
+/// The group one record (key, value) belongs to (`None`: not concerned).
+pub type JoinsOf = fn(&[u8], &[u8]) -> Result<Option<Joins>, String>;
+
+/// Gathers records into group records: the records of one group come one after another in
+/// key order, the group record first if it exists. A rerun finds the group records written
+/// and the old records that were not yet removed, and writes the same groups again.
+#[derive(Debug)]
+pub struct Regroup {
+    /// The group a record belongs to (`None`: the record is not concerned).
+    pub joins: JoinsOf,
+    /// A group record's value from its members, sorted and without repeats.
+    pub pack: fn(&[Vec<u8>]) -> Vec<u8>,
+}
 
 fn unchanged(_: &[u8]) -> Result<Option<Vec<u8>>, String> {
     Ok(None)
@@ -45,17 +73,33 @@ pub struct Step {
     pub upgrade: Upgrade,
     /// Keys derived from each record (as it was before `upgrade`), written beside it.
     pub derive: Option<Derive>,
+    /// Records of the tree gathered into group records (after `upgrade` and `derive`).
+    pub regroup: Option<Regroup>,
 }
 
 /// Every step, in order, each with its sample bytes and tests in its module.
 pub fn steps() -> &'static [Step] {
-    &[Step {
-        from: 1,
-        name: "m0001-label-postings",
-        tree: "imm.clusters",
-        upgrade: unchanged,
-        derive: Some(m0001_label_postings::derive),
-    }]
+    &[
+        Step {
+            from: 1,
+            name: "m0001-label-postings",
+            tree: "imm.clusters",
+            upgrade: unchanged,
+            derive: Some(m0001_label_postings::derive),
+            regroup: None,
+        },
+        Step {
+            from: 2,
+            name: "m0002-order-blocks",
+            tree: "imm.cluster_order",
+            upgrade: unchanged,
+            derive: None,
+            regroup: Some(Regroup {
+                joins: m0002_order_blocks::joins,
+                pack: m0002_order_blocks::pack,
+            }),
+        },
+    ]
 }
 
 /// Why a data dir cannot be brought to [`CURRENT_SCHEMA`].
@@ -135,6 +179,7 @@ mod tests {
             tree: "t",
             upgrade: bump,
             derive: None,
+            regroup: None,
         },
         Step {
             from: 2,
@@ -142,6 +187,7 @@ mod tests {
             tree: "t",
             upgrade: bump,
             derive: None,
+            regroup: None,
         },
     ];
 
@@ -178,7 +224,7 @@ mod tests {
         assert!(plan(CURRENT_SCHEMA, CURRENT_SCHEMA, steps())
             .expect("plan")
             .is_empty());
-        assert_eq!(plan(1, CURRENT_SCHEMA, steps()).expect("plan").len(), 1);
+        assert_eq!(plan(1, CURRENT_SCHEMA, steps()).expect("plan").len(), 2);
         for s in steps() {
             assert!(
                 s.from < CURRENT_SCHEMA,

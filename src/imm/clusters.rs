@@ -183,42 +183,7 @@ impl Imm {
     /// QueryFigureClusters without filters: pages by index from the cursor, so the cost does
     /// not grow with the dataset.
     fn query_by_index(&self, scope: &[u8], q: &ClusterQuery) -> Result<ClusterPage, ImmError> {
-        let total = self
-            .store
-            .get(Tree::ImmClusterOrder, &cluster_count_key(scope))?
-            .and_then(|v| read_u64(&v))
-            .unwrap_or(0);
-        let want = q.max_results + 1;
-        let mut ids = Vec::new();
-        match order_tag(q.sort) {
-            None => {
-                let after = q.after.as_ref().map(|c| scoped(scope, &c.id));
-                for item in self
-                    .store
-                    .scan_after(Tree::ImmClusters, scope, after.as_deref(), q.desc)
-                    .take(want)
-                {
-                    let (k, _) = item?;
-                    ids.push(after_scope(scope, &k));
-                }
-            }
-            Some(tag) => {
-                let prefix = order_prefix(scope, tag);
-                let after = q
-                    .after
-                    .as_ref()
-                    .map(|c| order_key(scope, tag, &c.value, &c.id));
-                for item in self
-                    .store
-                    .scan_after(Tree::ImmClusterOrder, &prefix, after.as_deref(), q.desc)
-                    .take(want)
-                {
-                    let (k, _) = item?;
-                    ids.push(id_of_order_key(&k, &prefix, q.sort));
-                }
-            }
-        }
-        page_by_ids(&self.store, scope, ids, q, total)
+        unfiltered(&self.store, scope, q)
     }
 
     /// QueryFigureClusters.
@@ -296,4 +261,52 @@ impl Imm {
         }))?;
         self.durable().await
     }
+}
+
+/// QueryFigureClusters without filters, from the cursor in the clusters tree or the order
+/// index.
+pub(super) fn unfiltered(
+    store: &Store,
+    scope: &[u8],
+    q: &ClusterQuery,
+) -> Result<ClusterPage, ImmError> {
+    let total = store
+        .get(Tree::ImmClusterOrder, &cluster_count_key(scope))?
+        .and_then(|v| read_u64(&v))
+        .unwrap_or(0);
+    let want = q.max_results + 1;
+    let mut ids = Vec::new();
+    match order_tag(q.sort) {
+        None => {
+            let after = q.after.as_ref().map(|c| scoped(scope, &c.id));
+            for item in store
+                .scan_after(Tree::ImmClusters, scope, after.as_deref(), q.desc)
+                .take(want)
+            {
+                let (k, _) = item?;
+                ids.push(after_scope(scope, &k));
+            }
+        }
+        Some(tag) => {
+            let prefix = order_prefix(scope, tag);
+            let after = q
+                .after
+                .as_ref()
+                .map(|c| order_key(scope, tag, &c.value, &c.id));
+            let (lo, hi) = match (after, q.desc) {
+                // The first key after the cursor's is the cursor's with a 0 byte after it.
+                (Some(mut a), false) => {
+                    a.push(0);
+                    (a, None)
+                }
+                (Some(a), true) => (prefix.clone(), Some(a)),
+                (None, _) => (prefix.clone(), None),
+            };
+            for k in super::order_index::scan(store, &prefix, &lo, hi.as_deref(), q.desc).take(want)
+            {
+                ids.push(id_of_order_key(&k?, &prefix, q.sort));
+            }
+        }
+    }
+    page_by_ids(store, scope, ids, q, total)
 }

@@ -19,6 +19,7 @@ pub mod files;
 pub mod keys;
 mod merging;
 pub mod model;
+mod order_index;
 pub mod portable;
 pub mod projects;
 pub mod regions;

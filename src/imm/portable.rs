@@ -179,6 +179,7 @@ pub fn changes(d: &ImmDump) -> Result<Vec<Change>, StoreError> {
         out.push(put(Tree::ImmProjects, key, encode(&p)?));
     }
     let mut clusters_per_dataset: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+    let mut order = Vec::new();
     for cl in &d.clusters {
         let c = Caller {
             account: &cl.account,
@@ -190,10 +191,11 @@ pub fn changes(d: &ImmDump) -> Result<Vec<Change>, StoreError> {
             scoped(&scope, &cl.object_id),
             encode(cl)?,
         ));
-        for k in order_keys(&scope, cl) {
-            out.push(put(Tree::ImmClusterOrder, k, Vec::new()));
-        }
+        order.extend(order_keys(&scope, cl).into_iter().map(|k| (scope.len(), k)));
         *clusters_per_dataset.entry(scope).or_default() += 1;
+    }
+    for (k, v) in super::order_index::records(order) {
+        out.push(put(Tree::ImmClusterOrder, k, v));
     }
     for (scope, n) in clusters_per_dataset {
         let key = cluster_count_key(&scope);

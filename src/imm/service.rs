@@ -8,6 +8,8 @@ use std::sync::Arc;
 use crate::store::{decode, encode, Record, Store, Tree, Tx, TxError, TxFailure};
 
 use super::error::{not_found, ImmError};
+pub(super) use super::order_index::Edits as OrderEdits;
+
 use super::keys::{
     cluster_count_key, dataset_key, order_keys, pending_key, project_key, read_u64, scoped,
 };
@@ -143,6 +145,20 @@ pub(super) fn put_cluster_over(
     c: &Cluster,
     old_keys: Option<Vec<Vec<u8>>>,
 ) -> Result<(), TxError<ImmError>> {
+    let mut edits = OrderEdits::default();
+    put_cluster_into(tx, scope, c, old_keys, &mut edits)?;
+    edits.apply(tx, scope)
+}
+
+/// [`put_cluster_over`] whose order-index changes join `edits`, for the caller to apply once
+/// for many clusters (the blocks they share are then read and written once).
+pub(super) fn put_cluster_into(
+    tx: &Tx<'_>,
+    scope: &[u8],
+    c: &Cluster,
+    old_keys: Option<Vec<Vec<u8>>>,
+    edits: &mut OrderEdits,
+) -> Result<(), TxError<ImmError>> {
     let new_keys = order_keys(scope, c);
     let old_keys = match old_keys {
         Some(keys) => keys,
@@ -151,15 +167,15 @@ pub(super) fn put_cluster_over(
             Vec::new()
         }
     };
-    // Only the keys that change are written: a key sled already holds is not rewritten.
+    // Only the entries that change are written: a block whose entries stay is not rewritten.
     for k in &old_keys {
         if !new_keys.contains(k) {
-            tx.remove(Tree::ImmClusterOrder, k)?;
+            edits.remove(k.clone());
         }
     }
-    for k in &new_keys {
-        if !old_keys.contains(k) {
-            tx.insert(Tree::ImmClusterOrder, k, &[])?;
+    for k in new_keys {
+        if !old_keys.contains(&k) {
+            edits.add(k);
         }
     }
     tx_put(tx, Tree::ImmClusters, &scoped(scope, &c.object_id), c)
@@ -169,9 +185,11 @@ pub(super) fn put_cluster_over(
 pub(super) fn delete_cluster(tx: &Tx<'_>, scope: &[u8], id: &str) -> Result<(), TxError<ImmError>> {
     let key = scoped(scope, id);
     if let Some(old) = tx_get::<Cluster>(tx, Tree::ImmClusters, &key)? {
+        let mut edits = OrderEdits::default();
         for k in order_keys(scope, &old) {
-            tx.remove(Tree::ImmClusterOrder, &k)?;
+            edits.remove(k);
         }
+        edits.apply(tx, scope)?;
         add_to_count(tx, scope, -1)?;
         tx.remove(Tree::ImmClusters, &key)?;
     }

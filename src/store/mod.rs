@@ -318,6 +318,7 @@ mod tests {
         tree: "cvm.images",
         upgrade: upgrade_v1,
         derive: None,
+        regroup: None,
     }];
 
     #[test]

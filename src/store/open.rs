@@ -319,13 +319,14 @@ impl Store {
             );
             let mut rewritten = 0u64;
             let mut progress = crate::progress::Progress::new("migrating records", total as u64);
+            let failed = |e: String| StoreError::Schema {
+                path: self.inner.path.clone(),
+                detail: format!("migration {} failed on a record: {e}", step.name),
+            };
+            let mut group = Group::default();
             for item in self.scan_prefix(tree, b"") {
                 progress.inc(1);
                 let (k, v) = item?;
-                let failed = |e: String| StoreError::Schema {
-                    path: self.inner.path.clone(),
-                    detail: format!("migration {} failed on a record: {e}", step.name),
-                };
                 if let Some(derive) = step.derive {
                     for (name, dk, dv) in derive(&k, &v).map_err(failed)? {
                         let t = Tree::by_name(name).ok_or_else(|| {
@@ -334,10 +335,32 @@ impl Store {
                         engine.put(t, &dk, Some(&dv))?;
                     }
                 }
-                if let Some(new) = (step.upgrade)(&v).map_err(failed)? {
-                    engine.put(tree, &k, Some(&new))?;
-                    rewritten += 1;
+                let v = match (step.upgrade)(&v).map_err(failed)? {
+                    Some(new) => {
+                        engine.put(tree, &k, Some(&new))?;
+                        rewritten += 1;
+                        new
+                    }
+                    None => v,
+                };
+                if let Some(regroup) = &step.regroup {
+                    if let Some(j) = (regroup.joins)(&k, &v).map_err(failed)? {
+                        if j.group != group.key {
+                            rewritten += group.write(engine, tree, regroup.pack)?;
+                            group = Group {
+                                key: j.group,
+                                ..Group::default()
+                            };
+                        }
+                        group.members.extend(j.members);
+                        if j.moves {
+                            group.moved.push(k);
+                        }
+                    }
                 }
+            }
+            if let Some(regroup) = &step.regroup {
+                rewritten += group.write(engine, tree, regroup.pack)?;
             }
             progress.finish();
             write_schema(engine, step.from + 1)?;
@@ -351,6 +374,36 @@ impl Store {
     pub(crate) fn set_schema_for_test(&self, v: u32) {
         write_schema(self.engine(), v).expect("write schema");
         self.flush().expect("flush");
+    }
+}
+
+/// The group record a regrouping step is gathering (see `cloudtwin_migrations::Regroup`).
+#[derive(Default)]
+struct Group {
+    key: Vec<u8>,
+    members: std::collections::BTreeSet<Vec<u8>>,
+    /// Old records that join it, removed once it is written.
+    moved: Vec<Vec<u8>>,
+}
+
+impl Group {
+    /// Writes the group record when old records joined it, then removes them; the number of
+    /// records removed.
+    fn write(
+        &self,
+        engine: &dyn Engine,
+        tree: Tree,
+        pack: fn(&[Vec<u8>]) -> Vec<u8>,
+    ) -> Result<u64, StoreError> {
+        if self.moved.is_empty() {
+            return Ok(0);
+        }
+        let members: Vec<Vec<u8>> = self.members.iter().cloned().collect();
+        engine.put(tree, &self.key, Some(&pack(&members)))?;
+        for k in self.moved.iter().filter(|k| **k != self.key) {
+            engine.put(tree, k, None)?;
+        }
+        Ok(self.moved.len() as u64)
     }
 }
 

@@ -1,0 +1,221 @@
+//! The cluster order index as its users see it: order keys (`keys::order_key`), written and
+//! read through the blocks that hold them (the layout is in `keys.rs`). [`Edits`] changes
+//! entries inside a transaction, [`records`] builds the blocks of a whole set (import, check),
+//! [`scan`] reads the entries of a key range in order, forwards or backwards.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use crate::store::{Scan, Store, StoreError, Tree, Tx, TxError};
+
+use super::error::ImmError;
+use super::keys::{block_len, decode_block, encode_block};
+
+fn damaged(key: &[u8]) -> ImmError {
+    StoreError::Corrupt {
+        kind: "imm.cluster_order block",
+        detail: format!("the block {} does not decode", String::from_utf8_lossy(key)),
+    }
+    .into()
+}
+
+/// Changes to the order index, in the order they are made: [`Edits::apply`] writes each block
+/// they touch once.
+#[derive(Default)]
+pub(crate) struct Edits {
+    /// (order key, true to add it or false to remove it).
+    ops: Vec<(Vec<u8>, bool)>,
+}
+
+impl Edits {
+    /// Adds an order key.
+    pub(crate) fn add(&mut self, key: Vec<u8>) {
+        self.ops.push((key, true));
+    }
+
+    /// Removes an order key.
+    pub(crate) fn remove(&mut self, key: Vec<u8>) {
+        self.ops.push((key, false));
+    }
+
+    /// Inside a transaction: makes the changes (keys of datasets under `scope`), in order.
+    pub(crate) fn apply(self, tx: &Tx<'_>, scope: &[u8]) -> Result<(), TxError<ImmError>> {
+        let mut blocks: BTreeMap<&[u8], Vec<(&[u8], bool)>> = BTreeMap::new();
+        for (k, add) in &self.ops {
+            match block_len(scope.len(), k) {
+                Some(n) => {
+                    let (block, rest) = k.split_at(n);
+                    blocks.entry(block).or_default().push((rest, *add));
+                }
+                None if *add => tx.insert(Tree::ImmClusterOrder, k, &[])?,
+                None => tx.remove(Tree::ImmClusterOrder, k)?,
+            }
+        }
+        for (block, ops) in blocks {
+            let stored = tx.get(Tree::ImmClusterOrder, block)?;
+            let mut entries: BTreeSet<Vec<u8>> = match &stored {
+                None => BTreeSet::new(),
+                Some(v) => decode_block(v)
+                    .ok_or_else(|| TxError::Abort(damaged(block)))?
+                    .into_iter()
+                    .map(<[u8]>::to_vec)
+                    .collect(),
+            };
+            for (rest, add) in ops {
+                if add {
+                    entries.insert(rest.to_vec());
+                } else {
+                    entries.remove(rest);
+                }
+            }
+            if entries.is_empty() {
+                if stored.is_some() {
+                    tx.remove(Tree::ImmClusterOrder, block)?;
+                }
+            } else {
+                let value = encode_block(entries.iter().map(Vec::as_slice));
+                tx.insert(Tree::ImmClusterOrder, block, &value)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The records that hold a set of order keys, each given with the length of its dataset's
+/// scope: blocks for the sort keys' entries, plain keys (empty values) for the others.
+pub(super) fn records(keys: impl IntoIterator<Item = (usize, Vec<u8>)>) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut blocks: BTreeMap<Vec<u8>, BTreeSet<Vec<u8>>> = BTreeMap::new();
+    let mut out = Vec::new();
+    for (scope_len, k) in keys {
+        match block_len(scope_len, &k) {
+            Some(n) => {
+                let rest = k[n..].to_vec();
+                let mut block = k;
+                block.truncate(n);
+                blocks.entry(block).or_default().insert(rest);
+            }
+            None => out.push((k, Vec::new())),
+        }
+    }
+    out.extend(
+        blocks
+            .into_iter()
+            .map(|(k, e)| (k, encode_block(e.iter().map(Vec::as_slice)))),
+    );
+    out
+}
+
+/// The order keys from `lo` (included) to `hi` (excluded; `None`: to the end of `floor`),
+/// where `floor` is the prefix of one sort key's blocks (`keys::order_prefix`), ascending or
+/// descending.
+pub(super) fn scan(
+    store: &Store,
+    floor: &[u8],
+    lo: &[u8],
+    hi: Option<&[u8]>,
+    desc: bool,
+) -> Entries {
+    let end = crate::store::prefix_end(floor);
+    let hi = match (hi, end) {
+        (Some(h), Some(e)) => Some(h.to_vec().min(e)),
+        (Some(h), None) => Some(h.to_vec()),
+        (None, e) => e,
+    };
+    let lo = lo.to_vec().max(floor.to_vec());
+    // Only the last block before `lo` may hold entries from `lo` on (blocks never
+    // interleave): forwards it comes first; backwards the scan reaches it on its way.
+    let (blocks, before) = if desc {
+        (
+            store.scan_range(Tree::ImmClusterOrder, floor, hi.as_deref(), true),
+            None,
+        )
+    } else {
+        let before = store
+            .scan_range(Tree::ImmClusterOrder, floor, Some(&lo), true)
+            .next();
+        (
+            store.scan_range(Tree::ImmClusterOrder, &lo, hi.as_deref(), false),
+            before,
+        )
+    };
+    Entries {
+        blocks,
+        before,
+        lo,
+        hi,
+        desc,
+        ready: VecDeque::new(),
+        done: false,
+    }
+}
+
+/// The entries of a [`scan`], block by block.
+pub(super) struct Entries {
+    blocks: Scan,
+    before: Option<crate::store::engine::Item>,
+    lo: Vec<u8>,
+    hi: Option<Vec<u8>>,
+    desc: bool,
+    ready: VecDeque<Vec<u8>>,
+    done: bool,
+}
+
+impl Entries {
+    /// Queues the entries of one block that fall in the range; false when the scan is over
+    /// after this block.
+    fn take(&mut self, key: &[u8], value: &[u8]) -> Result<bool, ImmError> {
+        let rests = decode_block(value).ok_or_else(|| damaged(key))?;
+        let in_range = |e: &Vec<u8>| {
+            e.as_slice() >= self.lo.as_slice()
+                && self.hi.as_ref().is_none_or(|h| e.as_slice() < h.as_slice())
+        };
+        let mut entries: Vec<Vec<u8>> = rests
+            .into_iter()
+            .map(|r| [key, r].concat())
+            .filter(in_range)
+            .collect();
+        if self.desc {
+            entries.reverse();
+        }
+        self.ready.extend(entries);
+        // Backwards, a block before `lo` is the last that can hold entries of the range.
+        Ok(!(self.desc && key < self.lo.as_slice()))
+    }
+}
+
+impl Iterator for Entries {
+    type Item = Result<Vec<u8>, ImmError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(e) = self.ready.pop_front() {
+                return Some(Ok(e));
+            }
+            if self.done {
+                return None;
+            }
+            let item = match self.before.take() {
+                Some(b) => b,
+                None => match self.blocks.next() {
+                    Some(b) => b,
+                    None => {
+                        self.done = true;
+                        continue;
+                    }
+                },
+            };
+            match item {
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e.into()));
+                }
+                Ok((k, v)) => match self.take(&k, &v) {
+                    Ok(more) => self.done = !more,
+                    Err(e) => {
+                        self.done = true;
+                        return Some(Err(e));
+                    }
+                },
+            }
+        }
+    }
+}
