@@ -153,7 +153,7 @@ fn import_image_is_importing_then_normal_and_the_fail_marker_ends_in_importfaile
         .expect_code("InvalidImageId.IncorrectState");
     // With a short delay, each import ends on its own: NORMAL, or IMPORTFAILED for the marker.
     s.set_ready_after_ms(300);
-    let t0 = std::time::Instant::now();
+    let t0 = TimerStart::now();
     let ok = import(&c, "imported-2", ok_url);
     let bad = import(&c, "broken-2", bad_url);
     watch_transition(t0, 300, "IMPORTING", "NORMAL", || {
@@ -253,7 +253,7 @@ fn sync_images_copies_into_other_regions_syncing_then_normal() {
     assert!(mid > 0 && mid < 100, "progress {mid}");
     // A short delay: the copy is SYNCING until it has passed, then NORMAL at 100%.
     s.set_ready_after_ms(300);
-    let t0 = std::time::Instant::now();
+    let t0 = TimerStart::now();
     let r = c
         .call(
             "SyncImages",
@@ -616,7 +616,7 @@ fn a_syncing_copy_finishes_after_the_server_is_killed_and_restarted() {
     // The copy's 8 s timer is stored with it: it outlives the process, and a restart (well
     // under a second, even on a loaded machine) leaves it running.
     s.set_ready_after_ms(8_000);
-    let t0 = std::time::Instant::now();
+    let t0 = TimerStart::now();
     let r = c
         .call("SyncImages", json!({"ImageIds": [src], "DestinationRegions": ["ap-shanghai"], "ImageSetRequired": true}))
         .expect_ok();

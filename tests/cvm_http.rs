@@ -28,7 +28,7 @@ fn create_image_returns_an_img_id_and_the_image_is_creating_then_normal() {
     assert_eq!(img["ImageCreator"], ACCOUNT_1);
     // With a short delay, an image is CREATING until the delay has passed, then NORMAL.
     s.set_ready_after_ms(400);
-    let t0 = std::time::Instant::now();
+    let t0 = TimerStart::now();
     let second = c.create("second");
     watch_transition(t0, 400, "CREATING", "NORMAL", || {
         c.image(&second).expect("listed")
@@ -261,7 +261,7 @@ fn the_listing_shows_a_changed_image_at_once_and_its_state_as_time_passes() {
     let c = s.client();
     let pinned = c.create("pinned");
     s.set_ready_after_ms(400);
-    let t0 = std::time::Instant::now();
+    let t0 = TimerStart::now();
     let id = c.create("changing");
     let first = listed(&c, &id);
     assert_eq!(first["ImageType"], "PRIVATE_IMAGE");

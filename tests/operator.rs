@@ -132,7 +132,7 @@ fn state_control_sets_image_states_and_the_delays_at_run_time() {
     );
     assert_eq!(c.image(&id).expect("img")["ImageState"], "SYNCING");
     // A short timer replaces the long one: SYNCING until it has run out, then NORMAL.
-    let t0 = Instant::now();
+    let t0 = TimerStart::now();
     ok_json(
         "POST",
         &s.base,

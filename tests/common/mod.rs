@@ -452,26 +452,55 @@ pub fn poll_until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     }
 }
 
-/// Watches an image whose timer of `delay_ms` started no earlier than `t0` (the instant
-/// before the request that started it) go from `from` to `to`, and returns it in `to`.
+/// The instant a test starts a server-side timer, read from the clock the server times its
+/// transitions by: the wall clock in whole milliseconds (a timer is stored as a wall-clock
+/// deadline so that it outlives a restart). Comparing against the monotonic clock instead
+/// would let the drift between the two clocks, and the server's rounding down to the
+/// millisecond, make a correct server look early.
+#[derive(Clone, Copy, Debug)]
+pub struct TimerStart(u64);
+
+impl TimerStart {
+    /// Read just before the request that starts the timer.
+    pub fn now() -> TimerStart {
+        TimerStart(wall_ms())
+    }
+
+    /// Whole milliseconds on the wall clock since this start.
+    pub fn elapsed_ms(self) -> u64 {
+        wall_ms().saturating_sub(self.0)
+    }
+}
+
+fn wall_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Watches an image whose timer of `delay_ms` started no earlier than `t0` (read before the
+/// request that started it) go from `from` to `to`, and returns it in `to`.
 ///
-/// Every answer is checked against what the clock allows, however slow the machine: an
-/// answer received before `t0 + delay_ms` was computed before the timer ran out, so it must
-/// say `from`; any later answer says `from` or `to`; `to` must come within [`PATIENCE`].
+/// Every answer is checked against what the clock allows, however slow the machine: the
+/// server flips the state once its wall clock, in whole milliseconds, reaches its start plus
+/// the delay, and its start is no earlier than `t0`. So an answer received (by the same
+/// clock) before `t0 + delay_ms` was computed before the timer ran out and must say `from`;
+/// any later answer says `from` or `to`; `to` must come within [`PATIENCE`].
 pub fn watch_transition(
-    t0: Instant,
+    t0: TimerStart,
     delay_ms: u64,
     from: &str,
     to: &str,
     mut read: impl FnMut() -> Value,
 ) -> Value {
-    let delay = Duration::from_millis(delay_ms);
+    let patience = PATIENCE.as_millis() as u64;
     loop {
         let img = read();
-        let seen = t0.elapsed();
+        let seen = t0.elapsed_ms();
         let state = img["ImageState"].as_str().unwrap_or("").to_string();
-        if seen < delay {
-            assert_eq!(state, from, "{seen:?} into a {delay_ms} ms timer: {img}");
+        if seen < delay_ms {
+            assert_eq!(state, from, "{seen} ms into a {delay_ms} ms timer: {img}");
         } else {
             assert!(
                 state == from || state == to,
@@ -481,7 +510,7 @@ pub fn watch_transition(
         if state == to {
             return img;
         }
-        assert!(seen < PATIENCE, "still {from} after {seen:?}: {img}");
+        assert!(seen < patience, "still {from} after {seen} ms: {img}");
         std::thread::sleep(Duration::from_millis(20));
     }
 }

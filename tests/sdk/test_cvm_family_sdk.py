@@ -7,7 +7,7 @@ import pytest
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.cvm.v20170312 import models
 
-from conftest import ACCOUNT_2, SECRET_ID_2, SECRET_KEY_2, unique, watch_transition
+from conftest import ACCOUNT_2, SECRET_ID_2, SECRET_KEY_2, timer_start, unique, watch_transition
 from test_cvm_sdk import code_of, create, describe, one
 from test_tccli import ok as tccli_ok
 
@@ -48,7 +48,7 @@ def test_import_image_and_describe_import_image_os(fresh_server, style):
     assert one(c, failing).ImageState == "IMPORTING"
     # With a short delay each import ends on its own: NORMAL, or IMPORTFAILED for the marker.
     s.set_ready_after_ms(300)
-    t0 = time.monotonic()
+    t0 = timer_start()
     done = call(c, "ImportImage", **dict(base, ImageName="imp-2")).ImageId
     failed = call(c, "ImportImage", **dict(base, ImageName="imp-bad-2", ImageUrl=fail_url)).ImageId
     assert watch_transition(t0, 300, "IMPORTING", "NORMAL", lambda: one(c, done)).ImageSource == "EXTERNAL_IMPORT"
@@ -77,7 +77,7 @@ def test_sync_images_to_other_regions(fresh_server, style):
     assert copy.ImageState == "SYNCING" and copy.ImageName == "golden"
     # With a short delay a copy is SYNCING until it has passed, then NORMAL at 100%.
     s.set_ready_after_ms(800)
-    t0 = time.monotonic()
+    t0 = timer_start()
     r = call(c, "SyncImages", ImageIds=[src], DestinationRegions=["ap-seoul"], ImageSetRequired=True)
     seoul = s.client(style, region="ap-seoul")
     assert watch_transition(t0, 800, "SYNCING", "NORMAL", lambda: one(seoul, r.ImageSet[0].ImageId)).SyncPercent == 100

@@ -9,7 +9,7 @@ import requests
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.cvm.v20170312 import models
 
-from conftest import ACCOUNT_1, SECRET_ID_1, SECRET_ID_2, SECRET_KEY_2, unique, watch_transition
+from conftest import ACCOUNT_1, SECRET_ID_1, SECRET_ID_2, SECRET_KEY_2, timer_start, unique, watch_transition
 
 
 def code_of(fn):
@@ -68,7 +68,7 @@ def test_create_image_returns_an_img_id_and_the_image_becomes_normal_after_the_d
     assert img.CreatedTime.endswith("Z")
     # With a short delay: CREATING until it has passed, then NORMAL.
     s.set_ready_after_ms(600)
-    t0 = time.monotonic()
+    t0 = timer_start()
     second = create(c, "fresh-2")
     watch_transition(t0, 600, "CREATING", "NORMAL", lambda: one(c, second))
     assert one(c, image_id).ImageState == "CREATING"
