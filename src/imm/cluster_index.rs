@@ -232,22 +232,8 @@ fn seek_time_range(
         .after
         .as_ref()
         .map(|c| order_key(scope, tag, &c.value, &c.id));
-    let (lo, hi) = match (&cursor, q.desc) {
-        (None, _) => (range.lo.clone(), range.hi.clone()),
-        (Some(c), false) => {
-            // The first key after the cursor's is the cursor's with a 0 byte after it.
-            let mut next = c.clone();
-            next.push(0);
-            (next.max(range.lo.clone()), range.hi.clone())
-        }
-        (Some(c), true) => {
-            let hi = match &range.hi {
-                Some(h) if h < c => h.clone(),
-                _ => c.clone(),
-            };
-            (range.lo.clone(), Some(hi))
-        }
-    };
+    let (lo, hi) =
+        super::order_index::after_cursor(range.lo.clone(), range.hi.clone(), cursor, q.desc);
     let mut ids = Vec::new();
     if hi.as_ref().is_none_or(|h| lo < *h) {
         for k in range
@@ -440,52 +426,6 @@ mod tests {
         assert!(compared > 1000);
     }
 
-    fn order_tree(store: &Store) -> Vec<Vec<u8>> {
-        store
-            .scan_prefix(Tree::ImmClusterOrder, b"")
-            .map(|i| i.expect("key").0)
-            .collect()
-    }
-
-    #[test]
-    fn opening_a_schema_1_data_dir_derives_the_label_postings() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let scope = b"1\0r\0p\0d\0".to_vec();
-        let want = {
-            let s =
-                Store::open_with_steps(dir.path(), Durability::Sync, &[], 1, 16).expect("open v1");
-            for i in 0..40 {
-                let c = cluster(i);
-                s.transact(|tx| -> Result<(), TxError<ImmError>> { put_cluster(tx, &scope, &c) })
-                    .map_err(|_| ())
-                    .expect("put");
-            }
-            let want = order_tree(&s);
-            // Schema 1 had no postings.
-            let postings = crate::imm::keys::order_prefix(&scope, crate::imm::keys::LABEL_TAG);
-            let gone: Vec<Vec<u8>> = s
-                .scan_prefix(Tree::ImmClusterOrder, &postings)
-                .map(|i| i.expect("key").0)
-                .collect();
-            assert!(gone.len() > 40);
-            s.transact(|tx| -> Result<(), TxError<()>> {
-                for k in &gone {
-                    tx.remove(Tree::ImmClusterOrder, k)?;
-                }
-                Ok(())
-            })
-            .expect("remove");
-            s.close().expect("close");
-            want
-        };
-        let s = Store::open(dir.path(), Durability::Sync).expect("open current");
-        assert_eq!(
-            s.schema_version().expect("schema"),
-            cloudtwin_migrations::CURRENT_SCHEMA
-        );
-        assert_eq!(order_tree(&s), want);
-    }
-
     fn order_records(store: &Store) -> Vec<(Vec<u8>, Vec<u8>)> {
         store
             .scan_prefix(Tree::ImmClusterOrder, b"")
@@ -493,51 +433,80 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn opening_a_schema_2_data_dir_gathers_the_sort_keys_into_blocks() {
+    /// A data dir in the layout schema `version` (1 or 2) left: 60 clusters put by today's
+    /// code, then their order records rewritten as that schema kept them: one key with an
+    /// empty value per sort-key entry (blocks came with schema 3) and, for schema 1, no label
+    /// postings. Returns the dir and the records today's code wrote.
+    fn old_data_dir(version: u32) -> (tempfile::TempDir, Vec<(Vec<u8>, Vec<u8>)>) {
+        use crate::imm::keys::{block_len, decode_block, order_prefix, LABEL_TAG};
         let dir = tempfile::tempdir().expect("tempdir");
         let scope = b"1\0r\0p\0d\0".to_vec();
-        let want = {
-            let s =
-                Store::open_with_steps(dir.path(), Durability::Sync, &[], 2, 16).expect("open v2");
-            for i in 0..60 {
-                let c = cluster(i);
-                s.transact(|tx| -> Result<(), TxError<ImmError>> { put_cluster(tx, &scope, &c) })
-                    .map_err(|_| ())
-                    .expect("put");
-            }
-            let want = order_records(&s);
-            // Schema 2 kept a key per entry, with an empty value.
-            let blocks: Vec<(Vec<u8>, Vec<u8>)> = want
+        let s = Store::open_with_steps(dir.path(), Durability::Sync, &[], version, 16)
+            .expect("open old");
+        for i in 0..60 {
+            let c = cluster(i);
+            s.transact(|tx| -> Result<(), TxError<ImmError>> { put_cluster(tx, &scope, &c) })
+                .map_err(|_| ())
+                .expect("put");
+        }
+        let want = order_records(&s);
+        let blocks: Vec<&(Vec<u8>, Vec<u8>)> = want
+            .iter()
+            .filter(|(k, _)| block_len(scope.len(), k).is_some())
+            .collect();
+        assert!(
+            blocks
                 .iter()
-                .filter(|(k, _)| crate::imm::keys::block_len(scope.len(), k).is_some())
-                .cloned()
-                .collect();
-            assert!(
-                blocks.iter().any(|(_, v)| {
-                    crate::imm::keys::decode_block(v).is_some_and(|e| e.len() > 1)
-                }),
-                "some block holds several entries"
-            );
-            s.transact(|tx| -> Result<(), TxError<()>> {
-                for (k, v) in &blocks {
-                    tx.remove(Tree::ImmClusterOrder, k)?;
-                    for rest in crate::imm::keys::decode_block(v).expect("block") {
-                        tx.insert(Tree::ImmClusterOrder, &[k.as_slice(), rest].concat(), b"")?;
-                    }
-                }
-                Ok(())
-            })
-            .expect("expand");
-            assert!(order_records(&s).len() > want.len());
-            s.close().expect("close");
-            want
+                .any(|(_, v)| decode_block(v).is_some_and(|e| e.len() > 1)),
+            "some block holds several entries"
+        );
+        let postings = order_prefix(&scope, LABEL_TAG);
+        let unposted: Vec<&Vec<u8>> = match version {
+            1 => want
+                .iter()
+                .map(|(k, _)| k)
+                .filter(|k| k.starts_with(&postings))
+                .collect(),
+            _ => Vec::new(),
         };
+        assert!(version > 1 || unposted.len() > 60, "labels have postings");
+        s.transact(|tx| -> Result<(), TxError<()>> {
+            for k in &unposted {
+                tx.remove(Tree::ImmClusterOrder, k)?;
+            }
+            for (k, v) in &blocks {
+                tx.remove(Tree::ImmClusterOrder, k)?;
+                for rest in decode_block(v).expect("block") {
+                    tx.insert(Tree::ImmClusterOrder, &[k.as_slice(), rest].concat(), b"")?;
+                }
+            }
+            Ok(())
+        })
+        .expect("rewrite");
+        assert_ne!(order_records(&s), want);
+        s.close().expect("close");
+        (dir, want)
+    }
+
+    /// The order records after opening `dir` with today's code, which migrates it.
+    fn reopened(dir: &tempfile::TempDir) -> Vec<(Vec<u8>, Vec<u8>)> {
         let s = Store::open(dir.path(), Durability::Sync).expect("open current");
         assert_eq!(
             s.schema_version().expect("schema"),
             cloudtwin_migrations::CURRENT_SCHEMA
         );
-        assert_eq!(order_records(&s), want);
+        order_records(&s)
+    }
+
+    #[test]
+    fn opening_a_schema_1_data_dir_derives_the_label_postings_and_the_blocks() {
+        let (dir, want) = old_data_dir(1);
+        assert_eq!(reopened(&dir), want);
+    }
+
+    #[test]
+    fn opening_a_schema_2_data_dir_gathers_the_sort_keys_into_blocks() {
+        let (dir, want) = old_data_dir(2);
+        assert_eq!(reopened(&dir), want);
     }
 }

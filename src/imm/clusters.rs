@@ -293,15 +293,7 @@ pub(super) fn unfiltered(
                 .after
                 .as_ref()
                 .map(|c| order_key(scope, tag, &c.value, &c.id));
-            let (lo, hi) = match (after, q.desc) {
-                // The first key after the cursor's is the cursor's with a 0 byte after it.
-                (Some(mut a), false) => {
-                    a.push(0);
-                    (a, None)
-                }
-                (Some(a), true) => (prefix.clone(), Some(a)),
-                (None, _) => (prefix.clone(), None),
-            };
+            let (lo, hi) = super::order_index::after_cursor(prefix.clone(), None, after, q.desc);
             for k in super::order_index::scan(store, &prefix, &lo, hi.as_deref(), q.desc).take(want)
             {
                 ids.push(id_of_order_key(&k?, &prefix, q.sort));

@@ -104,6 +104,26 @@ pub(super) fn records(keys: impl IntoIterator<Item = (usize, Vec<u8>)>) -> Vec<(
     out
 }
 
+/// The part of the key range `lo..hi` (`hi`: `None` for no bound) that a page after
+/// `cursor` (the order key of the last entry of the page before) reads: ascending, from the
+/// first key after the cursor's, which is the cursor's with a 0 byte after it; descending, up
+/// to the cursor's, excluded.
+pub(super) fn after_cursor(
+    lo: Vec<u8>,
+    hi: Option<Vec<u8>>,
+    cursor: Option<Vec<u8>>,
+    desc: bool,
+) -> (Vec<u8>, Option<Vec<u8>>) {
+    match (cursor, desc) {
+        (None, _) => (lo, hi),
+        (Some(mut next), false) => {
+            next.push(0);
+            (next.max(lo), hi)
+        }
+        (Some(c), true) => (lo, Some(hi.map_or(c.clone(), |h| h.min(c)))),
+    }
+}
+
 /// The order keys from `lo` (included) to `hi` (excluded; `None`: to the end of `floor`),
 /// where `floor` is the prefix of one sort key's blocks (`keys::order_prefix`), ascending or
 /// descending.
