@@ -426,7 +426,10 @@ mod tests {
         assert!(compared > 1000);
     }
 
-    fn order_records(store: &Store) -> Vec<(Vec<u8>, Vec<u8>)> {
+    /// The order tree's records, key and value, in key order.
+    type Records = Vec<(Vec<u8>, Vec<u8>)>;
+
+    fn order_records(store: &Store) -> Records {
         store
             .scan_prefix(Tree::ImmClusterOrder, b"")
             .map(|i| i.expect("record"))
@@ -437,7 +440,7 @@ mod tests {
     /// code, then their order records rewritten as that schema kept them: one key with an
     /// empty value per sort-key entry (blocks came with schema 3) and, for schema 1, no label
     /// postings. Returns the dir and the records today's code wrote.
-    fn old_data_dir(version: u32) -> (tempfile::TempDir, Vec<(Vec<u8>, Vec<u8>)>) {
+    fn old_data_dir(version: u32) -> (tempfile::TempDir, Records) {
         use crate::imm::keys::{block_len, decode_block, order_prefix, LABEL_TAG};
         let dir = tempfile::tempdir().expect("tempdir");
         let scope = b"1\0r\0p\0d\0".to_vec();
@@ -489,7 +492,7 @@ mod tests {
     }
 
     /// The order records after opening `dir` with today's code, which migrates it.
-    fn reopened(dir: &tempfile::TempDir) -> Vec<(Vec<u8>, Vec<u8>)> {
+    fn reopened(dir: &tempfile::TempDir) -> Records {
         let s = Store::open(dir.path(), Durability::Sync).expect("open current");
         assert_eq!(
             s.schema_version().expect("schema"),
