@@ -22,6 +22,7 @@ pub mod faults;
 pub mod fixture;
 pub mod imm;
 pub mod journal;
+pub mod kept;
 pub mod metrics;
 pub mod progress;
 pub mod ratelimit;

@@ -681,3 +681,78 @@ fn simple_query_by_figure_cluster_id_pages_the_files_of_a_cluster() {
         r.code()
     );
 }
+
+/// The clusters of one QueryFigureClusters page (by ImageCount, 100 a page) and of a
+/// BatchGetFigureCluster of `ids`, by ObjectId.
+fn listed_clusters(c: &common::imm::ImmClient, ids: &[String]) -> (Value, Value) {
+    let by_id = |list: &Value| -> Value {
+        let mut m = serde_json::Map::new();
+        for cl in list.as_array().expect("clusters") {
+            m.insert(cl["ObjectId"].as_str().expect("id").to_string(), cl.clone());
+        }
+        Value::Object(m)
+    };
+    let q = c
+        .call(
+            "QueryFigureClusters",
+            &[
+                ("ProjectName", P.into()),
+                ("DatasetName", D.into()),
+                ("Sort", "ImageCount".into()),
+                ("MaxResults", "100".into()),
+            ],
+        )
+        .expect_ok();
+    let b = c
+        .call(
+            "BatchGetFigureCluster",
+            &[
+                ("ProjectName", P.into()),
+                ("DatasetName", D.into()),
+                ("ObjectIds", serde_json::to_string(ids).expect("ids")),
+            ],
+        )
+        .expect_ok();
+    (by_id(&q["FigureClusters"]), by_id(&b["FigureClusters"]))
+}
+
+#[test]
+fn listed_clusters_show_a_change_to_the_cluster_or_its_cover_file_at_once() {
+    // Pages and batches are written from decoded clusters and their rendered text kept between
+    // requests (kept.rs): a changed cluster, or a changed cover file under an unchanged
+    // cluster, must show in the very next answer, as GetFigureCluster (rendered afresh) shows it.
+    let s = Server::start(Opts::default());
+    let c = s.imm();
+    let ids = setup_clusters(&s, 3);
+    for _ in 0..2 {
+        let (q, b) = listed_clusters(&c, &ids);
+        assert_eq!(q, b);
+        assert_eq!(q[&ids[0]], get_cluster(&c, &ids[0]));
+    }
+    update(&c, &ids[0], "renamed", None).expect("update");
+    let (q, b) = listed_clusters(&c, &ids);
+    assert_eq!(q[&ids[0]]["Name"], "renamed");
+    assert_eq!(b[&ids[0]]["Name"], "renamed");
+    assert_eq!(q[&ids[0]], get_cluster(&c, &ids[0]));
+    // The cover file of the second cluster is updated (UpdateFileMeta: labels, no faces): the
+    // cluster is unchanged, and its cover shows the file as it is now (its UpdateTime).
+    let before = get_cluster(&c, &ids[1]);
+    c.call(
+        "UpdateFileMeta",
+        &[
+            ("ProjectName", P.into()),
+            ("DatasetName", D.into()),
+            (
+                "File",
+                json!({"URI": "oss://b/1.jpg", "CustomLabels": {"seen": "yes"}}).to_string(),
+            ),
+        ],
+    )
+    .expect_ok();
+    let now = get_cluster(&c, &ids[1]);
+    assert_ne!(now, before, "the cover file changed");
+    let (q, b) = listed_clusters(&c, &ids);
+    assert_eq!(q[&ids[1]], now);
+    assert_eq!(b[&ids[1]], now);
+    assert_eq!(q, b);
+}

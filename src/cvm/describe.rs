@@ -12,9 +12,9 @@ use super::keys::{
 };
 use std::sync::Arc;
 
-use super::cache::Decoded;
 use super::model::{Image, ImageState, ImageType};
 use super::service::{seen_as, Caller, Cvm, ImageView};
+use super::Decoded;
 
 /// One DescribeImages filter (values OR-ed; filters AND-ed).
 #[derive(Debug, Clone)]
@@ -95,7 +95,7 @@ impl From<ImageView> for PageImage {
 impl PageImage {
     /// The image.
     pub fn image(&self) -> &Image {
-        &self.record.image
+        &self.record.record
     }
 }
 
@@ -267,7 +267,8 @@ impl Cvm {
                 for (id, bytes) in ids.iter().zip(records) {
                     let Some(bytes) = bytes else { continue };
                     let record = self.cache.decode(id, &bytes)?;
-                    if let Some((image_type, state, progress)) = seen_as(caller, &record.image, now)
+                    if let Some((image_type, state, progress)) =
+                        seen_as(caller, &record.record, now)
                     {
                         images.push(PageImage {
                             record,

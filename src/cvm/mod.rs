@@ -10,7 +10,6 @@
 //! - `ImageShares[(receiver, region, id)]` exists exactly when the image's `shared_with`
 //!   names the receiver.
 
-mod cache;
 pub mod catalogue;
 pub mod check;
 mod describe;
@@ -26,7 +25,8 @@ mod service;
 mod share;
 mod sync;
 
-pub use cache::Decoded;
+/// A decoded image record kept between listings (`kept.rs`).
+pub type Decoded = crate::kept::Kept<Image>;
 pub use describe::{ImageFilter, ImagePage, ImageQuery, PageImage};
 pub use error::{CvmError, ExportBlock};
 pub use export::{ExportRequest, ExportTask};

@@ -6,11 +6,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::store::{decode, encode, Store, Tree, Tx, TxError, TxFailure};
 
-use super::cache::ImageCache;
 use super::catalogue;
 use super::error::CvmError;
 use super::keys::{by_owner_key, count_key, name_key, random_image_id, read_u64, share_key};
 use super::model::{Image, ImageState, ImageType};
+use crate::kept::KeptMap;
 
 /// Who is asking, and where.
 #[derive(Debug, Clone, Copy)]
@@ -39,8 +39,8 @@ pub struct Cvm {
     pub(super) store: Store,
     ready_after_ms: AtomicU64,
     pub(super) quota: u64,
-    /// Decoded records of recent listings (`cache.rs`).
-    pub(super) cache: ImageCache,
+    /// Decoded records of recent listings (`kept.rs`).
+    pub(super) cache: KeptMap<Image>,
 }
 
 /// Maps a failed transaction to the domain error.
@@ -175,7 +175,7 @@ impl Cvm {
             store,
             ready_after_ms: AtomicU64::new(ready_after_ms),
             quota,
-            cache: ImageCache::default(),
+            cache: KeptMap::default(),
         }
     }
 

@@ -17,6 +17,9 @@
 //! sort is another field: it reads every matching record, as the scan did (but never more
 //! than the scan).
 
+use std::sync::Arc;
+
+use crate::kept::{Kept, KeptMap};
 use crate::store::{decode, Store, Tree};
 
 use super::clusters::{label_text, page_by_ids, ClusterPage, ClusterQuery, Cursor};
@@ -75,7 +78,10 @@ fn page_of(mut hits: Vec<(SortVal, Cluster)>, q: &ClusterQuery) -> ClusterPage {
         value: hits[end - 1].0.clone(),
         id: hits[end - 1].1.object_id.clone(),
     });
-    let clusters = hits.drain(start..end).map(|(_, c)| c).collect();
+    let clusters = hits
+        .drain(start..end)
+        .map(|(_, c)| Arc::new(Kept::fresh(c)))
+        .collect();
     ClusterPage {
         clusters,
         next,
@@ -177,6 +183,7 @@ fn sources(scope: &[u8], q: &ClusterQuery) -> Option<Vec<Source>> {
 /// QueryFigureClusters with label or time filters, by the plan of this module.
 pub(super) fn by_index(
     store: &Store,
+    kept: &KeptMap<Cluster>,
     scope: &[u8],
     q: &ClusterQuery,
 ) -> Result<ClusterPage, ImmError> {
@@ -188,7 +195,7 @@ pub(super) fn by_index(
     }
     if let [only] = sources.as_slice() {
         if only.valued == Some(q.sort) {
-            return seek_time_range(store, scope, q, only);
+            return seek_time_range(store, kept, scope, q, only);
         }
     }
     // Walk the ranges side by side until one ends: its ids are the candidates.
@@ -218,6 +225,7 @@ pub(super) fn by_index(
 /// A time range sorted by the same time field: the page from the range, after the cursor.
 fn seek_time_range(
     store: &Store,
+    kept: &KeptMap<Cluster>,
     scope: &[u8],
     q: &ClusterQuery,
     range: &Source,
@@ -243,7 +251,7 @@ fn seek_time_range(
             ids.push(range.id(&k?));
         }
     }
-    page_by_ids(store, scope, ids, q, total)
+    page_by_ids(store, kept, scope, ids, q, total)
 }
 
 #[cfg(test)]
@@ -340,6 +348,13 @@ mod tests {
         (ids, cursors)
     }
 
+    /// One map of kept clusters for every indexed query of the test, as a server keeps one:
+    /// the pages read through kept entries must be the scan's.
+    fn kept() -> &'static KeptMap<Cluster> {
+        static KEPT: std::sync::OnceLock<KeptMap<Cluster>> = std::sync::OnceLock::new();
+        KEPT.get_or_init(KeptMap::default)
+    }
+
     #[test]
     fn index_answers_are_the_scans_for_every_sort_order_filter_and_page() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -392,9 +407,11 @@ mod tests {
                 let unfiltered =
                     labels.is_empty() && *created == (None, None) && *updated == (None, None);
                 let indexed = if unfiltered {
-                    crate::imm::clusters::unfiltered
+                    |s: &Store, scope: &[u8], q: &ClusterQuery| {
+                        crate::imm::clusters::unfiltered(s, kept(), scope, q)
+                    }
                 } else {
-                    by_index
+                    |s: &Store, scope: &[u8], q: &ClusterQuery| by_index(s, kept(), scope, q)
                 };
                 for sort in SORTS {
                     for desc in [false, true] {

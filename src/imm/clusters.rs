@@ -3,7 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use std::sync::Arc;
+
 use crate::clock::now_ms;
+use crate::kept::{Kept, KeptMap};
 use crate::store::{Store, Tree};
 
 use super::error::{not_found, ImmError};
@@ -20,15 +23,19 @@ use super::service::{
 
 /// The clusters of `ids` that exist, in that order, read in one go (one round trip on a
 /// database).
-fn clusters_by_id(store: &Store, scope: &[u8], ids: &[String]) -> Result<Vec<Cluster>, ImmError> {
+/// Each is decoded once for the bytes it is stored as, and kept in `kept` with its rendering.
+fn clusters_by_id(
+    store: &Store,
+    kept: &KeptMap<Cluster>,
+    scope: &[u8],
+    ids: &[String],
+) -> Result<Vec<Arc<Kept<Cluster>>>, ImmError> {
     let keys: Vec<Vec<u8>> = ids.iter().map(|id| scoped(scope, id)).collect();
     let mut out = Vec::with_capacity(ids.len());
-    for bytes in store
-        .get_many(Tree::ImmClusters, &keys)?
-        .into_iter()
-        .flatten()
-    {
-        out.push(crate::store::decode::<Cluster>(&bytes)?);
+    for (key, bytes) in keys.iter().zip(store.get_many(Tree::ImmClusters, &keys)?) {
+        if let Some(bytes) = bytes {
+            out.push(kept.decode(key, &bytes)?);
+        }
     }
     Ok(out)
 }
@@ -37,6 +44,7 @@ fn clusters_by_id(store: &Store, scope: &[u8], ids: &[String]) -> Result<Vec<Clu
 /// `q.max_results` clusters, and a cursor after the last one when `ids` held one more.
 pub(super) fn page_by_ids(
     store: &Store,
+    kept: &KeptMap<Cluster>,
     scope: &[u8],
     mut ids: Vec<String>,
     q: &ClusterQuery,
@@ -44,7 +52,7 @@ pub(super) fn page_by_ids(
 ) -> Result<ClusterPage, ImmError> {
     let more = ids.len() > q.max_results;
     ids.truncate(q.max_results);
-    let clusters = clusters_by_id(store, scope, &ids)?;
+    let clusters = clusters_by_id(store, kept, scope, &ids)?;
     let next = if more {
         clusters.last().map(|c| Cursor {
             sort: q.sort,
@@ -60,6 +68,11 @@ pub(super) fn page_by_ids(
         next,
         total,
     })
+}
+
+/// The file record stored as `bytes` (those of [`Imm::cover_file_bytes`]).
+pub fn file_of_bytes(bytes: &[u8]) -> Result<super::model::FileMeta, ImmError> {
+    Ok(crate::store::decode(bytes)?)
 }
 
 /// A validated UpdateFigureCluster request.
@@ -129,8 +142,8 @@ pub struct ClusterQuery {
 /// One page of QueryFigureClusters.
 #[derive(Debug, Clone)]
 pub struct ClusterPage {
-    /// The clusters.
-    pub clusters: Vec<Cluster>,
+    /// The clusters (decoded records kept between requests when the page came from an index).
+    pub clusters: Vec<Arc<Kept<Cluster>>>,
     /// Present when more remain.
     pub next: Option<Cursor>,
     /// All matches.
@@ -161,10 +174,10 @@ impl Imm {
         project: &str,
         dataset: &str,
         ids: &[String],
-    ) -> Result<Vec<Cluster>, ImmError> {
+    ) -> Result<Vec<Arc<Kept<Cluster>>>, ImmError> {
         dataset_of(&self.store, c, project, dataset)?;
         let scope = dataset_scope(c, project, dataset);
-        clusters_by_id(&self.store, &scope, ids)
+        clusters_by_id(&self.store, &self.kept_clusters, &scope, ids)
     }
 
     /// The file a cluster's cover face is in.
@@ -173,17 +186,30 @@ impl Imm {
         c: Caller<'_>,
         cl: &Cluster,
     ) -> Result<Option<super::model::FileMeta>, ImmError> {
+        match self.cover_file_bytes(c, cl)? {
+            None => Ok(None),
+            Some(b) => Ok(Some(file_of_bytes(&b)?)),
+        }
+    }
+
+    /// The stored bytes of [`Imm::cover_file`]: a kept rendering of the cluster is current
+    /// while its cover file is still stored as these bytes.
+    pub fn cover_file_bytes(
+        &self,
+        c: Caller<'_>,
+        cl: &Cluster,
+    ) -> Result<Option<Vec<u8>>, ImmError> {
         let Some((uri, _)) = cl.stats().cover else {
             return Ok(None);
         };
         let scope = dataset_scope(c, &cl.project, &cl.dataset);
-        get(&self.store, Tree::ImmFiles, &scoped(&scope, &uri))
+        Ok(self.store.get(Tree::ImmFiles, &scoped(&scope, &uri))?)
     }
 
     /// QueryFigureClusters without filters: pages by index from the cursor, so the cost does
     /// not grow with the dataset.
     fn query_by_index(&self, scope: &[u8], q: &ClusterQuery) -> Result<ClusterPage, ImmError> {
-        unfiltered(&self.store, scope, q)
+        unfiltered(&self.store, &self.kept_clusters, scope, q)
     }
 
     /// QueryFigureClusters.
@@ -200,7 +226,9 @@ impl Imm {
             return self.query_by_index(&scope, q);
         }
         // A filtered query may read many records: keep it off the async workers.
-        crate::blocking::off_workers(|| super::cluster_index::by_index(&self.store, &scope, q))
+        crate::blocking::off_workers(|| {
+            super::cluster_index::by_index(&self.store, &self.kept_clusters, &scope, q)
+        })
     }
 
     /// UpdateFigureCluster: the lock check and the write are one transaction.
@@ -267,6 +295,7 @@ impl Imm {
 /// index.
 pub(super) fn unfiltered(
     store: &Store,
+    kept: &KeptMap<Cluster>,
     scope: &[u8],
     q: &ClusterQuery,
 ) -> Result<ClusterPage, ImmError> {
@@ -300,5 +329,5 @@ pub(super) fn unfiltered(
             }
         }
     }
-    page_by_ids(store, scope, ids, q, total)
+    page_by_ids(store, kept, scope, ids, q, total)
 }

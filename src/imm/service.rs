@@ -41,6 +41,8 @@ pub struct Imm {
     pub(super) runner: Arc<Runner>,
     /// This node among the nodes of a shared store: tasks run under a lease there.
     pub(super) cluster: Option<crate::cluster::Cluster>,
+    /// Decoded clusters of recent pages, with their wire text (`kept.rs`).
+    pub(super) kept_clusters: crate::kept::KeptMap<Cluster>,
 }
 
 /// Maps a failed transaction to the domain error.
@@ -390,6 +392,11 @@ pub(super) fn new_cluster(c: Caller<'_>, project: &str, dataset: &str, now: u64)
     }
 }
 
+/// Most decoded clusters kept (`kept.rs`) and the largest record kept: with the bytes, the
+/// decoded record and the text of the cluster with its cover, at most about 100 MB.
+const KEPT_CLUSTERS: usize = 4096;
+const KEPT_CLUSTER_BYTES: usize = 8 * 1024;
+
 impl Imm {
     /// A service over `store`.
     pub fn new(store: Store, settings: ImmSettings) -> Imm {
@@ -399,6 +406,7 @@ impl Imm {
             settings,
             runner: Arc::new(Runner::default()),
             cluster: None,
+            kept_clusters: crate::kept::KeptMap::with_limits(KEPT_CLUSTERS, KEPT_CLUSTER_BYTES),
         }
     }
 

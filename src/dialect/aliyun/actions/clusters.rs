@@ -1,6 +1,8 @@
 //! GetFigureCluster, BatchGetFigureCluster, QueryFigureClusters, UpdateFigureCluster,
 //! CreateFigureClusteringTask, CreateFigureClustersMergingTask (imm.md §6.4, §7.4-§7.7).
 
+use std::sync::{Arc, Mutex};
+
 use serde_json::{json, Map, Value};
 
 use super::{
@@ -14,6 +16,7 @@ use crate::imm::clusters::{ClusterQuery, ClusterUpdate, Cursor, SortKey};
 use crate::imm::model::Cluster;
 use crate::imm::rules::{self, ClusterText};
 use crate::imm::tasks::TaskInput;
+use crate::kept::Kept;
 
 fn update_input(fc: &Map<String, Value>) -> Result<ClusterUpdate, AliError> {
     let object_id = match fc.get("ObjectId") {
@@ -142,6 +145,61 @@ fn rendered<'a>(ctx: &Ctx<'_>, c: &'a Cluster) -> Result<render::ClusterWire<'a>
     Ok(render::cluster(c, cover))
 }
 
+/// The JSON text of a cluster with its cover file, kept in the cluster's entry (`kept.rs`)
+/// together with the cover file's stored bytes it was made from: a page renders a cluster
+/// again only when the cluster or its cover file changed.
+#[derive(Default)]
+struct KeptText(Mutex<Option<MadeFrom>>);
+
+/// The cover file's stored bytes (`None`: no cover) and the text made with them.
+type MadeFrom = (Option<Vec<u8>>, Arc<str>);
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn rendered_text(ctx: &Ctx<'_>, c: &Kept<Cluster>) -> Result<Arc<str>, AliError> {
+    let cover_bytes = ctx.imm.cover_file_bytes(ctx.caller, c)?;
+    let slot = c.wire(|_| KeptText::default());
+    if let Some(KeptText(slot)) = slot {
+        if let Some((made_from, text)) = lock(slot).as_ref() {
+            if *made_from == cover_bytes {
+                return Ok(text.clone());
+            }
+        }
+    }
+    let cover = match &cover_bytes {
+        None => None,
+        Some(b) => Some(crate::imm::clusters::file_of_bytes(b)?),
+    };
+    // Serialising plain structs of strings, numbers, lists and values cannot fail.
+    let text: Arc<str> = serde_json::to_string(&render::cluster(c, cover))
+        .unwrap_or_else(|_| "null".into())
+        .into();
+    if let Some(KeptText(slot)) = slot {
+        *lock(slot) = Some((cover_bytes, text.clone()));
+    }
+    Ok(text)
+}
+
+/// A JSON array of the clusters' kept texts.
+fn rendered_list(ctx: &Ctx<'_>, list: &[Arc<Kept<Cluster>>]) -> Result<String, AliError> {
+    let texts = list
+        .iter()
+        .map(|c| rendered_text(ctx, c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut out = String::with_capacity(2 + texts.iter().map(|t| t.len() + 1).sum::<usize>());
+    out.push('[');
+    for (i, t) in texts.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(t);
+    }
+    out.push(']');
+    Ok(out)
+}
+
 /// Runs a cluster action.
 pub async fn run(action: Action, ctx: &Ctx<'_>) -> Result<Output, AliError> {
     let p = ctx.params;
@@ -161,11 +219,7 @@ pub async fn run(action: Action, ctx: &Ctx<'_>) -> Result<Output, AliError> {
                 .ok_or_else(|| AliError::missing("ObjectIds"))?;
             check_batch("ObjectIds", ids.len())?;
             let list = ctx.imm.get_clusters(c, &project, &dataset, &ids)?;
-            let items = list
-                .iter()
-                .map(|cl| rendered(ctx, cl))
-                .collect::<Result<Vec<_>, _>>()?;
-            out.insert_serialized("FigureClusters", &items);
+            out.insert_text("FigureClusters", rendered_list(ctx, &list)?);
         }
         Action::QueryFigureClusters => {
             let sort_raw = p.opt_str("Sort").unwrap_or_default();
@@ -199,12 +253,7 @@ pub async fn run(action: Action, ctx: &Ctx<'_>) -> Result<Output, AliError> {
             };
             let with_total = q.with_total;
             let page = ctx.imm.query_clusters(c, &project, &dataset, &q)?;
-            let items = page
-                .clusters
-                .iter()
-                .map(|cl| rendered(ctx, cl))
-                .collect::<Result<Vec<_>, _>>()?;
-            out.insert_serialized("FigureClusters", &items);
+            out.insert_text("FigureClusters", rendered_list(ctx, &page.clusters)?);
             out.insert(
                 "NextToken".into(),
                 json!(page.next.map(|n| encode_token(&n)).unwrap_or_default()),

@@ -1,72 +1,87 @@
-//! Decoded image records kept between reads: a listing (DescribeImages) reads a page of
-//! records and would otherwise decode each one, and its dialect render it, on every request.
+//! Decoded records kept between reads: a listing (DescribeImages, QueryFigureClusters) reads a
+//! page of records and would otherwise decode each one, and its dialect render it, on every
+//! request.
 //!
 //! An entry is the record's stored bytes, the record decoded from them and a slot for the
-//! dialect's wire text of it. It is used only when the bytes just read from the store are the
+//! dialect's wire form of it. It is used only when the bytes just read from the store are the
 //! bytes it was decoded from, so a changed (or replaced, or reset) record is never served
 //! stale, on any engine and with other nodes writing. What a reader sees that depends on the
-//! time or on the caller (`ImageState`, `SyncPercent`, `ImageType`) is not part of an entry:
-//! it is worked out per request from the record.
+//! time, on the caller or on another record (an image's `ImageState`, `SyncPercent` and
+//! `ImageType`; a cluster's cover file) is not part of an entry's record: it is worked out per
+//! request, or kept in the wire slot together with what it was made from.
 //!
-//! The map is bounded ([`CAPACITY`] entries, about 25 MB, in shards under their own lock);
-//! a full shard drops an arbitrary entry for a new one.
+//! A map is bounded ([`CAPACITY`] entries, in shards under their own lock); a full shard
+//! drops an arbitrary entry for a new one.
 
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::store::{decode, StoreError};
-
-use super::model::Image;
+use crate::store::{decode, Record, StoreError};
 
 /// Most entries kept.
 pub const CAPACITY: usize = 8192;
 const SHARDS: usize = 16;
 
 /// A record decoded from its stored bytes, with the dialect's rendering of it once asked for.
-pub struct Decoded {
+pub struct Kept<R> {
     bytes: Box<[u8]>,
     /// The record.
-    pub image: Image,
+    pub record: R,
     wire: OnceLock<Box<dyn Any + Send + Sync>>,
 }
 
-impl Decoded {
+impl<R> Kept<R> {
     /// A record that is not (or not yet) stored: nothing is kept of it beyond this value.
-    pub fn fresh(image: Image) -> Decoded {
-        Decoded {
+    pub fn fresh(record: R) -> Kept<R> {
+        Kept {
             bytes: Box::default(),
-            image,
+            record,
             wire: OnceLock::new(),
         }
     }
 
     /// The wire form of the record made by `make`, made once per entry. `None` when another
-    /// form is kept in the entry (one dialect renders images, so it never is).
-    pub fn wire<T: Any + Send + Sync>(&self, make: impl FnOnce(&Image) -> T) -> Option<&T> {
+    /// form is kept in the entry (one dialect renders each kind of record, so it never is).
+    pub fn wire<T: Any + Send + Sync>(&self, make: impl FnOnce(&R) -> T) -> Option<&T> {
         self.wire
-            .get_or_init(|| Box::new(make(&self.image)))
+            .get_or_init(|| Box::new(make(&self.record)))
             .downcast_ref::<T>()
     }
 }
 
-/// One shard: image id to its entry.
-type Shard = Mutex<HashMap<Box<[u8]>, Arc<Decoded>>>;
+impl<R> std::ops::Deref for Kept<R> {
+    type Target = R;
 
-/// The bounded map of decoded records, by image id.
-pub struct ImageCache {
-    shards: Vec<Shard>,
-    per_shard: usize,
+    fn deref(&self) -> &R {
+        &self.record
+    }
 }
 
-impl Default for ImageCache {
+impl<R: std::fmt::Debug> std::fmt::Debug for Kept<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.record.fmt(f)
+    }
+}
+
+/// One shard: a record's key to its entry.
+type Shard<R> = Mutex<HashMap<Box<[u8]>, Arc<Kept<R>>>>;
+
+/// The bounded map of decoded records, by key.
+pub struct KeptMap<R> {
+    shards: Vec<Shard<R>>,
+    per_shard: usize,
+    largest: usize,
+}
+
+impl<R: Record> Default for KeptMap<R> {
     fn default() -> Self {
-        ImageCache::with_capacity(CAPACITY)
+        KeptMap::with_capacity(CAPACITY)
     }
 }
 
 fn shard_of(id: &[u8]) -> usize {
-    // FNV-1a: ids are short and random, any spread will do.
+    // FNV-1a: keys are short and end in random ids, any spread will do.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in id {
         h ^= u64::from(*b);
@@ -75,27 +90,40 @@ fn shard_of(id: &[u8]) -> usize {
     (h % SHARDS as u64) as usize
 }
 
-impl ImageCache {
+impl<R: Record> KeptMap<R> {
     /// A map keeping at most about `capacity` entries.
-    pub fn with_capacity(capacity: usize) -> ImageCache {
-        ImageCache {
+    pub fn with_capacity(capacity: usize) -> KeptMap<R> {
+        KeptMap::with_limits(capacity, usize::MAX)
+    }
+
+    /// A map keeping at most about `capacity` entries, and none of a record stored in more
+    /// than `largest` bytes (it is decoded for each read): the bound on its memory for a kind
+    /// of record that can grow (a cluster lists its members).
+    pub fn with_limits(capacity: usize, largest: usize) -> KeptMap<R> {
+        KeptMap {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             per_shard: capacity.div_ceil(SHARDS).max(1),
+            largest,
         }
     }
 
     /// The record stored as `bytes` under `id`: the kept entry when it was decoded from these
     /// very bytes, else decoded now (and kept).
-    pub fn decode(&self, id: &[u8], bytes: &[u8]) -> Result<Arc<Decoded>, StoreError> {
+    pub fn decode(&self, id: &[u8], bytes: &[u8]) -> Result<Arc<Kept<R>>, StoreError> {
         let shard = &self.shards[shard_of(id)];
         if let Some(d) = lock(shard).get(id) {
             if *d.bytes == *bytes {
                 return Ok(d.clone());
             }
         }
-        let d = Arc::new(Decoded {
+        if bytes.len() > self.largest {
+            let d = Arc::new(Kept::fresh(decode::<R>(bytes)?));
+            lock(shard).remove(id);
+            return Ok(d);
+        }
+        let d = Arc::new(Kept {
             bytes: bytes.into(),
-            image: decode::<Image>(bytes)?,
+            record: decode::<R>(bytes)?,
             wire: OnceLock::new(),
         });
         let mut map = lock(shard);
@@ -128,7 +156,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cvm::model::{ImageSource, ImageState};
+    use crate::cvm::model::{Image, ImageSource, ImageState};
     use crate::store::encode;
 
     fn image(id: &str, name: &str) -> Image {
@@ -162,7 +190,7 @@ mod tests {
 
     #[test]
     fn an_entry_is_used_only_for_the_bytes_it_was_decoded_from() {
-        let cache = ImageCache::default();
+        let cache = KeptMap::<Image>::default();
         let a = encode(&image("img-aaaaaaaa", "one")).expect("encode");
         let first = cache.decode(b"img-aaaaaaaa", &a).expect("decode");
         assert_eq!(
@@ -176,7 +204,7 @@ mod tests {
         );
         let b = encode(&image("img-aaaaaaaa", "two")).expect("encode");
         let changed = cache.decode(b"img-aaaaaaaa", &b).expect("decode");
-        assert_eq!(changed.image.name, "two");
+        assert_eq!(changed.record.name, "two");
         assert_eq!(
             changed.wire(|i| i.name.clone()).map(String::as_str),
             Some("two")
@@ -186,7 +214,7 @@ mod tests {
 
     #[test]
     fn the_map_stays_within_its_bound() {
-        let cache = ImageCache::with_capacity(32);
+        let cache = KeptMap::<Image>::with_capacity(32);
         for n in 0..1000 {
             let id = format!("img-{n:08}");
             let bytes = encode(&image(&id, "n")).expect("encode");
@@ -197,8 +225,24 @@ mod tests {
     }
 
     #[test]
+    fn a_record_larger_than_the_limit_is_decoded_but_not_kept() {
+        let cache = KeptMap::<Image>::with_limits(32, 400);
+        let small = encode(&image("img-aaaaaaaa", "small")).expect("encode");
+        assert!(small.len() <= 400, "{} bytes", small.len());
+        cache.decode(b"img-aaaaaaaa", &small).expect("decode");
+        assert_eq!(cache.len(), 1);
+        let large = encode(&image("img-aaaaaaaa", &"n".repeat(500))).expect("encode");
+        let read = cache.decode(b"img-aaaaaaaa", &large).expect("decode");
+        assert_eq!(read.record.name.len(), 500);
+        assert!(
+            cache.is_empty(),
+            "the large record is not kept, nor the stale small one"
+        );
+    }
+
+    #[test]
     fn bytes_that_are_no_record_are_refused_and_not_kept() {
-        let cache = ImageCache::default();
+        let cache = KeptMap::<Image>::default();
         assert!(cache.decode(b"img-aaaaaaaa", &[1, 2, 3]).is_err());
         assert!(cache.is_empty());
     }
