@@ -201,8 +201,12 @@ async fn measure(addr: &str, conns: usize, seconds: u64, build: Build) -> load::
     .await
 }
 
+/// A 200 answer that is not an error envelope. The search is memchr's SIMD one: a byte-window
+/// scan of every 16 KB page cost the load client a fifth of its CPU, taken from the server it
+/// shares the two cores with.
 fn ok_200() -> Check {
-    Arc::new(|status, body| status == 200 && !body.windows(8).any(|w| w == b"\"Error\":"))
+    let error = memchr::memmem::Finder::new(b"\"Error\":").into_owned();
+    Arc::new(move |status, body| status == 200 && error.find(body).is_none())
 }
 
 fn describe_build(host: String) -> Build {
