@@ -24,7 +24,7 @@ use super::service::{
 /// The clusters of `ids` that exist, in that order, read in one go (one round trip on a
 /// database).
 /// Each is decoded once for the bytes it is stored as, and kept in `kept` with its rendering.
-fn clusters_by_id(
+pub(super) fn clusters_by_id(
     store: &Store,
     kept: &KeptMap<Cluster>,
     scope: &[u8],
