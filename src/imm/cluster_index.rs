@@ -10,8 +10,9 @@
 //!   asked for);
 //! - otherwise the ranges are walked side by side, one key of each in turn, until the first
 //!   ends: that one is the most selective filter, found exactly after reading at most
-//!   (filters × its size) keys and no record. Its clusters are read, every filter is checked
-//!   on the record (the scan's own predicate), then sorted and paged like the scan.
+//!   (filters × its size) keys and no record. Its clusters are read (in one read, through the
+//!   kept clusters), every filter is checked on the record (the scan's own predicate), then
+//!   sorted and paged like the scan.
 //!
 //! The worst case left is a query whose every filter matches most of the dataset and whose
 //! sort is another field: it reads every matching record, as the scan did (but never more
