@@ -144,6 +144,9 @@ impl Source {
     }
 }
 
+/// Candidates read in one go by [`by_index`].
+const CANDIDATES_PER_READ: usize = 1024;
+
 const CREATE_TAG: u8 = 3;
 const UPDATE_TAG: u8 = 4;
 
@@ -208,13 +211,18 @@ pub(super) fn by_index(
     };
     let ids = std::mem::take(&mut seen[smallest]);
     drop(scans);
-    // The candidates in one read (one round trip on a database), through the kept records:
-    // a filter matching a thousand clusters decodes them once, not on every query.
-    let hits = clusters_by_id(store, kept, scope, &ids)?
-        .into_iter()
-        .filter(|cl| matches(cl, q))
-        .map(|cl| (cl.sort_value(q.sort), cl))
-        .collect();
+    // The candidates through the kept records (a filter matching a thousand clusters decodes
+    // them once, not on every query), read a chunk at a time: one round trip on a database
+    // per chunk, and never the stored bytes of every match held at once.
+    let mut hits = Vec::new();
+    for chunk in ids.chunks(CANDIDATES_PER_READ) {
+        hits.extend(
+            clusters_by_id(store, kept, scope, chunk)?
+                .into_iter()
+                .filter(|cl| matches(cl, q))
+                .map(|cl| (cl.sort_value(q.sort), cl)),
+        );
+    }
     Ok(page_of(hits, q))
 }
 
