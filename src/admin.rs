@@ -581,10 +581,13 @@ pub async fn delete_fault(State(app): State<Arc<App>>, Path(id): Path<String>) -
 /// `GET /_cloudtwin/metrics`: Prometheus text format.
 pub async fn metrics(State(app): State<Arc<App>>) -> Response {
     let (flushes, last) = app.store.flush_stats();
+    let (batched_transactions, batches_applied) = app.store.batch_stats();
     let text = app.metrics.render(&crate::metrics::Gauges {
         store_bytes: app.store.size_on_disk().unwrap_or(0),
         flushes,
         last_flush_micros: last,
+        batched_transactions,
+        batches_applied,
         rate_limited: app.limits.rejected(),
         faults: app.faults.fired(),
     });

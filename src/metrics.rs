@@ -34,6 +34,10 @@ pub struct Gauges {
     pub flushes: u64,
     /// Duration of the last flush, microseconds.
     pub last_flush_micros: u64,
+    /// Transactions that joined the batch of committed writes (`store/pending.rs`).
+    pub batched_transactions: u64,
+    /// Batches of committed writes applied.
+    pub batches_applied: u64,
     /// Requests refused by rate limits.
     pub rate_limited: u64,
     /// Faults injected.
@@ -143,6 +147,18 @@ impl Metrics {
                 g.last_flush_micros as f64 / 1e6,
             ),
             (
+                "cloudtwin_store_batched_transactions_total",
+                "counter",
+                "Transactions that joined a batch of committed writes (sync mode on a data dir).",
+                g.batched_transactions as f64,
+            ),
+            (
+                "cloudtwin_store_batches_applied_total",
+                "counter",
+                "Batches of committed writes applied as one engine transaction.",
+                g.batches_applied as f64,
+            ),
+            (
                 "cloudtwin_rate_limited_total",
                 "counter",
                 "Requests refused by a rate limit.",
@@ -187,6 +203,8 @@ mod tests {
             store_bytes: 10,
             flushes: 2,
             last_flush_micros: 1500,
+            batched_transactions: 12,
+            batches_applied: 4,
             rate_limited: 3,
             faults: 1,
         });
@@ -195,5 +213,7 @@ mod tests {
         assert!(t.contains("le=\"0.05\"} 2"));
         assert!(t.contains("cloudtwin_rate_limited_total 3"));
         assert!(t.contains("cloudtwin_store_last_flush_seconds 0.0015"));
+        assert!(t.contains("cloudtwin_store_batched_transactions_total 12"));
+        assert!(t.contains("cloudtwin_store_batches_applied_total 4"));
     }
 }

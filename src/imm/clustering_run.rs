@@ -158,7 +158,7 @@ impl Imm {
             .iter()
             .map(|_| new_cluster(c, project, dataset, now))
             .collect();
-        finish(self.store.transact(|tx| {
+        finish(self.store.transact_bulk(|tx| {
             // The groups' order-index changes, written once at the end: the clusters made in
             // a row share blocks. Nothing else in the transaction touches their order keys.
             let mut order = OrderEdits::default();

@@ -30,6 +30,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::engine::Engine;
+use super::pending::Pending;
 use super::{StoreError, Tree};
 
 /// Key in the `meta` tree of the sequence of the last recorded flush (u64, big-endian).
@@ -199,6 +200,8 @@ impl AckStatus {
 /// Runs the flushes that acknowledge writes, one at a time, and records each one.
 pub(crate) struct Recorder {
     engine: Arc<dyn Engine>,
+    /// The committed writes that each flush first applies (`sync` mode on a data dir).
+    pending: Option<Arc<Pending>>,
     /// The last recorded sequence and the open side file (`None`: opened for inspection only).
     state: Mutex<(u64, Option<File>)>,
     /// A transaction committed since the last recorded flush began.
@@ -207,17 +210,26 @@ pub(crate) struct Recorder {
 
 impl Recorder {
     /// A recorder that continues from `seq`, writing into `side`.
-    pub(crate) fn new(engine: Arc<dyn Engine>, seq: u64, side: Option<File>) -> Recorder {
+    pub(crate) fn new(
+        engine: Arc<dyn Engine>,
+        pending: Option<Arc<Pending>>,
+        seq: u64,
+        side: Option<File>,
+    ) -> Recorder {
         Recorder {
             engine,
+            pending,
             state: Mutex::new((seq, side)),
             dirty: AtomicBool::new(false),
         }
     }
 
-    /// Flushes the engine, then records that everything written before the call is on disk.
-    /// Returns the sequence recorded.
+    /// Applies the committed writes waiting for it, flushes the engine, then records that
+    /// everything written before the call is on disk. Returns the sequence recorded.
     pub(crate) fn flush(&self) -> Result<u64, StoreError> {
+        if let Some(p) = &self.pending {
+            p.apply()?;
+        }
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let (last, file) = &mut *state;
         if self.engine.durable_commits() {

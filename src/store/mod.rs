@@ -18,6 +18,7 @@ mod copy;
 pub mod engine;
 mod error;
 mod open;
+mod pending;
 mod pg_engine;
 pub mod record;
 mod rewrite;
@@ -55,6 +56,7 @@ pub use view::ReadView;
 use ack::Recorder;
 use commit::GroupCommit;
 use engine::{Engine, Stop};
+use pending::Pending;
 use view::{Epoch, EpochGuard};
 
 /// Page-cache size used when none is given (MiB).
@@ -81,7 +83,10 @@ struct Inner {
     gate: RwLock<()>,
     /// Counts writes that begin and end, so that a consistent read can tell whether one ran
     /// while it read (see `view.rs`).
-    epoch: Epoch,
+    epoch: Arc<Epoch>,
+    /// `sync` mode on a data dir: the committed writes waiting for the next flush (see
+    /// `pending.rs`); `None` where every transaction goes straight to the engine.
+    pending: Option<Arc<Pending>>,
     commit: Arc<GroupCommit>,
     /// Runs and records every flush that acknowledges writes.
     recorder: Arc<Recorder>,
@@ -91,6 +96,18 @@ struct Inner {
     stop: watch::Sender<bool>,
     /// The data dir's lock file (`None` over a database, which many nodes share).
     _lock: Option<File>,
+}
+
+impl Drop for Inner {
+    /// A store dropped without [`Store::close`] still hands the batch's writes to the engine,
+    /// which flushes what it holds when it closes.
+    fn drop(&mut self) {
+        if let Some(p) = &self.pending {
+            if let Err(e) = p.apply() {
+                tracing::warn!(error = %e, "cannot apply the committed writes at close");
+            }
+        }
+    }
 }
 
 /// An open data dir. Cheap to clone; every clone is the same store.
@@ -106,13 +123,31 @@ struct Exclusive<'a> {
 }
 
 impl Store {
+    /// The engine, for reading (or writing in bulk): with every committed write of the
+    /// transactions' batch in it first.
     fn engine(&self) -> &dyn Engine {
+        self.settled(None)
+    }
+
+    /// The engine, with the batch's writes of `tree` (`None`: of every tree) in it first, so a
+    /// read sees every transaction that returned.
+    fn settled(&self, tree: Option<Tree>) -> &dyn Engine {
+        if let Some(p) = &self.inner.pending {
+            if p.holds(tree) {
+                if let Err(e) = p.apply() {
+                    tracing::warn!(error = %e, "cannot apply the committed writes before a read");
+                }
+            }
+        }
         &*self.inner.engine
     }
 
-    /// Takes the gate exclusively: no transaction runs until the guard is dropped.
+    /// Takes the gate exclusively: no transaction runs until the guard is dropped, and every
+    /// transaction that ran before is in the engine.
     fn exclusive(&self) -> RwLockWriteGuard<'_, ()> {
-        self.inner.gate.write().unwrap_or_else(|p| p.into_inner())
+        let gate = self.inner.gate.write().unwrap_or_else(|p| p.into_inner());
+        self.settled(None);
+        gate
     }
 
     /// [`Store::exclusive`] for a bulk write: consistent reads that overlap it read again.
@@ -170,7 +205,7 @@ impl Store {
 
     /// Reads one key.
     pub fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        self.engine().get(tree, key)
+        self.settled(Some(tree)).get(tree, key)
     }
 
     /// Reads several keys of one tree (one round trip on a database), in the order given.
@@ -179,12 +214,12 @@ impl Store {
         tree: Tree,
         keys: &[Vec<u8>],
     ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
-        self.engine().get_many(tree, keys)
+        self.settled(Some(tree)).get_many(tree, keys)
     }
 
     /// Number of keys in a tree (walks the tree).
     pub fn len(&self, tree: Tree) -> usize {
-        self.engine().len(tree)
+        self.settled(Some(tree)).len(tree)
     }
 
     /// Bytes the data dir takes on disk, as the engine reports it.
@@ -194,9 +229,29 @@ impl Store {
 
     /// Runs `body` as one serializable transaction over every tree. The body may run more than
     /// once (on conflict), so it must not have side effects outside the transaction.
-    /// The write is in memory when this returns: call [`Store::durable`] before acknowledging.
+    /// The write is in memory when this returns (in `sync` mode on a data dir, in the batch that
+    /// the next flush applies, `pending.rs`; every later read sees it): call
+    /// [`Store::durable`] before acknowledging.
     pub fn transact<T, E>(
         &self,
+        body: impl Fn(&Tx<'_>) -> Result<T, TxError<E>>,
+    ) -> Result<T, TxFailure<E>> {
+        self.transact_as(false, body)
+    }
+
+    /// [`Store::transact`] for a transaction of thousands of writes (a clustering task's
+    /// groups): the same guarantees, but it goes to the engine on its own instead of joining
+    /// the batch of committed writes (`pending.rs`), which would copy every write once more.
+    pub fn transact_bulk<T, E>(
+        &self,
+        body: impl Fn(&Tx<'_>) -> Result<T, TxError<E>>,
+    ) -> Result<T, TxFailure<E>> {
+        self.transact_as(true, body)
+    }
+
+    fn transact_as<T, E>(
+        &self,
+        bulk: bool,
         body: impl Fn(&Tx<'_>) -> Result<T, TxError<E>>,
     ) -> Result<T, TxFailure<E>> {
         let _shared = self.inner.gate.read().unwrap_or_else(|p| p.into_inner());
@@ -204,7 +259,7 @@ impl Store {
         // The engine sees only "committed" or "aborted"; the caller's value and refusal wait
         // here (the last run of the body is the one that counts).
         let outcome: RefCell<Option<Result<T, E>>> = RefCell::new(None);
-        let result = self.engine().transact(&|txn| match body(&Tx::new(txn)) {
+        let run = |txn: &dyn engine::Txn| match body(&Tx::new(txn)) {
             Ok(v) => {
                 *outcome.borrow_mut() = Some(Ok(v));
                 Ok(())
@@ -214,7 +269,12 @@ impl Store {
                 Err(Stop::Abort)
             }
             Err(TxError::Conflict(c)) => Err(Stop::Conflict(c)),
-        });
+        };
+        let result = match &self.inner.pending {
+            Some(p) if bulk => p.transact_direct(&run),
+            Some(p) => p.transact(&run),
+            None => self.inner.engine.transact(&run),
+        };
         let outcome = outcome.into_inner();
         match (result, outcome) {
             (Ok(()), Some(Ok(v))) => {
@@ -232,7 +292,7 @@ impl Store {
     /// Waits until every write committed before the call is on disk (in `sync` mode);
     /// returns at once in `interval` mode.
     pub async fn durable(&self) -> Result<(), StoreError> {
-        if self.engine().durable_commits() {
+        if self.inner.engine.durable_commits() {
             return Ok(());
         }
         match self.inner.durability {
@@ -271,6 +331,12 @@ impl Store {
             self.inner.commit.flushes.load(Ordering::Relaxed),
             self.inner.commit.last_flush_micros.load(Ordering::Relaxed),
         )
+    }
+
+    /// Transactions that joined the committed-writes batch and batches applied (both 0 where
+    /// transactions go straight to the engine).
+    pub fn batch_stats(&self) -> (u64, u64) {
+        self.inner.pending.as_ref().map_or((0, 0), |p| p.stats())
     }
 
     /// Flushes everything and stops the flusher; used at shutdown.

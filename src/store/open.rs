@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use super::ack::{self, AckStatus, Recorder};
 use super::commit::GroupCommit;
 use super::engine::Engine;
+use super::pending::Pending;
 use super::pg_engine::PgEngine;
 use super::rewrite::{self, decode_change, DROPPING_KEY, REWRITE_CHUNK, REWRITE_KEY};
 use super::sled_engine::{SledEngine, SLED_DIR};
@@ -118,12 +119,11 @@ impl Store {
             Some(ack::create_side(dir, status.store.unwrap_or(0))?)
         };
         let seq = status.store.max(status.acknowledged).unwrap_or(0);
-        let recorder = Arc::new(Recorder::new(engine.clone(), seq, side));
         Ok(Self::assemble(
             dir.to_path_buf(),
             engine,
             durability,
-            recorder,
+            (seq, side),
             status,
             Some(lock),
         ))
@@ -133,18 +133,24 @@ impl Store {
         path: PathBuf,
         engine: Arc<dyn Engine>,
         durability: Durability,
-        recorder: Arc<Recorder>,
+        (seq, side): (u64, Option<File>),
         ack_at_open: AckStatus,
         lock: Option<File>,
     ) -> Store {
         let (stop, _) = watch::channel(false);
+        let epoch = Arc::new(Epoch::default());
+        // Only `sync` mode waits for flushes, and a database commits durably by itself.
+        let pending = (durability == Durability::Sync && !engine.durable_commits())
+            .then(|| Arc::new(Pending::new(engine.clone(), epoch.clone())));
+        let recorder = Arc::new(Recorder::new(engine.clone(), pending.clone(), seq, side));
         Store {
             inner: Arc::new(Inner {
                 path,
                 engine,
                 durability,
                 gate: RwLock::new(()),
-                epoch: Epoch::default(),
+                epoch,
+                pending,
                 commit: GroupCommit::new(),
                 recorder,
                 ack_at_open,
@@ -183,12 +189,11 @@ impl Store {
         let engine = PgEngine::connect(url, pool)?;
         let shown = PathBuf::from(engine.shown());
         let engine: Arc<dyn Engine> = Arc::new(engine);
-        let recorder = Arc::new(Recorder::new(engine.clone(), 0, None));
         let status = AckStatus {
             store: None,
             acknowledged: None,
         };
-        let store = Self::assemble(shown, engine, durability, recorder, status, None);
+        let store = Self::assemble(shown, engine, durability, (0, None), status, None);
         store.finish_drop()?;
         store.finish_rewrite()?;
         store.migrate(steps, target)?;

@@ -66,7 +66,7 @@ pub(crate) fn after(
 impl Store {
     /// Scans the keys that start with `prefix`, in key order.
     pub fn scan_prefix(&self, tree: Tree, prefix: &[u8]) -> Scan {
-        self::prefix(self.engine(), tree, prefix)
+        self::prefix(self.settled(Some(tree)), tree, prefix)
     }
 
     /// Scans the keys from `lo` (included) to `hi` (excluded; `None`: to the end of the tree),
@@ -77,7 +77,7 @@ impl Store {
             None => Unbounded,
         };
         Scan(
-            self.engine()
+            self.settled(Some(tree))
                 .range(tree, Included(lo.to_vec()), hi, descending),
         )
     }
@@ -91,6 +91,6 @@ impl Store {
         after: Option<&[u8]>,
         descending: bool,
     ) -> Scan {
-        self::after(self.engine(), tree, prefix, after, descending)
+        self::after(self.settled(Some(tree)), tree, prefix, after, descending)
     }
 }

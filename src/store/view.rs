@@ -132,6 +132,9 @@ impl Store {
         let epoch = &self.inner.epoch;
         let view = ReadView::new(self.engine());
         for _ in 0..OPTIMISTIC_ATTEMPTS {
+            // Every transaction that returned is in the engine before the read begins (one that
+            // joins the batch while it reads counts as an overlapping write).
+            self.engine();
             let Some(begun) = epoch.wait_quiet(QUIET_PATIENCE) else {
                 continue;
             };
