@@ -12,12 +12,18 @@
 //!
 //! A map is bounded ([`CAPACITY`] entries, in shards under their own lock); a full shard
 //! drops an arbitrary entry for a new one.
+//!
+//! [`KeptAnswers`] keeps more than a record: what a listing read from the store (a page's
+//! records, its total), for as long as the store's write generation is unchanged
+//! ([`Store::generation`]). That needs no read to validate, so it is only possible where this
+//! process is the store's only writer (a data dir); over a database every read goes to it.
 
 use std::any::Any;
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::store::{decode, Record, StoreError};
+use crate::store::{decode, Record, Store, StoreError};
 
 /// Most entries kept.
 pub const CAPACITY: usize = 8192;
@@ -149,6 +155,64 @@ impl<R: Record> KeptMap<R> {
     }
 }
 
+/// Values computed from the store, by key, each kept while the store's write generation is
+/// the one it was computed at: any write of this process (to any tree) retires every entry,
+/// and where the generation is unknown (a write in flight, a database) nothing is kept. What
+/// a value must not hold is anything that changes without a write: the time (an image's
+/// state and progress are worked out from its record per request), the caller beyond the
+/// key, the configuration.
+pub struct KeptAnswers<K, V> {
+    map: Mutex<HashMap<K, (u64, Arc<V>)>>,
+    capacity: usize,
+}
+
+impl<K: Hash + Eq, V> KeptAnswers<K, V> {
+    /// A map keeping at most `capacity` values (a full map drops the retired ones, then all).
+    pub fn with_capacity(capacity: usize) -> KeptAnswers<K, V> {
+        KeptAnswers {
+            map: Mutex::new(HashMap::new()),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// The value of `key`: the kept one when the store has not been written since it was
+    /// computed, else `compute`'s (kept when no write overlapped it).
+    pub fn get_or_compute<E>(
+        &self,
+        store: &Store,
+        key: K,
+        compute: impl FnOnce() -> Result<V, E>,
+    ) -> Result<Arc<V>, E> {
+        let Some(generation) = store.generation() else {
+            return compute().map(Arc::new);
+        };
+        if let Some((at, v)) = lock(&self.map).get(&key) {
+            if *at == generation {
+                return Ok(v.clone());
+            }
+        }
+        let v = Arc::new(compute()?);
+        // Kept only if no write began while it was computed (nor was in flight when it began).
+        if store.generation() == Some(generation) {
+            let mut map = lock(&self.map);
+            if map.len() >= self.capacity && !map.contains_key(&key) {
+                map.retain(|_, (at, _)| *at == generation);
+                if map.len() >= self.capacity {
+                    map.clear();
+                }
+            }
+            map.insert(key, (generation, v.clone()));
+        }
+        Ok(v)
+    }
+
+    /// Number of values kept (retired ones included until a full map drops them).
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        lock(&self.map).len()
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -238,6 +302,80 @@ mod tests {
             cache.is_empty(),
             "the large record is not kept, nor the stale small one"
         );
+    }
+
+    fn write(store: &Store, key: &[u8]) {
+        store
+            .transact(|tx| {
+                tx.insert(crate::store::Tree::Images, key, b"v")
+                    .map_err(crate::store::TxError::<()>::from)
+            })
+            .expect("write");
+    }
+
+    #[test]
+    fn an_answer_is_kept_until_the_store_is_written() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path(), crate::store::Durability::Sync).expect("open");
+        let answers = KeptAnswers::<&str, u32>::with_capacity(8);
+        let computed = std::cell::Cell::new(0);
+        let ask = || {
+            answers
+                .get_or_compute(&store, "page", || {
+                    computed.set(computed.get() + 1);
+                    Ok::<_, ()>(computed.get())
+                })
+                .expect("answer")
+        };
+        assert_eq!(*ask(), 1);
+        assert_eq!(*ask(), 1, "no write: the kept answer");
+        write(&store, b"a");
+        assert_eq!(*ask(), 2, "a write retires it");
+        assert_eq!(*ask(), 2);
+        // A write while the answer is computed: the answer is given but not kept.
+        let during = answers
+            .get_or_compute(&store, "other", || {
+                write(&store, b"b");
+                Ok::<_, ()>(7)
+            })
+            .expect("answer");
+        assert_eq!(*during, 7);
+        assert_eq!(
+            *answers
+                .get_or_compute(&store, "other", || Ok::<_, ()>(8))
+                .expect("answer"),
+            8
+        );
+        // An error is not kept.
+        write(&store, b"c");
+        assert!(answers
+            .get_or_compute(&store, "page", || Err::<u32, _>("no"))
+            .is_err());
+        assert_eq!(*ask(), 3);
+    }
+
+    #[test]
+    fn a_full_map_of_answers_drops_the_retired_ones_then_all() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path(), crate::store::Durability::Sync).expect("open");
+        let answers = KeptAnswers::<u32, u32>::with_capacity(4);
+        for k in 0..4 {
+            answers
+                .get_or_compute(&store, k, || Ok::<_, ()>(k))
+                .expect("answer");
+        }
+        assert_eq!(answers.len(), 4);
+        write(&store, b"a");
+        answers
+            .get_or_compute(&store, 9, || Ok::<_, ()>(9))
+            .expect("answer");
+        assert_eq!(answers.len(), 1, "the four retired ones are dropped");
+        for k in 10..20 {
+            answers
+                .get_or_compute(&store, k, || Ok::<_, ()>(k))
+                .expect("answer");
+            assert!(answers.len() <= 4, "{} kept", answers.len());
+        }
     }
 
     #[test]

@@ -248,9 +248,72 @@ fn listed(c: &Client, id: &str) -> serde_json::Value {
         .unwrap_or_else(|| panic!("{id} not listed: {r}"))
 }
 
+/// The listing of `image_type` of `c`: (TotalCount, ids in order, states in order).
+fn listing(c: &Client, image_type: &str) -> (u64, Vec<String>, Vec<String>) {
+    let r = c
+        .call(
+            "DescribeImages",
+            json!({"Filters": [{"Name": "image-type", "Values": [image_type]}], "Limit": 100}),
+        )
+        .expect_ok();
+    let set = r["ImageSet"].as_array().cloned().unwrap_or_default();
+    let field = |name: &str| -> Vec<String> {
+        set.iter()
+            .map(|i| i[name].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    (
+        r["TotalCount"].as_u64().expect("count"),
+        field("ImageId"),
+        field("ImageState"),
+    )
+}
+
+#[test]
+fn a_listing_page_kept_between_requests_follows_every_kind_of_write() {
+    // What a page by index reads is kept while the store is unchanged (kept::KeptAnswers):
+    // each write below (another account's share, the state-control route, a fixture reset)
+    // must show in the very next listing, and the same listing asked twice with no write in
+    // between must answer the same.
+    let s = Server::start(Opts::default());
+    let (one, two) = (s.client(), s.client2());
+    let id = one.create("kept-page");
+    assert_eq!(
+        listing(&one, "PRIVATE_IMAGE"),
+        listing(&one, "PRIVATE_IMAGE")
+    );
+    assert_eq!(listing(&two, "SHARED_IMAGE").0, 0);
+    one.call(
+        "ModifyImageSharePermission",
+        json!({"ImageId": id, "AccountIds": [ACCOUNT_2], "Permission": "SHARE"}),
+    )
+    .expect_ok();
+    let (n, ids, _) = listing(&two, "SHARED_IMAGE");
+    assert_eq!((n, ids), (1, vec![id.clone()]), "the share shows at once");
+    s.set_image_state(&id, json!({"state": "CREATEFAILED"}));
+    assert_eq!(listing(&one, "PRIVATE_IMAGE").2, vec!["CREATEFAILED"]);
+    assert_eq!(listing(&two, "SHARED_IMAGE").2, vec!["CREATEFAILED"]);
+    one.call(
+        "ModifyImageSharePermission",
+        json!({"ImageId": id, "AccountIds": [ACCOUNT_2], "Permission": "CANCEL"}),
+    )
+    .expect_ok();
+    assert_eq!(
+        listing(&two, "SHARED_IMAGE").0,
+        0,
+        "the cancel shows at once"
+    );
+    let second = one.create("kept-page-2");
+    let (n, ids, _) = listing(&one, "PRIVATE_IMAGE");
+    assert_eq!((n, ids), (2, vec![second, id]), "newest first");
+    let (code, body) = admin_post(&s.base, "/_cloudtwin/reset", Some(ADMIN_TOKEN), &json!({}));
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(listing(&one, "PRIVATE_IMAGE"), (0, vec![], vec![]));
+}
+
 #[test]
 fn the_listing_shows_a_changed_image_at_once_and_its_state_as_time_passes() {
-    // Pages by index are written from decoded records kept between requests (cvm/cache.rs):
+    // Pages by index are written from decoded records kept between requests (kept.rs):
     // a change must show in the very next listing, and the state and progress follow the
     // clock with no write in between. Each listing is checked against the one by ImageIds,
     // which renders the record afresh.

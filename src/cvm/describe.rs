@@ -66,6 +66,31 @@ pub struct ImagePage {
     pub images: Vec<PageImage>,
 }
 
+/// What a DescribeImages page by index reads from the store: the count of matches and the
+/// page's records in listing order (a public one marked). Nothing in it depends on the time.
+pub(super) struct IndexPage {
+    total: u64,
+    records: Vec<(Arc<Decoded>, bool)>,
+}
+
+/// The request an [`IndexPage`] answers.
+#[derive(Hash, PartialEq, Eq)]
+pub(super) struct PageKey {
+    account: String,
+    region: String,
+    types: u8,
+    offset: u64,
+    limit: u64,
+}
+
+fn type_bit(t: ImageType) -> u8 {
+    match t {
+        ImageType::Private => 1,
+        ImageType::Shared => 2,
+        ImageType::Public => 4,
+    }
+}
+
 /// An image of a page as the caller sees it: the record (kept decoded between requests when
 /// it was read from the store, with its wire text) and what the caller and the time make of
 /// it.
@@ -194,6 +219,9 @@ impl Cvm {
     /// Counts and pages by index when the query filters only on `image-type` (or not at all):
     /// the caller's own images are counted by `ImageCounts` and paged by `ImagesByOwner`
     /// without reading the images skipped, so the cost does not grow with the account's size.
+    /// What the page reads from the store is kept while the store is unchanged
+    /// ([`KeptAnswers`](crate::kept::KeptAnswers)); the state and progress of each image are
+    /// worked out from its record now.
     fn describe_by_index(
         &self,
         caller: Caller<'_>,
@@ -210,6 +238,46 @@ impl Cvm {
                 _ => return Ok(None),
             }
         }
+        let key = PageKey {
+            account: caller.account.to_string(),
+            region: caller.region.to_string(),
+            types: types.iter().fold(0u8, |m, t| m | type_bit(*t)),
+            offset: q.offset,
+            limit: q.limit,
+        };
+        let page = self
+            .pages
+            .get_or_compute(&self.store, key, || self.index_page(caller, &types, q, now))?;
+        let mut images = Vec::with_capacity(page.records.len());
+        for (record, public) in &page.records {
+            let seen = if *public {
+                Some((ImageType::Public, record.record.state, 100))
+            } else {
+                seen_as(caller, &record.record, now)
+            };
+            if let Some((image_type, state, progress)) = seen {
+                images.push(PageImage {
+                    record: record.clone(),
+                    image_type,
+                    state,
+                    progress,
+                });
+            }
+        }
+        Ok(Some(ImagePage {
+            total: page.total,
+            images,
+        }))
+    }
+
+    /// What [`Cvm::describe_by_index`] reads: the count and the page's records.
+    fn index_page(
+        &self,
+        caller: Caller<'_>,
+        types: &[ImageType],
+        q: &ImageQuery,
+        now: u64,
+    ) -> Result<IndexPage, CvmError> {
         let own = scope_prefix(caller.account, caller.region);
         let private_total = if types.contains(&ImageType::Private) {
             self.store
@@ -219,28 +287,29 @@ impl Cvm {
         } else {
             0
         };
-        let shared: Vec<ImageView> = if types.contains(&ImageType::Shared) {
-            let mut v = Vec::new();
+        // Shared and public images follow the caller's own, in listing order.
+        let mut rest: Vec<(Arc<Decoded>, bool)> = Vec::new();
+        if types.contains(&ImageType::Shared) {
             for item in self.store.scan_prefix(Tree::ImageShares, &own) {
                 let (key, _) = item?;
-                if let Some(img) = self.stored(id_after_scope_in_share_key(&own, &key))? {
-                    v.extend(self.view(caller, img, now));
+                let id = id_after_scope_in_share_key(&own, &key);
+                if let Some(bytes) = self.store.get(Tree::Images, id)? {
+                    let record = self.cache.decode(id, &bytes)?;
+                    if seen_as(caller, &record.record, now).is_some() {
+                        rest.push((record, false));
+                    }
                 }
             }
-            v
-        } else {
-            Vec::new()
-        };
-        let public: Vec<ImageView> = if types.contains(&ImageType::Public) {
-            catalogue::public_images(caller.region)
-                .into_iter()
-                .map(Self::public_view)
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let total = private_total + shared.len() as u64 + public.len() as u64;
-        let mut images = Vec::new();
+        }
+        if types.contains(&ImageType::Public) {
+            rest.extend(
+                catalogue::public_images(caller.region)
+                    .into_iter()
+                    .map(|img| (Arc::new(Decoded::fresh(img)), true)),
+            );
+        }
+        let total = private_total + rest.len() as u64;
+        let mut records: Vec<(Arc<Decoded>, bool)> = Vec::new();
         let mut skip = q.offset;
         if skip < private_total {
             // The page's ids first, then their records in one read (one round trip on a
@@ -250,8 +319,8 @@ impl Cvm {
                 .store
                 .scan_prefix(Tree::ImagesByOwner, &own)
                 .skip(skip as usize);
-            while (images.len() as u64) < q.limit {
-                let want = q.limit - images.len() as u64;
+            while (records.len() as u64) < q.limit {
+                let want = q.limit - records.len() as u64;
                 let mut ids = Vec::new();
                 for item in keys.by_ref() {
                     let (key, _) = item?;
@@ -263,19 +332,12 @@ impl Cvm {
                 if ids.is_empty() {
                     break;
                 }
-                let records = self.store.get_many(Tree::Images, &ids)?;
-                for (id, bytes) in ids.iter().zip(records) {
+                let stored = self.store.get_many(Tree::Images, &ids)?;
+                for (id, bytes) in ids.iter().zip(stored) {
                     let Some(bytes) = bytes else { continue };
                     let record = self.cache.decode(id, &bytes)?;
-                    if let Some((image_type, state, progress)) =
-                        seen_as(caller, &record.record, now)
-                    {
-                        images.push(PageImage {
-                            record,
-                            image_type,
-                            state,
-                            progress,
-                        });
+                    if seen_as(caller, &record.record, now).is_some() {
+                        records.push((record, false));
                     }
                 }
             }
@@ -283,17 +345,9 @@ impl Cvm {
         } else {
             skip -= private_total;
         }
-        for v in shared.into_iter().chain(public) {
-            if images.len() as u64 >= q.limit {
-                break;
-            }
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
-            images.push(v.into());
-        }
-        Ok(Some(ImagePage { total, images }))
+        let room = q.limit.saturating_sub(records.len() as u64) as usize;
+        records.extend(rest.into_iter().skip(skip as usize).take(room));
+        Ok(IndexPage { total, records })
     }
 
     /// DescribeImages: filtered, counted and paged.

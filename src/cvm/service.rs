@@ -7,10 +7,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::store::{decode, encode, Store, Tree, Tx, TxError, TxFailure};
 
 use super::catalogue;
+use super::describe::{IndexPage, PageKey};
 use super::error::CvmError;
 use super::keys::{by_owner_key, count_key, name_key, random_image_id, read_u64, share_key};
 use super::model::{Image, ImageState, ImageType};
-use crate::kept::KeptMap;
+use crate::kept::{KeptAnswers, KeptMap};
+
+/// DescribeImages pages kept (`kept::KeptAnswers`): each is a page of up to 100 records'
+/// handles, so the bound is small.
+const PAGES_KEPT: usize = 1024;
 
 /// Who is asking, and where.
 #[derive(Debug, Clone, Copy)]
@@ -41,6 +46,8 @@ pub struct Cvm {
     pub(super) quota: u64,
     /// Decoded records of recent listings (`kept.rs`).
     pub(super) cache: KeptMap<Image>,
+    /// What recent DescribeImages pages by index read, while the store is unchanged.
+    pub(super) pages: KeptAnswers<PageKey, IndexPage>,
 }
 
 /// Maps a failed transaction to the domain error.
@@ -176,6 +183,7 @@ impl Cvm {
             ready_after_ms: AtomicU64::new(ready_after_ms),
             quota,
             cache: KeptMap::default(),
+            pages: KeptAnswers::with_capacity(PAGES_KEPT),
         }
     }
 

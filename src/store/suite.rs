@@ -53,6 +53,36 @@ fn journal_exists(s: &Store) -> bool {
     s.engine().journal_len().expect("journal").is_some()
 }
 
+/// The write generation (what `kept::KeptAnswers` keeps answers by) is known only where this
+/// process is the only writer: on a data dir it stays the same across reads and changes with
+/// every write, a bulk rewrite and a drop included; over a database it is never known.
+pub(crate) fn the_write_generation_is_known_only_to_a_data_dirs_only_writer(open: Opener) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = sync(open, dir.path());
+    put(&s, Tree::Images, b"a", b"1");
+    // A first read hands the batch of committed writes to the engine (`pending.rs`), which is
+    // a write too.
+    s.get(Tree::Images, b"a").expect("get");
+    let Some(first) = s.generation() else {
+        assert!(!s.is_local(), "a data dir knows its generation");
+        put(&s, Tree::Images, b"b", b"2");
+        assert_eq!(s.generation(), None, "a database never does");
+        return;
+    };
+    s.get(Tree::Images, b"a").expect("get");
+    let _ = keys(s.scan_prefix(Tree::Images, b""));
+    assert_eq!(s.generation(), Some(first), "reads leave it");
+    put(&s, Tree::Images, b"b", b"2");
+    let second = s.generation().expect("known");
+    assert_ne!(second, first, "a transaction changes it");
+    s.rewrite(|_: &ReadView<'_>| Ok::<_, ()>(numbered(3, Some(b"x"))))
+        .expect("rewrite");
+    let third = s.generation().expect("known");
+    assert_ne!(third, second, "a rewrite changes it");
+    s.drop_trees(&[Tree::ImmFiles]).expect("drop");
+    assert_ne!(s.generation().expect("known"), third, "a drop changes it");
+}
+
 /// A transaction writes every tree it touches or none; an abort after writes leaves nothing.
 pub(crate) fn transactions_are_all_or_nothing_across_trees(open: Opener) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -738,6 +768,7 @@ macro_rules! every_engine {
             $open,
             [
                 transactions_are_all_or_nothing_across_trees,
+                the_write_generation_is_known_only_to_a_data_dirs_only_writer,
                 concurrent_transactions_serialize,
                 get_many_answers_in_the_order_asked,
                 prefix_scans_and_scan_after_page_both_directions,

@@ -148,6 +148,20 @@ impl Store {
         read(&view)
     }
 
+    /// The store's write generation: the number of writes this process has begun, when none is
+    /// in flight and this process is the store's only writer (a data dir, which its lock keeps
+    /// to one process); `None` otherwise (a write in flight, or a database that other nodes
+    /// write). Every transaction, batch apply and bulk write counts (the acknowledged-sequence
+    /// record in `meta` does not). A value read from the store between two equal generations
+    /// is the store's state for as long as the generation stays the same, so it may be kept
+    /// and answered again (`kept::KeptAnswers`).
+    pub fn generation(&self) -> Option<u64> {
+        if !self.is_local() {
+            return None;
+        }
+        self.inner.epoch.quiet()
+    }
+
     /// Number of writes begun so far (for tests of consistent reads).
     #[cfg(test)]
     pub(crate) fn writes_begun(&self) -> u64 {
