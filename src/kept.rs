@@ -208,7 +208,7 @@ impl<K: Hash + Eq, V> KeptAnswers<K, V> {
 
     /// Number of values kept (retired ones included until a full map drops them).
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub fn kept(&self) -> usize {
         lock(&self.map).len()
     }
 }
@@ -364,17 +364,17 @@ mod tests {
                 .get_or_compute(&store, k, || Ok::<_, ()>(k))
                 .expect("answer");
         }
-        assert_eq!(answers.len(), 4);
+        assert_eq!(answers.kept(), 4);
         write(&store, b"a");
         answers
             .get_or_compute(&store, 9, || Ok::<_, ()>(9))
             .expect("answer");
-        assert_eq!(answers.len(), 1, "the four retired ones are dropped");
+        assert_eq!(answers.kept(), 1, "the four retired ones are dropped");
         for k in 10..20 {
             answers
                 .get_or_compute(&store, k, || Ok::<_, ()>(k))
                 .expect("answer");
-            assert!(answers.len() <= 4, "{} kept", answers.len());
+            assert!(answers.kept() <= 4, "{} kept", answers.kept());
         }
     }
 
