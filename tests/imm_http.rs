@@ -719,8 +719,9 @@ fn listed_clusters(c: &common::imm::ImmClient, ids: &[String]) -> (Value, Value)
 #[test]
 fn listed_clusters_show_a_change_to_the_cluster_or_its_cover_file_at_once() {
     // Pages and batches are written from decoded clusters and their rendered text kept between
-    // requests (kept.rs): a changed cluster, or a changed cover file under an unchanged
-    // cluster, must show in the very next answer, as GetFigureCluster (rendered afresh) shows it.
+    // requests, and a whole QueryFigureClusters answer is kept while the store is unchanged
+    // (kept.rs): a changed cluster, or a changed cover file under an unchanged cluster, must
+    // show in the very next answer, as GetFigureCluster (rendered afresh) shows it.
     let s = Server::start(Opts::default());
     let c = s.imm();
     let ids = setup_clusters(&s, 3);

@@ -2,7 +2,29 @@
 //! serialised from typed records (pages of images or clusters, so that a page is not built as
 //! a `Value` tree first and taken apart again). Both dialects use it.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
+
+/// JSON text of one field: written for this answer, or shared with a kept answer.
+#[derive(Debug)]
+pub enum Text {
+    /// Written for this answer.
+    Owned(String),
+    /// Kept between answers (`kept::KeptAnswers`).
+    Shared(Arc<str>),
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            Text::Owned(s) => s,
+            Text::Shared(s) => s,
+        }
+    }
+}
 
 /// Output fields of a successful action (without `RequestId`).
 #[derive(Debug, Default)]
@@ -10,7 +32,7 @@ pub struct Output {
     /// Fields as values.
     pub fields: Map<String, Value>,
     /// Fields as JSON text, written after `fields`.
-    pub raw: Vec<(&'static str, String)>,
+    pub raw: Vec<(&'static str, Text)>,
 }
 
 impl Output {
@@ -28,13 +50,18 @@ impl Output {
     pub fn insert_serialized(&mut self, key: &'static str, value: &impl serde::Serialize) {
         // Serialising plain structs of strings, numbers, lists and values cannot fail.
         let text = serde_json::to_string(value).unwrap_or_else(|_| "null".into());
-        self.raw.push((key, text));
+        self.raw.push((key, Text::Owned(text)));
     }
 
     /// Sets a field to JSON text the caller wrote (valid JSON, as `insert_serialized` would
     /// have written it).
     pub fn insert_text(&mut self, key: &'static str, text: String) {
-        self.raw.push((key, text));
+        self.raw.push((key, Text::Owned(text)));
+    }
+
+    /// [`Output::insert_text`] with text kept between answers.
+    pub fn insert_shared(&mut self, key: &'static str, text: Arc<str>) {
+        self.raw.push((key, Text::Shared(text)));
     }
 
     /// The fields and `RequestId` as one JSON object's text, the serialised fields spliced in

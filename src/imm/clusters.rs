@@ -106,7 +106,7 @@ impl ClusterUpdate {
 }
 
 /// Where a page ends: the last item's sort value and id, with the sort it belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Cursor {
     /// Sort key of the query that made it.
     pub sort: SortKey,
@@ -119,7 +119,7 @@ pub struct Cursor {
 }
 
 /// A validated QueryFigureClusters request.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ClusterQuery {
     /// `CustomLabels` conditions, ANDed: (key, value).
     pub labels: Vec<(String, String)>,
@@ -151,6 +151,29 @@ pub struct ClusterPage {
 }
 
 pub use super::model::label_text;
+
+/// A QueryFigureClusters answer as the dialect wrote it (the clusters' JSON array with their
+/// cover files, the cursor, the count): kept while the store is unchanged
+/// ([`Imm::kept_query`]).
+#[derive(Debug)]
+pub struct QueryAnswer {
+    /// The JSON array of the page's clusters.
+    pub clusters: Arc<str>,
+    /// Present when more remain.
+    pub next: Option<Cursor>,
+    /// All matches.
+    pub total: u64,
+}
+
+/// The request a [`QueryAnswer`] answers.
+#[derive(PartialEq, Eq, Hash)]
+pub(super) struct QueryKey {
+    account: String,
+    region: String,
+    project: String,
+    dataset: String,
+    query: ClusterQuery,
+}
 
 impl Imm {
     /// GetFigureCluster.
@@ -228,6 +251,30 @@ impl Imm {
         // A filtered query may read many records: keep it off the async workers.
         crate::blocking::off_workers(|| {
             super::cluster_index::by_index(&self.store, &self.kept_clusters, &scope, q)
+        })
+    }
+
+    /// QueryFigureClusters answered by `answer` from the page: the kept answer when the store
+    /// has not been written since it was made (`kept::KeptAnswers`; on a data dir only). An
+    /// answer holds nothing but what the store holds (the clusters, their cover files), so
+    /// it is the one `answer` would make again.
+    pub fn kept_query<E: From<ImmError>>(
+        &self,
+        c: Caller<'_>,
+        project: &str,
+        dataset: &str,
+        q: &ClusterQuery,
+        answer: impl FnOnce(ClusterPage) -> Result<QueryAnswer, E>,
+    ) -> Result<Arc<QueryAnswer>, E> {
+        let key = QueryKey {
+            account: c.account.to_string(),
+            region: c.region.to_string(),
+            project: project.to_string(),
+            dataset: dataset.to_string(),
+            query: q.clone(),
+        };
+        self.kept_queries.get_or_compute(&self.store, key, || {
+            answer(self.query_clusters(c, project, dataset, q)?)
         })
     }
 

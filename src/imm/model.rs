@@ -255,7 +255,7 @@ pub fn label_text(json: &str) -> String {
 }
 
 /// `Sort` keys of QueryFigureClusters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SortKey {
     /// Default: by ObjectId.
     ObjectId,
@@ -311,7 +311,7 @@ impl SortKey {
 }
 
 /// A sort value: numbers before strings never mix within one key.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum SortVal {
     /// Counts and times.
     Int(i64),

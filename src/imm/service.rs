@@ -43,6 +43,9 @@ pub struct Imm {
     pub(super) cluster: Option<crate::cluster::Cluster>,
     /// Decoded clusters of recent pages, with their wire text (`kept.rs`).
     pub(super) kept_clusters: crate::kept::KeptMap<Cluster>,
+    /// Recent QueryFigureClusters answers, while the store is unchanged (`kept.rs`).
+    pub(super) kept_queries:
+        crate::kept::KeptAnswers<super::clusters::QueryKey, super::clusters::QueryAnswer>,
 }
 
 /// Maps a failed transaction to the domain error.
@@ -396,6 +399,8 @@ pub(super) fn new_cluster(c: Caller<'_>, project: &str, dataset: &str, now: u64)
 /// decoded record and the text of the cluster with its cover, at most about 100 MB.
 const KEPT_CLUSTERS: usize = 4096;
 const KEPT_CLUSTER_BYTES: usize = 8 * 1024;
+/// Most QueryFigureClusters answers kept: up to 100 clusters' text each.
+const KEPT_QUERIES: usize = 128;
 
 impl Imm {
     /// A service over `store`.
@@ -407,6 +412,7 @@ impl Imm {
             runner: Arc::new(Runner::default()),
             cluster: None,
             kept_clusters: crate::kept::KeptMap::with_limits(KEPT_CLUSTERS, KEPT_CLUSTER_BYTES),
+            kept_queries: crate::kept::KeptAnswers::with_capacity(KEPT_QUERIES),
         }
     }
 

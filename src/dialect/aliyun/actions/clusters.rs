@@ -12,7 +12,7 @@ use super::{
 use crate::dialect::aliyun::error::AliError;
 use crate::dialect::aliyun::render;
 use crate::dialect::aliyun::router::Action;
-use crate::imm::clusters::{ClusterQuery, ClusterUpdate, Cursor, SortKey};
+use crate::imm::clusters::{ClusterQuery, ClusterUpdate, Cursor, QueryAnswer, SortKey};
 use crate::imm::model::Cluster;
 use crate::imm::rules::{self, ClusterText};
 use crate::imm::tasks::TaskInput;
@@ -252,14 +252,20 @@ pub async fn run(action: Action, ctx: &Ctx<'_>) -> Result<Output, AliError> {
                 with_total: p.opt_bool("WithTotalCount")?.unwrap_or(false),
             };
             let with_total = q.with_total;
-            let page = ctx.imm.query_clusters(c, &project, &dataset, &q)?;
-            out.insert_text("FigureClusters", rendered_list(ctx, &page.clusters)?);
+            let answer = ctx.imm.kept_query(c, &project, &dataset, &q, |page| {
+                Ok::<_, AliError>(QueryAnswer {
+                    clusters: rendered_list(ctx, &page.clusters)?.into(),
+                    next: page.next,
+                    total: page.total,
+                })
+            })?;
+            out.insert_shared("FigureClusters", answer.clusters.clone());
             out.insert(
                 "NextToken".into(),
-                json!(page.next.map(|n| encode_token(&n)).unwrap_or_default()),
+                json!(answer.next.as_ref().map(encode_token).unwrap_or_default()),
             );
             if with_total {
-                out.insert("TotalCount".into(), json!(page.total));
+                out.insert("TotalCount".into(), json!(answer.total));
             }
         }
         Action::UpdateFigureCluster => {
