@@ -104,7 +104,7 @@ pub trait Dialect: Sync {
 
     /// A new request id, in the cloud's own form.
     fn request_id(&self) -> String {
-        uuid::Uuid::new_v4().to_string()
+        super::request_uuid().to_string()
     }
 
     /// Method, size, style, action and version. `sent` receives the action name as sent, for

@@ -98,7 +98,11 @@ impl pipeline::Dialect for Aliyun {
 
     /// Alibaba Cloud request ids are upper-case UUIDs.
     fn request_id(&self) -> String {
-        uuid::Uuid::new_v4().to_string().to_uppercase()
+        let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        crate::dialect::request_uuid()
+            .hyphenated()
+            .encode_upper(&mut buf)
+            .to_string()
     }
 
     fn route(&self, req: &Request<'_>, sent: &mut String) -> Result<Route, AliError> {
