@@ -10,16 +10,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-describe}
-bench=${CARGO_TARGET_DIR:-target}/release/cloudtwin-bench
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-"$bench" profile "$what" --seconds 20 >"$log" 2>&1 &
-bench_pid=$!
-for _ in $(seq 1 120); do
-  grep -q "server pid" "$log" && break
-  sleep 0.5
-done
-pid=$(grep -o "server pid [0-9]*" "$log" | awk '{print $3}')
+source benches/load.sh
+start_load "$what" 20 "$log"
 sleep 4
 ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 s0=$(ticks "$pid"); b0=$(ticks "$bench_pid")

@@ -14,16 +14,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-describe}
 secs=${2:-8}
-bench=${CARGO_TARGET_DIR:-target}/release/cloudtwin-bench
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-"$bench" profile "$what" --seconds $((secs + 12)) >"$out/bench.log" 2>&1 &
-bench_pid=$!
-for _ in $(seq 1 120); do
-  grep -q "server pid" "$out/bench.log" && break
-  sleep 0.5
-done
-pid=$(grep -o "server pid [0-9]*" "$out/bench.log" | awk '{print $3}')
+source benches/load.sh
+start_load "$what" $((secs + 12)) "$out/bench.log"
 sleep 3
 perf record -q -F 499 --call-graph dwarf,16384 -p "$pid" -o "$out/perf.data" -- sleep "$secs" 2>/dev/null
 wait "$bench_pid" || true
