@@ -571,11 +571,11 @@ mod tests {
     use crate::access::policy::{parse, parse_trust};
 
     fn ram(text: &str) -> Policy {
-        parse(Grammar::Ram, text).unwrap()
+        parse(Grammar::Ram, text).expect("test input")
     }
 
     fn cam(text: &str) -> Policy {
-        parse(Grammar::Cam, text).unwrap()
+        parse(Grammar::Cam, text).expect("test input")
     }
 
     fn named<'a>(name: &'a str, policy: &'a Policy) -> Named<'a> {
@@ -1408,7 +1408,7 @@ mod tests {
             Grammar::Ram,
             r#"{"Statement":[{"Action":"sts:AssumeRole","Effect":"Allow","Principal":{"RAM":["acs:ram::123:root"]}}],"Version":"1"}"#,
         )
-        .unwrap();
+        .expect("test input");
         let c = Context::new();
         assert!(trust_allows(
             Grammar::Ram,
@@ -1456,7 +1456,7 @@ mod tests {
                 {"Action":"sts:*","Effect":"Deny","Principal":{"RAM":"acs:ram::123:user/bob"}},
                 {"Action":"sts:AssumeRole","Effect":"Allow","Principal":{"Service":"ecs.aliyuncs.com"}}]}"#,
         )
-        .unwrap();
+        .expect("test input");
         let c = Context::new();
         assert!(trust_allows(
             Grammar::Ram,
@@ -1494,7 +1494,7 @@ mod tests {
             Grammar::Cam,
             r#"{"version":"2.0","statement":[{"action":"name/sts:AssumeRole","effect":"allow","principal":{"qcs":["qcs::cam::uin/123:root"]}}]}"#,
         )
-        .unwrap();
+        .expect("test input");
         let c = Context::new();
         assert!(trust_allows(
             Grammar::Cam,
@@ -1533,7 +1533,7 @@ mod tests {
             r#"{"Version":"1","Statement":[{"Action":"sts:AssumeRole","Effect":"Allow","Principal":{"RAM":"acs:ram::123:root"},
                 "Condition":{"IpAddress":{"acs:SourceIp":"10.0.0.0/8"}}}]}"#,
         )
-        .unwrap();
+        .expect("test input");
         let who = res(&["acs:ram::123:user/alice"]);
         assert!(trust_allows(
             Grammar::Ram,

@@ -998,12 +998,15 @@ mod tests {
             Grammar::Ram,
             r#"{"Version":"1","Statement":{"Effect":"Allow","Action":"imm:GetProject","Resource":"*"}}"#,
         )
-        .unwrap();
+        .expect("test input");
         assert_eq!(p.statements.len(), 1);
         let s = &p.statements[0];
         assert_eq!(s.effect, Effect::Allow);
         assert_eq!(s.actions.patterns, vec!["imm:getproject"]);
-        assert_eq!(s.resources.as_ref().unwrap().patterns, vec!["*"]);
+        assert_eq!(
+            s.resources.as_ref().expect("test input").patterns,
+            vec!["*"]
+        );
     }
 
     #[test]
@@ -1067,7 +1070,7 @@ mod tests {
             r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"*","Resource":"*",
                 "Condition":{"Bool":{"acs:SecureTransport":true},"NumericLessThan":{"k":[1,2.5]}}}]}"#,
         )
-        .unwrap();
+        .expect("test input");
         let c = &p.statements[0].conditions;
         assert_eq!(c.len(), 2);
         assert!(c.iter().any(|c| c.values == vec!["true"]));
@@ -1130,7 +1133,7 @@ mod tests {
             Grammar::Cam,
             r#"{"Version":"2.0","Statement":[{"Effect":"ALLOW","Action":["name/cvm:Describe*","permid/280649"],"Resource":"*"}]}"#,
         )
-        .unwrap();
+        .expect("test input");
         assert_eq!(p.statements[0].actions.patterns, vec!["cvm:describe*"]);
         assert_eq!(p.statements[0].effect, Effect::Allow);
     }
@@ -1178,7 +1181,7 @@ mod tests {
             r#"{"version":"2.0","statement":[{"effect":"allow","action":"*","resource":"*",
                "condition":{"for_all_value:string_not_equal_if_exist":{"qcs:resource_tag":["a&b"]}}}]}"#,
         )
-        .unwrap();
+        .expect("test input");
         let c = &p.statements[0].conditions[0];
         assert_eq!(
             (c.op, c.negated, c.if_exists, c.qualifier),
@@ -1213,7 +1216,7 @@ mod tests {
             Grammar::Ram,
             r#"{"Statement":[{"Action":"sts:AssumeRole","Effect":"Allow","Principal":{"RAM":["acs:ram::123:root"],"Service":"ecs.aliyuncs.com","Federated":["acs:ram::123:saml-provider/idp"]}}],"Version":"1"}"#,
         )
-        .unwrap();
+        .expect("test input");
         let kinds: Vec<PrincipalKind> = p.statements[0].principals.iter().map(|p| p.kind).collect();
         assert!(
             kinds.contains(&PrincipalKind::Ram)
@@ -1238,14 +1241,14 @@ mod tests {
             Grammar::Cam,
             r#"{"version":"2.0","statement":[{"action":"name/sts:AssumeRole","effect":"allow","principal":{"qcs":["qcs::cam::uin/123:root"]}}]}"#,
         )
-        .unwrap();
+        .expect("test input");
         assert_eq!(p.statements[0].principals[0].kind, PrincipalKind::Qcs);
         // The document-level CAM principal applies to statements without their own.
         let p = parse_trust(
             Grammar::Cam,
             r#"{"version":"2.0","principal":{"service":"cvm.qcloud.com"},"statement":[{"action":"sts:AssumeRole","effect":"allow"}]}"#,
         )
-        .unwrap();
+        .expect("test input");
         assert_eq!(p.statements[0].principals[0].kind, PrincipalKind::Service);
     }
 
@@ -1303,19 +1306,19 @@ mod tests {
 
     #[test]
     fn ip_blocks_parse_v4_v6_and_single_addresses() {
-        let net = IpNet::parse("10.0.0.0/8").unwrap();
-        assert!(net.contains("10.1.2.3".parse().unwrap()));
-        assert!(!net.contains("11.0.0.1".parse().unwrap()));
-        assert!(net.contains("::ffff:10.0.0.1".parse().unwrap()));
+        let net = IpNet::parse("10.0.0.0/8").expect("test input");
+        assert!(net.contains("10.1.2.3".parse().expect("test input")));
+        assert!(!net.contains("11.0.0.1".parse().expect("test input")));
+        assert!(net.contains("::ffff:10.0.0.1".parse().expect("test input")));
         assert!(IpNet::parse("0.0.0.0/0")
-            .unwrap()
-            .contains("1.2.3.4".parse().unwrap()));
-        let v6 = IpNet::parse("2001:db8::/32").unwrap();
-        assert!(v6.contains("2001:db8::1".parse().unwrap()));
-        assert!(!v6.contains("10.0.0.1".parse().unwrap()));
+            .expect("test input")
+            .contains("1.2.3.4".parse().expect("test input")));
+        let v6 = IpNet::parse("2001:db8::/32").expect("test input");
+        assert!(v6.contains("2001:db8::1".parse().expect("test input")));
+        assert!(!v6.contains("10.0.0.1".parse().expect("test input")));
         assert!(IpNet::parse("10.0.0.1")
-            .unwrap()
-            .contains("10.0.0.1".parse().unwrap()));
+            .expect("test input")
+            .contains("10.0.0.1".parse().expect("test input")));
         assert!(IpNet::parse("10.0.0.1/").is_none());
         assert!(IpNet::parse("10.0.0.1/+3").is_none());
         assert!(IpNet::parse("::/129").is_none());

@@ -13,7 +13,7 @@ use super::keys::{
 use std::sync::Arc;
 
 use super::model::{Image, ImageState, ImageType};
-use super::service::{seen_as, Caller, Cvm, ImageView};
+use super::service::{public_seen, seen_as, Caller, Cvm, ImageView};
 use super::Decoded;
 
 /// One DescribeImages filter (values OR-ed; filters AND-ed).
@@ -251,7 +251,7 @@ impl Cvm {
         let mut images = Vec::with_capacity(page.records.len());
         for (record, public) in &page.records {
             let seen = if *public {
-                Some((ImageType::Public, record.record.state, 100))
+                Some(public_seen(&record.record))
             } else {
                 seen_as(caller, &record.record, now)
             };
@@ -268,6 +268,26 @@ impl Cvm {
             total: page.total,
             images,
         }))
+    }
+
+    /// The stored images of `ids` that the caller sees, in that order, read in one `get_many`
+    /// through the kept records, appended to `out` (an id whose image is gone or hidden is
+    /// left out).
+    fn kept_visible(
+        &self,
+        caller: Caller<'_>,
+        ids: &[Vec<u8>],
+        now: u64,
+        out: &mut Vec<(Arc<Decoded>, bool)>,
+    ) -> Result<(), CvmError> {
+        for (id, bytes) in ids.iter().zip(self.store.get_many(Tree::Images, ids)?) {
+            let Some(bytes) = bytes else { continue };
+            let record = self.cache.decode(id, &bytes)?;
+            if seen_as(caller, &record.record, now).is_some() {
+                out.push((record, false));
+            }
+        }
+        Ok(())
     }
 
     /// What [`Cvm::describe_by_index`] reads: the count and the page's records.
@@ -290,16 +310,12 @@ impl Cvm {
         // Shared and public images follow the caller's own, in listing order.
         let mut rest: Vec<(Arc<Decoded>, bool)> = Vec::new();
         if types.contains(&ImageType::Shared) {
+            let mut ids = Vec::new();
             for item in self.store.scan_prefix(Tree::ImageShares, &own) {
                 let (key, _) = item?;
-                let id = id_after_scope_in_share_key(&own, &key);
-                if let Some(bytes) = self.store.get(Tree::Images, id)? {
-                    let record = self.cache.decode(id, &bytes)?;
-                    if seen_as(caller, &record.record, now).is_some() {
-                        rest.push((record, false));
-                    }
-                }
+                ids.push(id_after_scope_in_share_key(&own, &key).to_vec());
             }
+            self.kept_visible(caller, &ids, now, &mut rest)?;
         }
         if types.contains(&ImageType::Public) {
             rest.extend(
@@ -332,14 +348,7 @@ impl Cvm {
                 if ids.is_empty() {
                     break;
                 }
-                let stored = self.store.get_many(Tree::Images, &ids)?;
-                for (id, bytes) in ids.iter().zip(stored) {
-                    let Some(bytes) = bytes else { continue };
-                    let record = self.cache.decode(id, &bytes)?;
-                    if seen_as(caller, &record.record, now).is_some() {
-                        records.push((record, false));
-                    }
-                }
+                self.kept_visible(caller, &ids, now, &mut records)?;
             }
             skip = 0;
         } else {

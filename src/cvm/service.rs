@@ -175,6 +175,11 @@ pub(super) fn seen_as(
     Some((image_type, img.state_at(now), img.progress_at(now)))
 }
 
+/// What anyone sees of a public image: its type, its state, its progress (always complete).
+pub(super) fn public_seen(img: &Image) -> (ImageType, ImageState, u64) {
+    (ImageType::Public, img.state, 100)
+}
+
 impl Cvm {
     /// A service over `store`.
     pub fn new(store: Store, ready_after_ms: u64, quota: u64) -> Cvm {
@@ -240,10 +245,11 @@ impl Cvm {
 
     /// A public image as the caller sees it.
     pub(super) fn public_view(img: Image) -> ImageView {
+        let (image_type, state, progress) = public_seen(&img);
         ImageView {
-            state: img.state,
-            progress: 100,
-            image_type: ImageType::Public,
+            state,
+            progress,
+            image_type,
             image: img,
         }
     }
