@@ -21,9 +21,13 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::store::{decode, Record, Store, StoreError};
+use crate::store::{decode, Record, Store, StoreError, Tree};
+
+/// `Kept::seen_at` of an entry not known to be the store's state at any generation.
+const UNSEEN: u64 = u64::MAX;
 
 /// Most entries kept.
 pub const CAPACITY: usize = 8192;
@@ -35,6 +39,11 @@ pub struct Kept<R> {
     /// The record.
     pub record: R,
     wire: OnceLock<Box<dyn Any + Send + Sync>>,
+    /// What the service works out of the record alone (a cluster's statistics), once.
+    derived: OnceLock<Box<dyn Any + Send + Sync>>,
+    /// A write generation at which `bytes` were the stored bytes ([`UNSEEN`] when none is
+    /// known): while the store stays at it, the entry is the record without a read.
+    seen_at: AtomicU64,
 }
 
 impl<R> Kept<R> {
@@ -44,6 +53,8 @@ impl<R> Kept<R> {
             bytes: Box::default(),
             record,
             wire: OnceLock::new(),
+            derived: OnceLock::new(),
+            seen_at: AtomicU64::new(UNSEEN),
         }
     }
 
@@ -51,6 +62,15 @@ impl<R> Kept<R> {
     /// form is kept in the entry (one dialect renders each kind of record, so it never is).
     pub fn wire<T: Any + Send + Sync>(&self, make: impl FnOnce(&R) -> T) -> Option<&T> {
         self.wire
+            .get_or_init(|| Box::new(make(&self.record)))
+            .downcast_ref::<T>()
+    }
+
+    /// A value the service derives from the record alone (never from the time, the caller or
+    /// another record), made once per entry; `None` when another kind is kept (one kind per
+    /// kind of record, so it never is).
+    pub fn derived<T: Any + Send + Sync>(&self, make: impl FnOnce(&R) -> T) -> Option<&T> {
+        self.derived
             .get_or_init(|| Box::new(make(&self.record)))
             .downcast_ref::<T>()
     }
@@ -116,9 +136,23 @@ impl<R: Record> KeptMap<R> {
     /// The record stored as `bytes` under `id`: the kept entry when it was decoded from these
     /// very bytes, else decoded now (and kept).
     pub fn decode(&self, id: &[u8], bytes: &[u8]) -> Result<Arc<Kept<R>>, StoreError> {
+        self.decode_seen(id, bytes, None)
+    }
+
+    /// [`KeptMap::decode`] of bytes read at write generation `seen` (read between two equal
+    /// [`Store::generation`]s), which the entry then records.
+    fn decode_seen(
+        &self,
+        id: &[u8],
+        bytes: &[u8],
+        seen: Option<u64>,
+    ) -> Result<Arc<Kept<R>>, StoreError> {
         let shard = &self.shards[shard_of(id)];
         if let Some(d) = lock(shard).get(id) {
             if *d.bytes == *bytes {
+                if let Some(g) = seen {
+                    d.seen_at.store(g, Ordering::Release);
+                }
                 return Ok(d.clone());
             }
         }
@@ -131,6 +165,8 @@ impl<R: Record> KeptMap<R> {
             bytes: bytes.into(),
             record: decode::<R>(bytes)?,
             wire: OnceLock::new(),
+            derived: OnceLock::new(),
+            seen_at: AtomicU64::new(seen.unwrap_or(UNSEEN)),
         });
         let mut map = lock(shard);
         if map.len() >= self.per_shard && !map.contains_key(id) {
@@ -140,6 +176,51 @@ impl<R: Record> KeptMap<R> {
         }
         map.insert(id.into(), d.clone());
         Ok(d)
+    }
+
+    /// The records stored in `tree` under `keys`, in order, those that exist. An entry whose
+    /// bytes were the stored ones at the store's current write generation is the record with
+    /// no read (only where the generation is known: a data dir, this process its only writer,
+    /// no write in flight); the others are read in one `get_many` and decoded through the map.
+    /// A filter matching a thousand records then costs a thousand lookups here, not a
+    /// thousand reads and byte comparisons.
+    pub fn read_many(
+        &self,
+        store: &Store,
+        tree: Tree,
+        keys: &[Vec<u8>],
+    ) -> Result<Vec<Arc<Kept<R>>>, StoreError> {
+        let at = store.generation();
+        let mut found: Vec<Option<Arc<Kept<R>>>> = match at {
+            Some(g) => keys.iter().map(|k| self.seen_at(k, g)).collect(),
+            None => vec![None; keys.len()],
+        };
+        let missing: Vec<Vec<u8>> = keys
+            .iter()
+            .zip(&found)
+            .filter(|(_, f)| f.is_none())
+            .map(|(k, _)| k.clone())
+            .collect();
+        if !missing.is_empty() {
+            let read = store.get_many(tree, &missing)?;
+            // The bytes are the state at `at` only if no write began while they were read.
+            let seen = at.filter(|g| store.generation() == Some(*g));
+            let mut read = missing.iter().zip(read);
+            for slot in found.iter_mut().filter(|f| f.is_none()) {
+                if let Some((key, Some(bytes))) = read.next() {
+                    *slot = Some(self.decode_seen(key, &bytes, seen)?);
+                }
+            }
+        }
+        Ok(found.into_iter().flatten().collect())
+    }
+
+    /// The entry of `id` when its bytes were the stored ones at write generation `g`.
+    fn seen_at(&self, id: &[u8], g: u64) -> Option<Arc<Kept<R>>> {
+        lock(&self.shards[shard_of(id)])
+            .get(id)
+            .filter(|d| d.seen_at.load(Ordering::Acquire) == g)
+            .cloned()
     }
 
     /// Number of entries kept.
@@ -376,6 +457,61 @@ mod tests {
                 .expect("answer");
             assert!(answers.kept() <= 4, "{} kept", answers.kept());
         }
+    }
+
+    fn put_image(store: &Store, key: &[u8], name: &str) {
+        let bytes = encode(&image("img-aaaaaaaa", name)).expect("encode");
+        store
+            .transact(|tx| {
+                tx.insert(Tree::Images, key, &bytes)
+                    .map_err(crate::store::TxError::<()>::from)
+            })
+            .expect("write");
+    }
+
+    #[test]
+    fn records_read_many_are_current_after_every_write_and_need_no_read_before_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // Interval mode applies a write before it returns, so the generation is known right
+        // after each one (in sync mode a write is in flight until its flush applies it).
+        let store =
+            Store::open(dir.path(), crate::store::Durability::Interval { ms: 1000 }).expect("open");
+        let cache = KeptMap::<Image>::default();
+        let keys = vec![b"k1".to_vec(), b"absent".to_vec(), b"k2".to_vec()];
+        put_image(&store, b"k1", "one");
+        put_image(&store, b"k2", "other");
+        let names = |read: &[Arc<Kept<Image>>]| -> Vec<String> {
+            read.iter().map(|r| r.name.clone()).collect()
+        };
+        let first = cache.read_many(&store, Tree::Images, &keys).expect("read");
+        assert_eq!(
+            names(&first),
+            ["one", "other"],
+            "in order, the absent left out"
+        );
+        let g = store
+            .generation()
+            .expect("a data dir with no write in flight");
+        assert_eq!(first[0].seen_at.load(Ordering::Acquire), g);
+        assert!(cache.seen_at(b"k1", g).is_some(), "current without a read");
+        let again = cache.read_many(&store, Tree::Images, &keys).expect("read");
+        assert!(Arc::ptr_eq(&first[0], &again[0]));
+        put_image(&store, b"k1", "two");
+        assert_ne!(store.generation(), Some(g), "a write moves the generation");
+        let after = cache.read_many(&store, Tree::Images, &keys).expect("read");
+        assert_eq!(
+            names(&after),
+            ["two", "other"],
+            "a write is never answered stale"
+        );
+        store
+            .transact(|tx| {
+                tx.remove(Tree::Images, b"k1")
+                    .map_err(crate::store::TxError::<()>::from)
+            })
+            .expect("remove");
+        let removed = cache.read_many(&store, Tree::Images, &keys).expect("read");
+        assert_eq!(names(&removed), ["other"], "a removed record is gone");
     }
 
     #[test]

@@ -23,7 +23,9 @@ use std::sync::Arc;
 use crate::kept::{Kept, KeptMap};
 use crate::store::{decode, Store, Tree};
 
-use super::clusters::{clusters_by_id, label_text, page_by_ids, ClusterPage, ClusterQuery, Cursor};
+use super::clusters::{
+    clusters_by_id, label_text, page_by_ids, sort_value_of, ClusterPage, ClusterQuery, Cursor,
+};
 use super::error::ImmError;
 use super::keys::{
     id_of_order_key, label_prefix, order_key, order_prefix, order_tag, time_range_keys,
@@ -220,7 +222,7 @@ pub(super) fn by_index(
             clusters_by_id(store, kept, scope, chunk)?
                 .into_iter()
                 .filter(|cl| matches(cl, q))
-                .map(|cl| (cl.sort_value(q.sort), cl)),
+                .map(|cl| (sort_value_of(&cl, q.sort), cl)),
         );
     }
     Ok(page_of(hits, q))

@@ -31,13 +31,15 @@ pub(super) fn clusters_by_id(
     ids: &[String],
 ) -> Result<Vec<Arc<Kept<Cluster>>>, ImmError> {
     let keys: Vec<Vec<u8>> = ids.iter().map(|id| scoped(scope, id)).collect();
-    let mut out = Vec::with_capacity(ids.len());
-    for (key, bytes) in keys.iter().zip(store.get_many(Tree::ImmClusters, &keys)?) {
-        if let Some(bytes) = bytes {
-            out.push(kept.decode(key, &bytes)?);
-        }
+    Ok(kept.read_many(store, Tree::ImmClusters, &keys)?)
+}
+
+/// A kept cluster's value for a sort key, its statistics worked out once per entry.
+pub(super) fn sort_value_of(cl: &Kept<Cluster>, key: SortKey) -> SortVal {
+    match cl.derived(Cluster::stats) {
+        Some(st) => cl.sort_value_with(st, key),
+        None => cl.sort_value(key),
     }
-    Ok(out)
 }
 
 /// A page of QueryFigureClusters from the ids an index gave, in order: up to
@@ -57,7 +59,7 @@ pub(super) fn page_by_ids(
         clusters.last().map(|c| Cursor {
             sort: q.sort,
             desc: q.desc,
-            value: c.sort_value(q.sort),
+            value: sort_value_of(c, q.sort),
             id: c.object_id.clone(),
         })
     } else {
