@@ -5,7 +5,9 @@
 //! An entry is the record's stored bytes, the record decoded from them and a slot for the
 //! dialect's wire form of it. It is used only when the bytes just read from the store are the
 //! bytes it was decoded from, so a changed (or replaced, or reset) record is never served
-//! stale, on any engine and with other nodes writing. What a reader sees that depends on the
+//! stale, on any engine and with other nodes writing; or, without a read, when its bytes were
+//! read between two equal write generations and the store is still at that generation
+//! ([`KeptMap::read_many`]; only on a data dir, see [`KeptAnswers`]). What a reader sees that depends on the
 //! time, on the caller or on another record (an image's `ImageState`, `SyncPercent` and
 //! `ImageType`; a cluster's cover file) is not part of an entry's record: it is worked out per
 //! request, or kept in the wire slot together with what it was made from.
