@@ -111,10 +111,22 @@ fn pure(o: &Opts, r: &mut Report) {
         let (p, rc) = pair_scores(&e, &f);
         let (ep, er) = pair_scores(&truth, &e);
         let (tp, tr) = pair_scores(&truth, &f);
+        let exact_part = if skip {
+            "exact not run".to_string()
+        } else {
+            format!(
+                "exact {te:.1}s {} clusters (vs truth p {ep:.4} r {er:.4})",
+                exact.len()
+            )
+        };
+        let vs_exact = if skip {
+            String::new()
+        } else {
+            format!("vs exact p {p:.4} r {rc:.4}, ")
+        };
         eprintln!(
-            "  {n} faces ({} identities): exact {te:.1}s {} clusters (vs truth p {ep:.4} r {er:.4}); indexed {ti:.2}s {} clusters, vs exact p {p:.4} r {rc:.4}, vs truth p {tp:.4} r {tr:.4}; peak RSS {rss:.0} MB",
+            "  {n} faces ({} identities): {exact_part}; indexed {ti:.2}s {} clusters, {vs_exact}vs truth p {tp:.4} r {tr:.4}; peak RSS {rss:.0} MB",
             n / PER,
-            exact.len(),
             fast.len()
         );
         let k = n / 1000;
