@@ -264,3 +264,49 @@ pub async fn run(o: &Opts, r: &mut Report) {
     server.stop();
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_request_of_a_filtered_load_is_a_different_question_with_the_same_filter() {
+        let since = "2026-12-04T00:00:00.000Z";
+        let mut ends = std::collections::HashSet::new();
+        for (_, _, extra) in queries(since) {
+            for n in [0u64, 1, 999, 1000, 86_399_999, 86_400_000, 5_000_000_000] {
+                let e = distinct(&extra, n);
+                let keys: Vec<&str> = e.iter().map(|(k, _)| *k).collect();
+                let (range_key, want_start) = if keys.contains(&"UpdateTimeRange") {
+                    assert_eq!(
+                        keys.len(),
+                        extra.len(),
+                        "the time range is amended, not added"
+                    );
+                    ("UpdateTimeRange", Some(since))
+                } else {
+                    assert_eq!(
+                        keys.len(),
+                        extra.len() + 1,
+                        "a label filter gets an end bound"
+                    );
+                    ("CreateTimeRange", None)
+                };
+                let range = e.iter().find(|(k, _)| *k == range_key).map(|(_, v)| v);
+                let r: Value = serde_json::from_str(range.expect("range")).expect("json");
+                assert_eq!(r["Start"].as_str(), want_start);
+                let end = r["End"].as_str().expect("an end").to_string();
+                assert!(end.starts_with("2099-01-") && end.ends_with('Z'), "{end}");
+                assert_eq!(end.len(), "2099-01-01T00:00:00.000Z".len(), "{end}");
+                ends.insert((range_key, n, end));
+            }
+        }
+        let distinct_ends: std::collections::HashSet<_> =
+            ends.iter().map(|(k, _, e)| (*k, e.clone())).collect();
+        assert_eq!(
+            distinct_ends.len(),
+            2 * 7,
+            "one end per request number and kind of range"
+        );
+    }
+}
