@@ -21,6 +21,7 @@
 //! process is the store's only writer (a data dir); over a database every read goes to it.
 
 use std::any::Any;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -63,19 +64,26 @@ impl<R> Kept<R> {
     /// The wire form of the record made by `make`, made once per entry. `None` when another
     /// form is kept in the entry (one dialect renders each kind of record, so it never is).
     pub fn wire<T: Any + Send + Sync>(&self, make: impl FnOnce(&R) -> T) -> Option<&T> {
-        self.wire
-            .get_or_init(|| Box::new(make(&self.record)))
-            .downcast_ref::<T>()
+        made_once(&self.wire, &self.record, make)
     }
 
     /// A value the service derives from the record alone (never from the time, the caller or
     /// another record), made once per entry; `None` when another kind is kept (one kind per
     /// kind of record, so it never is).
     pub fn derived<T: Any + Send + Sync>(&self, make: impl FnOnce(&R) -> T) -> Option<&T> {
-        self.derived
-            .get_or_init(|| Box::new(make(&self.record)))
-            .downcast_ref::<T>()
+        made_once(&self.derived, &self.record, make)
     }
+}
+
+/// The value in `slot`, made from `record` by `make` the first time; `None` when the slot
+/// holds another type.
+fn made_once<'a, R, T: Any + Send + Sync>(
+    slot: &'a OnceLock<Box<dyn Any + Send + Sync>>,
+    record: &R,
+    make: impl FnOnce(&R) -> T,
+) -> Option<&'a T> {
+    slot.get_or_init(|| Box::new(make(record)))
+        .downcast_ref::<T>()
 }
 
 impl<R> std::ops::Deref for Kept<R> {
@@ -197,12 +205,16 @@ impl<R: Record> KeptMap<R> {
             Some(g) => keys.iter().map(|k| self.seen_at(k, g)).collect(),
             None => vec![None; keys.len()],
         };
-        let missing: Vec<Vec<u8>> = keys
-            .iter()
-            .zip(&found)
-            .filter(|(_, f)| f.is_none())
-            .map(|(k, _)| k.clone())
-            .collect();
+        // Nothing current (a database, a write in flight, a first read): read `keys` as given.
+        let missing: Cow<'_, [Vec<u8>]> = if found.iter().all(Option::is_none) {
+            Cow::Borrowed(keys)
+        } else {
+            keys.iter()
+                .zip(&found)
+                .filter(|(_, f)| f.is_none())
+                .map(|(k, _)| k.clone())
+                .collect()
+        };
         if !missing.is_empty() {
             let read = store.get_many(tree, &missing)?;
             // The bytes are the state at `at` only if no write began while they were read.

@@ -270,8 +270,8 @@ impl Cvm {
         }))
     }
 
-    /// The stored images of `ids` that the caller sees, in that order, read in one `get_many`
-    /// through the kept records, appended to `out` (an id whose image is gone or hidden is
+    /// The stored images of `ids` that the caller sees, in that order, read through the kept
+    /// records (`KeptMap::read_many`), appended to `out` (an id whose image is gone or hidden is
     /// left out).
     fn kept_visible(
         &self,
@@ -280,9 +280,7 @@ impl Cvm {
         now: u64,
         out: &mut Vec<(Arc<Decoded>, bool)>,
     ) -> Result<(), CvmError> {
-        for (id, bytes) in ids.iter().zip(self.store.get_many(Tree::Images, ids)?) {
-            let Some(bytes) = bytes else { continue };
-            let record = self.cache.decode(id, &bytes)?;
+        for record in self.cache.read_many(&self.store, Tree::Images, ids)? {
             if seen_as(caller, &record.record, now).is_some() {
                 out.push((record, false));
             }
