@@ -608,7 +608,7 @@ fn health_answers_without_a_token_and_backup_needs_one() {
     let (code, h) = get_json(&format!("{}/_cloudtwin/health", s.base));
     assert_eq!(code, 200);
     assert_eq!(h["status"], "ok");
-    assert_eq!(h["schema_version"], 3);
+    assert_eq!(h["schema_version"], 4);
     assert!(h["version"].as_str().is_some());
     let tmp = tempfile::tempdir().expect("tmp");
     let dest = tmp.path().join("b");

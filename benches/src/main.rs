@@ -57,7 +57,7 @@ fn config(dir: &Path, durability: &str) -> PathBuf {
 data_dir = "{}"
 admin_token = "bench"
 durability = "{durability}"
-cache_mb = 128
+cache_mb = {cache_mb}
 [[accounts]]
 id = "100000000001"
 name = "bench"
@@ -76,10 +76,20 @@ task_min_duration_ms = 0
 [rate_limit]
 enabled = false
 "#,
-        dir.join("data").display()
+        dir.join("data").display(),
+        cache_mb = bench_cache_mb(),
     );
     std::fs::write(&path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
     path
+}
+
+/// The servers' sled cache in MiB: 128 (the default of `cache_mb`), or
+/// `CLOUDTWIN_BENCH_CACHE_MB` to see what a larger cache changes.
+fn bench_cache_mb() -> u64 {
+    std::env::var("CLOUDTWIN_BENCH_CACHE_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(128)
 }
 
 struct Server {
@@ -107,7 +117,11 @@ impl Server {
         let mut child = command
             .args(["serve", "--config"])
             .arg(cfg)
-            .env("CLOUDTWIN_LOG", "warn")
+            // CLOUDTWIN_BENCH_LOG sets the server's log filter (a profile's phases at debug).
+            .env(
+                "CLOUDTWIN_LOG",
+                std::env::var("CLOUDTWIN_BENCH_LOG").unwrap_or_else(|_| "warn".to_string()),
+            )
             .stdout(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| {

@@ -16,9 +16,10 @@
 
 mod m0001_label_postings;
 mod m0002_order_blocks;
+mod m0003_pending_files;
 
 /// The schema version this build writes. A data dir with a higher version is refused.
-pub const CURRENT_SCHEMA: u32 = 3;
+pub const CURRENT_SCHEMA: u32 = 4;
 
 /// Rewrites one record; `Ok(None)` leaves it as it is (already upgraded, or not concerned).
 pub type Upgrade = fn(&[u8]) -> Result<Option<Vec<u8>>, String>;
@@ -97,6 +98,17 @@ pub fn steps() -> &'static [Step] {
             regroup: Some(Regroup {
                 joins: m0002_order_blocks::joins,
                 pack: m0002_order_blocks::pack,
+            }),
+        },
+        Step {
+            from: 3,
+            name: "m0003-pending-files",
+            tree: "imm.pending",
+            upgrade: unchanged,
+            derive: None,
+            regroup: Some(Regroup {
+                joins: m0003_pending_files::joins,
+                pack: m0003_pending_files::pack,
             }),
         },
     ]
@@ -224,7 +236,7 @@ mod tests {
         assert!(plan(CURRENT_SCHEMA, CURRENT_SCHEMA, steps())
             .expect("plan")
             .is_empty());
-        assert_eq!(plan(1, CURRENT_SCHEMA, steps()).expect("plan").len(), 2);
+        assert_eq!(plan(1, CURRENT_SCHEMA, steps()).expect("plan").len(), 3);
         for s in steps() {
             assert!(
                 s.from < CURRENT_SCHEMA,

@@ -10,11 +10,11 @@ use crate::store::{decode, Tree, Tx, TxError};
 
 use super::clustering::{self, Group};
 use super::error::ImmError;
-use super::keys::{dataset_scope, order_keys, scoped, split_pending_key};
+use super::keys::{dataset_scope, order_keys, scoped, uri_of_pending_key};
 use super::model::{Cluster, FaceCluster, FileMeta};
 use super::service::{
-    detach, finish, get, join, new_cluster, put_cluster_into, tx_cluster, tx_get, tx_put, Caller,
-    Imm, OrderEdits,
+    finish, get, join, new_cluster, put_cluster_into, put_file, tx_cluster, tx_get, Caller, Imm,
+    OrderEdits,
 };
 
 /// A face waiting for clustering, with what the run needs.
@@ -35,34 +35,30 @@ impl Imm {
         dataset: &str,
     ) -> Result<(), ImmError> {
         let scope = dataset_scope(c, project, dataset);
+        let started = std::time::Instant::now();
         let mut pending = Vec::new();
-        // Pending keys come sorted by file, so one file is read per run of its faces and only
-        // that file is held: memory stays bounded by the pending list, not by the dataset.
-        let mut current: Option<(String, FileMeta)> = None;
+        // One pending key per file with pending faces; one file is held at a time, so memory
+        // stays bounded by the pending list, not by the dataset.
         for item in self.store.scan_prefix(Tree::ImmPending, &scope) {
             let (k, _) = item?;
-            let Some((uri, fid)) = split_pending_key(&scope, &k) else {
+            let Some(uri) = uri_of_pending_key(&scope, &k) else {
                 continue;
             };
-            if current.as_ref().is_none_or(|(u, _)| *u != uri) {
-                current = get::<FileMeta>(&self.store, Tree::ImmFiles, &scoped(&scope, &uri))?
-                    .map(|f| (uri.clone(), f));
-            }
-            let Some(face) = current
-                .as_ref()
-                .and_then(|(_, f)| f.faces.iter().find(|x| x.figure_id == fid))
+            let Some(file) = get::<FileMeta>(&self.store, Tree::ImmFiles, &scoped(&scope, &uri))?
             else {
                 continue;
             };
-            let FaceCluster::Pending { hint } = &face.cluster else {
-                continue;
-            };
-            pending.push(PendingFace {
-                uri: uri.clone(),
-                figure_id: fid.clone(),
-                hint: hint.clone(),
-                embedding: face.embedding.clone(),
-            });
+            for face in file.faces {
+                let FaceCluster::Pending { hint } = face.cluster else {
+                    continue;
+                };
+                pending.push(PendingFace {
+                    uri: uri.clone(),
+                    figure_id: face.figure_id,
+                    hint,
+                    embedding: face.embedding,
+                });
+            }
         }
         // Identity hints: one group per hint.
         let mut by_hint: BTreeMap<String, Vec<usize>> = BTreeMap::new();
@@ -79,7 +75,9 @@ impl Imm {
             .into_iter()
             .map(|(hint, members)| (members, Target::Hint(hint)))
             .collect();
+        let scanned = started.elapsed();
         self.assign_groups(c, project, dataset, &scope, &pending, &hinted)?;
+        let hints_done = started.elapsed();
         // Embeddings: incremental against the existing centroids (read only when some face
         // has an embedding: a million hinted faces need no pass over a million clusters).
         let mut groups: Vec<Group> = Vec::new();
@@ -117,7 +115,16 @@ impl Imm {
             })
             .collect();
         assigned.extend(singles.into_iter().map(|i| (vec![i], Target::New)));
-        self.assign_groups(c, project, dataset, &scope, &pending, &assigned)
+        self.assign_groups(c, project, dataset, &scope, &pending, &assigned)?;
+        tracing::debug!(
+            faces = pending.len(),
+            hint_groups = hinted.len(),
+            scan_s = scanned.as_secs_f64(),
+            hints_s = (hints_done - scanned).as_secs_f64(),
+            rest_s = (started.elapsed() - hints_done).as_secs_f64(),
+            "clustering run"
+        );
+        Ok(())
     }
 
     /// Assigns the groups, [`GROUPS_PER_TRANSACTION`] to a transaction (50k identity hints:
@@ -223,9 +230,8 @@ fn assign_group(
         if !matches!(file.faces[idx].cluster, FaceCluster::Pending { .. }) {
             continue;
         }
-        detach(tx, scope, &file, idx, now)?;
         join(&mut cl, &mut file, idx, now);
-        tx_put(tx, Tree::ImmFiles, &fkey, &file)?;
+        put_file(tx, scope, &fkey, &file, true)?;
         joined += 1;
     }
     if joined == 0 {

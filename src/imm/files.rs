@@ -15,10 +15,11 @@ use crate::clock::now_ms;
 use crate::store::Tree;
 
 use super::error::{not_found, ImmError};
-use super::keys::{dataset_key, dataset_scope, scoped};
+use super::keys::{dataset_key, dataset_scope, pending_key, scoped};
 use super::model::{Face, FaceCluster, FileMeta};
 use super::service::{
-    abort, finish, get, join, mark_pending, tx_dataset, tx_get, tx_put, Caller, ClusterEdits, Imm,
+    abort, finish, get, join, mark_pending, put_file, tx_dataset, tx_get, tx_put, Caller,
+    ClusterEdits, Imm,
 };
 
 /// What an input face says about its cluster.
@@ -210,7 +211,7 @@ impl Place<'_> {
                         embedding: input.embedding.clone(),
                     });
                     let i = file.faces.len() - 1;
-                    mark_pending(tx, &self.scope, file, i, None)?;
+                    mark_pending(file, i, None);
                     if input.cluster == ClusterRef::Absent {
                         continue;
                     }
@@ -222,7 +223,7 @@ impl Place<'_> {
                 ClusterRef::Unavailable => {
                     if !matches!(file.faces[idx].cluster, FaceCluster::Pending { .. }) {
                         edits.detach(tx, &self.scope, file, idx)?;
-                        mark_pending(tx, &self.scope, file, idx, None)?;
+                        mark_pending(file, idx, None);
                     }
                 }
                 ClusterRef::Independent => {
@@ -239,7 +240,7 @@ impl Place<'_> {
                             join(cl, file, idx, self.now);
                             edits.changed(id);
                         }
-                        None => mark_pending(tx, &self.scope, file, idx, Some(id.clone()))?,
+                        None => mark_pending(file, idx, Some(id.clone())),
                     }
                 }
             }
@@ -320,7 +321,9 @@ impl Place<'_> {
             .media_type
             .clone()
             .unwrap_or_else(|| media_type_of(&input.uri).to_string());
-        let mut file = match tx_get::<FileMeta>(tx, Tree::ImmFiles, &key)? {
+        let stored = tx_get::<FileMeta>(tx, Tree::ImmFiles, &key)?;
+        let was_pending = stored.as_ref().is_some_and(FileMeta::has_pending);
+        let mut file = match stored {
             Some(mut f) => {
                 d.total_file_size = d.total_file_size.saturating_sub(f.size);
                 f.fields = Value::Object(input.fields.clone()).to_string();
@@ -368,7 +371,7 @@ impl Place<'_> {
         }
         d.updated_ms = self.now;
         tx_put(tx, Tree::ImmDatasets, &dkey, &d)?;
-        tx_put(tx, Tree::ImmFiles, &key, &file)
+        put_file(tx, &self.scope, &key, &file, was_pending)
     }
 
     /// UpdateFileMeta of one file: given fields replace stored ones; listed faces change.
@@ -382,6 +385,7 @@ impl Place<'_> {
         let Some(mut file) = tx_get::<FileMeta>(tx, Tree::ImmFiles, &key)? else {
             return abort(not_found("file", &input.uri));
         };
+        let was_pending = file.has_pending();
         let mut fields: Map<String, Value> = serde_json::from_str(&file.fields).unwrap_or_default();
         fields.extend(input.fields.clone());
         file.fields = Value::Object(fields).to_string();
@@ -393,7 +397,7 @@ impl Place<'_> {
             Some(faces) => self.apply_faces(tx, &mut file, faces, false)?,
             None => self.refresh_only(tx, &file)?,
         }
-        tx_put(tx, Tree::ImmFiles, &key, &file)
+        put_file(tx, &self.scope, &key, &file, was_pending)
     }
 
     /// DeleteFileMeta of one file; `Ok(false)` when it does not exist.
@@ -413,6 +417,9 @@ impl Place<'_> {
             edits.detach(tx, &self.scope, &file, i)?;
         }
         edits.apply(tx, &self.scope, &file.uri, self.now)?;
+        if file.has_pending() {
+            tx.remove(Tree::ImmPending, &pending_key(&self.scope, uri))?;
+        }
         tx.remove(Tree::ImmFiles, &key)?;
         d.file_count = d.file_count.saturating_sub(1);
         d.total_file_size = d.total_file_size.saturating_sub(file.size);

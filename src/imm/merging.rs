@@ -9,7 +9,7 @@ use super::error::{not_found, ImmError};
 use super::keys::{dataset_scope, scoped};
 use super::model::FileMeta;
 use super::service::{
-    abort, delete_cluster, finish, join, put_cluster, tx_cluster, tx_get, tx_put, Caller, Imm,
+    abort, delete_cluster, finish, join, put_cluster, put_file, tx_cluster, tx_get, Caller, Imm,
 };
 
 impl Imm {
@@ -37,12 +37,13 @@ impl Imm {
                     let Some(mut file) = tx_get::<FileMeta>(tx, Tree::ImmFiles, &fkey)? else {
                         continue;
                     };
+                    let was_pending = file.has_pending();
                     let Some(idx) = file.faces.iter().position(|x| x.figure_id == m.figure_id)
                     else {
                         continue;
                     };
                     join(&mut dest, &mut file, idx, now);
-                    tx_put(tx, Tree::ImmFiles, &fkey, &file)?;
+                    put_file(tx, &scope, &fkey, &file, was_pending)?;
                 }
                 delete_cluster(tx, &scope, f)?;
                 if let Some(h) = &src.hint {

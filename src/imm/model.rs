@@ -185,6 +185,14 @@ impl FileMeta {
     pub fn is_video(&self) -> bool {
         self.media_type == "video"
     }
+
+    /// Whether a face of the file waits for clustering (the file then has a key in
+    /// `imm.pending`).
+    pub fn has_pending(&self) -> bool {
+        self.faces
+            .iter()
+            .any(|f| matches!(f.cluster, FaceCluster::Pending { .. }))
+    }
 }
 
 /// One face of a cluster, with what its statistics need.

@@ -10,7 +10,7 @@ use super::keys::{
     pending_key, project_key, scoped, task_key,
 };
 use super::model::Caller;
-use super::model::{Cluster, Dataset, FaceCluster, FileMeta, Project, Task};
+use super::model::{Cluster, Dataset, FileMeta, Project, Task};
 
 /// The trees of the face domain (their home is `keys.rs`).
 pub use super::keys::TREES;
@@ -138,14 +138,12 @@ pub fn changes(d: &ImmDump) -> Result<Vec<Change>, StoreError> {
             scoped(&scope, &f.file.uri),
             encode(&f.file)?,
         ));
-        for face in &f.file.faces {
-            if matches!(face.cluster, FaceCluster::Pending { .. }) {
-                out.push(put(
-                    Tree::ImmPending,
-                    pending_key(&scope, &f.file.uri, &face.figure_id),
-                    Vec::new(),
-                ));
-            }
+        if f.file.has_pending() {
+            out.push(put(
+                Tree::ImmPending,
+                pending_key(&scope, &f.file.uri),
+                Vec::new(),
+            ));
         }
         let e = files_per_dataset
             .entry(dataset_key(c, &f.project, &f.dataset))

@@ -233,21 +233,6 @@ fn member_of(file: &FileMeta, idx: usize) -> Member {
     }
 }
 
-/// Takes face `idx` of `file` out of its cluster (removing an emptied cluster and its hint) or
-/// out of the pending set, writing the cluster at once. The face's own standing is left for
-/// the caller to set.
-pub(super) fn detach(
-    tx: &Tx<'_>,
-    scope: &[u8],
-    file: &FileMeta,
-    idx: usize,
-    now: u64,
-) -> Result<(), TxError<ImmError>> {
-    let mut edits = ClusterEdits::default();
-    edits.detach(tx, scope, file, idx)?;
-    edits.apply(tx, scope, &file.uri, now)
-}
-
 /// The clusters one file write touches, read once and written once at the end, so that a file
 /// with many faces costs time linear in its faces (a face that leaves or joins a cluster no
 /// longer re-reads, re-filters and re-encodes that cluster).
@@ -281,8 +266,8 @@ impl ClusterEdits {
         self.changed.insert(id.to_string());
     }
 
-    /// Takes face `idx` of `file` out of its cluster or out of the pending set (written by
-    /// [`ClusterEdits::apply`]).
+    /// Takes face `idx` of `file` out of its cluster (written by [`ClusterEdits::apply`]); a
+    /// pending face leaves the pending set when the file is written ([`put_file`]).
     pub(super) fn detach(
         &mut self,
         tx: &Tx<'_>,
@@ -300,13 +285,8 @@ impl ClusterEdits {
                         .insert(face.figure_id.clone());
                 }
             }
-            FaceCluster::Pending { .. } => {
-                tx.remove(
-                    Tree::ImmPending,
-                    &pending_key(scope, &file.uri, &face.figure_id),
-                )?;
-            }
-            FaceCluster::Independent => {}
+            // The file's pending key follows the file when it is written (`put_file`).
+            FaceCluster::Pending { .. } | FaceCluster::Independent => {}
         }
         Ok(())
     }
@@ -352,21 +332,29 @@ pub(super) fn join(c: &mut Cluster, file: &mut FileMeta, idx: usize, now: u64) {
     file.faces[idx].cluster = FaceCluster::Assigned(c.object_id.clone());
 }
 
-/// Marks face `idx` of `file` pending clustering.
-pub(super) fn mark_pending(
+/// Marks face `idx` of `file` pending clustering (its pending key is written with the file,
+/// by [`put_file`]).
+pub(super) fn mark_pending(file: &mut FileMeta, idx: usize, hint: Option<String>) {
+    file.faces[idx].cluster = FaceCluster::Pending { hint };
+}
+
+/// Writes `file` under `key` and keeps its key in `imm.pending` in step: present exactly when
+/// a face of the file is pending. `was_pending` is what the stored version had
+/// ([`FileMeta::has_pending`]; false for a new file), so that the key is written only when
+/// that changes.
+pub(super) fn put_file(
     tx: &Tx<'_>,
     scope: &[u8],
-    file: &mut FileMeta,
-    idx: usize,
-    hint: Option<String>,
+    key: &[u8],
+    file: &FileMeta,
+    was_pending: bool,
 ) -> Result<(), TxError<ImmError>> {
-    tx.insert(
-        Tree::ImmPending,
-        &pending_key(scope, &file.uri, &file.faces[idx].figure_id),
-        &[],
-    )?;
-    file.faces[idx].cluster = FaceCluster::Pending { hint };
-    Ok(())
+    match (was_pending, file.has_pending()) {
+        (false, true) => tx.insert(Tree::ImmPending, &pending_key(scope, &file.uri), &[])?,
+        (true, false) => tx.remove(Tree::ImmPending, &pending_key(scope, &file.uri))?,
+        _ => {}
+    }
+    tx_put(tx, Tree::ImmFiles, key, file)
 }
 
 /// A fresh cluster of the dataset. Its id is a UUIDv7 (time first, then random bits), so the
@@ -439,5 +427,129 @@ impl Imm {
     /// Waits until the writes so far are durable.
     pub(super) async fn durable(&self) -> Result<(), ImmError> {
         Ok(self.store.durable().await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::imm::model::Face;
+    use crate::store::Durability;
+
+    fn file(uri: &str, faces: &[FaceCluster]) -> FileMeta {
+        FileMeta {
+            uri: uri.into(),
+            object_id: "ab".repeat(32),
+            media_type: "image".into(),
+            size: 1,
+            fields: "{}".into(),
+            faces: faces
+                .iter()
+                .enumerate()
+                .map(|(i, c)| Face {
+                    figure_id: format!("f{i}"),
+                    cluster: c.clone(),
+                    age: None,
+                    gender: None,
+                    quality: None,
+                    attributes: "{}".into(),
+                    embedding: None,
+                })
+                .collect(),
+            created_ms: 1,
+            updated_ms: 1,
+        }
+    }
+
+    fn keys(store: &Store, tree: Tree) -> Vec<Vec<u8>> {
+        store
+            .scan_prefix(tree, b"")
+            .map(|i| i.expect("record").0)
+            .collect()
+    }
+
+    fn put(store: &Store, scope: &[u8], f: &FileMeta, was_pending: bool) {
+        store
+            .transact(|tx| -> Result<(), TxError<ImmError>> {
+                put_file(tx, scope, &scoped(scope, &f.uri), f, was_pending)
+            })
+            .map_err(|_| ())
+            .expect("put file");
+    }
+
+    const SCOPE: &[u8] = b"1\0r\0p\0d\0";
+
+    fn pending() -> FaceCluster {
+        FaceCluster::Pending { hint: None }
+    }
+
+    #[test]
+    fn a_file_has_a_pending_key_exactly_while_one_of_its_faces_is_pending() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Store::open(dir.path(), Durability::Sync).expect("open");
+        let assigned = FaceCluster::Assigned("Cluster-1".into());
+        put(&s, SCOPE, &file("a", &[pending(), pending()]), false);
+        put(&s, SCOPE, &file("b", &[assigned.clone()]), false);
+        assert_eq!(keys(&s, Tree::ImmPending), vec![pending_key(SCOPE, "a")]);
+        // One of two faces clustered: the key stays; both: it goes.
+        put(&s, SCOPE, &file("a", &[assigned.clone(), pending()]), true);
+        assert_eq!(keys(&s, Tree::ImmPending), vec![pending_key(SCOPE, "a")]);
+        put(
+            &s,
+            SCOPE,
+            &file("a", &[assigned.clone(), assigned.clone()]),
+            true,
+        );
+        assert!(keys(&s, Tree::ImmPending).is_empty());
+        put(
+            &s,
+            SCOPE,
+            &file("b", &[assigned, FaceCluster::Independent, pending()]),
+            false,
+        );
+        assert_eq!(keys(&s, Tree::ImmPending), vec![pending_key(SCOPE, "b")]);
+    }
+
+    #[test]
+    fn opening_a_schema_3_data_dir_gathers_the_pending_faces_into_one_key_per_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let files = [
+            file("oss://b/a.jpg", &[pending(), pending(), pending()]),
+            file("oss://b/a.jpg.2", &[pending()]),
+            file("oss://b/c.jpg", &[FaceCluster::Independent]),
+            file("oss://b/d.jpg", &[FaceCluster::Independent, pending()]),
+        ];
+        let want = {
+            let s = Store::open(dir.path(), Durability::Sync).expect("open");
+            for f in &files {
+                put(&s, SCOPE, f, false);
+            }
+            let want = keys(&s, Tree::ImmPending);
+            assert_eq!(want.len(), 3);
+            // Schema 3's layout: `scope + uri \0 figure id` for every pending face.
+            s.transact(|tx| -> Result<(), TxError<()>> {
+                for k in &want {
+                    tx.remove(Tree::ImmPending, k)?;
+                }
+                for f in &files {
+                    for face in f.faces.iter().filter(|x| x.cluster == pending()) {
+                        let k = [&scoped(SCOPE, &f.uri)[..], b"\0", face.figure_id.as_bytes()];
+                        tx.insert(Tree::ImmPending, &k.concat(), b"")?;
+                    }
+                }
+                Ok(())
+            })
+            .expect("old layout");
+            assert_eq!(keys(&s, Tree::ImmPending).len(), 5);
+            s.set_schema_for_test(3);
+            s.close().expect("close");
+            want
+        };
+        let s = Store::open(dir.path(), Durability::Sync).expect("open current");
+        assert_eq!(
+            s.schema_version().expect("schema"),
+            cloudtwin_migrations::CURRENT_SCHEMA
+        );
+        assert_eq!(keys(&s, Tree::ImmPending), want);
     }
 }
