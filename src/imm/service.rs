@@ -489,7 +489,12 @@ mod tests {
         let s = Store::open(dir.path(), Durability::Sync).expect("open");
         let assigned = FaceCluster::Assigned("Cluster-1".into());
         put(&s, SCOPE, &file("a", &[pending(), pending()]), false);
-        put(&s, SCOPE, &file("b", &[assigned.clone()]), false);
+        put(
+            &s,
+            SCOPE,
+            &file("b", std::slice::from_ref(&assigned)),
+            false,
+        );
         assert_eq!(keys(&s, Tree::ImmPending), vec![pending_key(SCOPE, "a")]);
         // One of two faces clustered: the key stays; both: it goes.
         put(&s, SCOPE, &file("a", &[assigned.clone(), pending()]), true);
