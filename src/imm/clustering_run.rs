@@ -3,7 +3,7 @@
 //! on its own; groups are assigned a few hundred to a transaction, and each face is re-checked
 //! pending inside the transaction that moves it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::clock::now_ms;
 use crate::store::{decode, Tree, Tx, TxError};
@@ -166,13 +166,11 @@ impl Imm {
             .map(|_| new_cluster(c, project, dataset, now))
             .collect();
         finish(self.store.transact_bulk(|tx| {
-            // The groups' order-index changes, written once at the end: the clusters made in
-            // a row share blocks. Nothing else in the transaction touches their order keys.
-            let mut order = OrderEdits::default();
+            let mut work = ChunkWork::default();
             for ((members, target), fresh) in groups.iter().zip(&fresh) {
-                assign_group(tx, scope, pending, members, target, fresh, now, &mut order)?;
+                work.assign_group(tx, scope, pending, members, target, fresh, now)?;
             }
-            order.apply(tx, scope)
+            work.write(tx, scope)
         }))
     }
 }
@@ -186,61 +184,146 @@ type Assignment = (Vec<usize>, Target);
 /// same sitting: 6.5-7.4 s at 32, 6.8-7.5 s at 16, 7.5 s at 64, 9.0 s at 256, 9.4 s at 1024).
 const GROUPS_PER_TRANSACTION: usize = 32;
 
-/// Inside a transaction: the faces of `members` that are still pending join the target (its
-/// order-index changes join `order`).
-#[allow(clippy::too_many_arguments)]
-fn assign_group(
-    tx: &Tx<'_>,
-    scope: &[u8],
-    pending: &[PendingFace],
-    members: &[usize],
-    target: &Target,
-    fresh: &Cluster,
-    now: u64,
-    order: &mut OrderEdits,
-) -> Result<(), TxError<ImmError>> {
-    let stored = match target {
-        Target::Hint(h) => match tx.get(Tree::ImmHints, &scoped(scope, h))? {
-            Some(id) => tx_cluster(tx, scope, &String::from_utf8_lossy(&id))?,
+/// One transaction's work: every file and cluster it touches is read once, changed in memory
+/// as the groups join in turn, and written once at the end ([`ChunkWork::write`]): a file holds
+/// faces of several groups (four, in the bench), and it was decoded and encoded once per face.
+#[derive(Default)]
+struct ChunkWork {
+    /// File key -> the file as changed so far (`None`: it does not exist) and whether a face
+    /// of it joined.
+    files: HashMap<Vec<u8>, (Option<FileMeta>, bool)>,
+    /// The keys of the files faces joined, in the order first joined.
+    changed_files: Vec<Vec<u8>>,
+    /// The clusters the groups join, in the order first joined.
+    clusters: Vec<Joining>,
+    /// Cluster id -> its place in `clusters`.
+    slot: HashMap<String, usize>,
+}
+
+/// A cluster faces join in this transaction.
+struct Joining {
+    cluster: Cluster,
+    /// Its order keys as stored (`None`: a new cluster).
+    stored_keys: Option<Vec<Vec<u8>>>,
+    /// The identity hint to point at it, when the hint does not already.
+    map_hint: Option<String>,
+    /// Faces joined in this transaction.
+    joined: usize,
+}
+
+impl ChunkWork {
+    /// The faces of `members` that are still pending join the target (a later group whose
+    /// target is the same cluster sees what an earlier one joined).
+    #[allow(clippy::too_many_arguments)]
+    fn assign_group(
+        &mut self,
+        tx: &Tx<'_>,
+        scope: &[u8],
+        pending: &[PendingFace],
+        members: &[usize],
+        target: &Target,
+        fresh: &Cluster,
+        now: u64,
+    ) -> Result<(), TxError<ImmError>> {
+        let slot = self.target_slot(tx, scope, target, fresh)?;
+        for &i in members {
+            let p = &pending[i];
+            let fkey = scoped(scope, &p.uri);
+            if !self.files.contains_key(&fkey) {
+                let stored = tx_get::<FileMeta>(tx, Tree::ImmFiles, &fkey)?;
+                self.files.insert(fkey.clone(), (stored, false));
+            }
+            let Some((Some(file), changed)) = self.files.get_mut(&fkey) else {
+                continue;
+            };
+            let Some(idx) = file.faces.iter().position(|f| f.figure_id == p.figure_id) else {
+                continue;
+            };
+            if !matches!(file.faces[idx].cluster, FaceCluster::Pending { .. }) {
+                continue;
+            }
+            let joining = &mut self.clusters[slot];
+            join(&mut joining.cluster, file, idx, now);
+            joining.joined += 1;
+            if !*changed {
+                *changed = true;
+                self.changed_files.push(fkey);
+            }
+        }
+        Ok(())
+    }
+
+    /// Where in `clusters` the target's cluster is, read (or made) on first use.
+    fn target_slot(
+        &mut self,
+        tx: &Tx<'_>,
+        scope: &[u8],
+        target: &Target,
+        fresh: &Cluster,
+    ) -> Result<usize, TxError<ImmError>> {
+        let (id, hint) = match target {
+            Target::Hint(h) => match tx.get(Tree::ImmHints, &scoped(scope, h))? {
+                Some(id) => (Some(String::from_utf8_lossy(&id).to_string()), Some(h)),
+                None => (None, Some(h)),
+            },
+            Target::Existing(id) => (Some(id.clone()), None),
+            Target::New => (None, None),
+        };
+        if let Some(&slot) = id.as_ref().and_then(|id| self.slot.get(id)) {
+            return Ok(slot);
+        }
+        let stored = match &id {
+            Some(id) => tx_cluster(tx, scope, id)?,
             None => None,
-        },
-        Target::Existing(id) => tx_cluster(tx, scope, id)?,
-        Target::New => None,
-    };
-    // The stored version's order keys, taken before the faces join (put_cluster_into then
-    // needs no second read of the record; a run over a million hints makes a million).
-    let old_keys = stored.as_ref().map(|o| order_keys(scope, o));
-    let mut cl = stored.unwrap_or_else(|| {
-        let mut n = fresh.clone();
-        if let Target::Hint(h) = target {
-            n.hint = Some(h.clone());
-        }
-        n
-    });
-    let mut joined = 0;
-    for &i in members {
-        let p = &pending[i];
-        let fkey = scoped(scope, &p.uri);
-        let Some(mut file) = tx_get::<FileMeta>(tx, Tree::ImmFiles, &fkey)? else {
-            continue;
         };
-        let Some(idx) = file.faces.iter().position(|f| f.figure_id == p.figure_id) else {
-            continue;
+        let joining = match stored {
+            // The stored version's order keys, taken before the faces join (put_cluster_into
+            // then needs no second read of the record).
+            Some(cl) => Joining {
+                stored_keys: Some(order_keys(scope, &cl)),
+                map_hint: None,
+                cluster: cl,
+                joined: 0,
+            },
+            None => {
+                let mut cl = fresh.clone();
+                cl.hint = hint.cloned();
+                Joining {
+                    map_hint: hint.cloned(),
+                    cluster: cl,
+                    stored_keys: None,
+                    joined: 0,
+                }
+            }
         };
-        if !matches!(file.faces[idx].cluster, FaceCluster::Pending { .. }) {
-            continue;
+        self.slot
+            .insert(joining.cluster.object_id.clone(), self.clusters.len());
+        self.clusters.push(joining);
+        Ok(self.clusters.len() - 1)
+    }
+
+    /// Writes every changed file (with its pending key) and every cluster faces joined (with
+    /// its hint and order keys; the clusters made in a row share order blocks, written once).
+    fn write(self, tx: &Tx<'_>, scope: &[u8]) -> Result<(), TxError<ImmError>> {
+        for fkey in &self.changed_files {
+            if let Some((Some(file), _)) = self.files.get(fkey) {
+                // A face of it was pending until it joined.
+                put_file(tx, scope, fkey, file, true)?;
+            }
         }
-        join(&mut cl, &mut file, idx, now);
-        put_file(tx, scope, &fkey, &file, true)?;
-        joined += 1;
+        let mut order = OrderEdits::default();
+        for j in self.clusters.into_iter().filter(|j| j.joined > 0) {
+            if let Some(h) = &j.map_hint {
+                tx.insert(
+                    Tree::ImmHints,
+                    &scoped(scope, h),
+                    j.cluster.object_id.as_bytes(),
+                )?;
+            }
+            put_cluster_into(tx, scope, &j.cluster, j.stored_keys, &mut order)?;
+        }
+        order.apply(tx, scope)
     }
-    if joined == 0 {
-        return Ok(());
-    }
-    if let Some(h) = &cl.hint {
-        tx.insert(Tree::ImmHints, &scoped(scope, h), cl.object_id.as_bytes())?;
-    }
-    put_cluster_into(tx, scope, &cl, old_keys, order)
 }
 
 /// Which cluster a group of faces joins.
