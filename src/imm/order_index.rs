@@ -10,6 +10,31 @@ use crate::store::{Scan, Store, StoreError, Tree, Tx, TxError};
 use super::error::ImmError;
 use super::keys::{block_len, decode_block, encode_block};
 
+/// A block's entries (ascending, no repeats) after `ops`, applied in order (the last op on an
+/// entry decides), ascending: a merge, so a block a run appends to is not rebuilt entry by
+/// entry.
+fn merged<'a>(entries: &[&'a [u8]], ops: &[(&'a [u8], bool)]) -> Vec<&'a [u8]> {
+    let mut last: BTreeMap<&[u8], bool> = BTreeMap::new();
+    for (rest, add) in ops {
+        last.insert(rest, *add);
+    }
+    let mut out = Vec::with_capacity(entries.len() + last.len());
+    let mut ops = last.into_iter().peekable();
+    for &e in entries {
+        while let Some((k, add)) = ops.next_if(|(k, _)| *k < e) {
+            if add {
+                out.push(k);
+            }
+        }
+        match ops.next_if(|(k, _)| *k == e) {
+            Some((_, false)) => {}
+            _ => out.push(e),
+        }
+    }
+    out.extend(ops.filter(|(_, add)| *add).map(|(k, _)| k));
+    out
+}
+
 fn damaged(key: &[u8]) -> ImmError {
     StoreError::Corrupt {
         kind: "imm.cluster_order block",
@@ -52,27 +77,21 @@ impl Edits {
         }
         for (block, ops) in blocks {
             let stored = tx.get(Tree::ImmClusterOrder, block)?;
-            let mut entries: BTreeSet<Vec<u8>> = match &stored {
-                None => BTreeSet::new(),
-                Some(v) => decode_block(v)
-                    .ok_or_else(|| TxError::Abort(damaged(block)))?
-                    .into_iter()
-                    .map(<[u8]>::to_vec)
-                    .collect(),
+            let mut entries: Vec<&[u8]> = match &stored {
+                None => Vec::new(),
+                Some(v) => decode_block(v).ok_or_else(|| TxError::Abort(damaged(block)))?,
             };
-            for (rest, add) in ops {
-                if add {
-                    entries.insert(rest.to_vec());
-                } else {
-                    entries.remove(rest);
-                }
+            if !entries.is_sorted_by(|a, b| a < b) {
+                entries.sort_unstable();
+                entries.dedup();
             }
+            let entries = merged(&entries, &ops);
             if entries.is_empty() {
                 if stored.is_some() {
                     tx.remove(Tree::ImmClusterOrder, block)?;
                 }
             } else {
-                let value = encode_block(entries.iter().map(Vec::as_slice));
+                let value = encode_block(entries.into_iter());
                 tx.insert(Tree::ImmClusterOrder, block, &value)?;
             }
         }
@@ -237,5 +256,30 @@ impl Iterator for Entries {
                 },
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merged;
+
+    #[test]
+    fn a_merge_applies_the_last_op_on_each_entry_and_keeps_the_entries_ascending() {
+        let entries: Vec<&[u8]> = vec![b"b", b"d", b"f"];
+        let ops: Vec<(&[u8], bool)> = vec![
+            (b"a", true),
+            (b"d", false),
+            (b"c", true),
+            (b"c", false),
+            (b"e", false),
+            (b"e", true),
+            (b"b", true),
+            (b"g", true),
+            (b"f", true),
+        ];
+        let want: Vec<&[u8]> = vec![b"a", b"b", b"e", b"f", b"g"];
+        assert_eq!(merged(&entries, &ops), want);
+        assert_eq!(merged(&[], &[(b"x", false)]), Vec::<&[u8]>::new());
+        assert_eq!(merged(&entries, &[]), entries);
     }
 }
