@@ -57,6 +57,21 @@ pub struct Regroup {
     pub pack: fn(&[Vec<u8>]) -> Vec<u8>,
 }
 
+/// Where the dataset scope of an `imm.*` key ends (`account \0 region \0 project \0 dataset
+/// \0`, a layout every schema so far kept): after its fourth 0 byte.
+fn scope_len(key: &[u8]) -> Option<usize> {
+    let mut seen = 0;
+    for (i, b) in key.iter().enumerate() {
+        if *b == 0 {
+            seen += 1;
+            if seen == 4 {
+                return Some(i + 1);
+            }
+        }
+    }
+    None
+}
+
 fn unchanged(_: &[u8]) -> Result<Option<Vec<u8>>, String> {
     Ok(None)
 }

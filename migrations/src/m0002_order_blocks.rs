@@ -11,23 +11,9 @@
 /// Bytes of the cluster id kept in a block key.
 const BUCKET: usize = 21;
 
-/// Where a key's scope ends: after its fourth 0 byte.
-fn scope_len(key: &[u8]) -> Option<usize> {
-    let mut seen = 0;
-    for (i, b) in key.iter().enumerate() {
-        if *b == 0 {
-            seen += 1;
-            if seen == 4 {
-                return Some(i + 1);
-            }
-        }
-    }
-    None
-}
-
 /// Where the block key of a sort key's entry ends (`None`: not such an entry).
 fn block_len(key: &[u8]) -> Option<usize> {
-    let scope = scope_len(key)?;
+    let scope = crate::scope_len(key)?;
     let int = match key.get(scope)? {
         1 | 2 | 3 | 4 | 6 => true,
         5 | 7 => false,

@@ -6,23 +6,9 @@
 //! 0 byte, so a key with a 0 byte after its scope is a schema-3 key, and the keys of one file
 //! come one after another, its schema-4 key first (0 is the smallest byte).
 
-/// Where a key's scope ends: after its fourth 0 byte.
-fn scope_len(key: &[u8]) -> Option<usize> {
-    let mut seen = 0;
-    for (i, b) in key.iter().enumerate() {
-        if *b == 0 {
-            seen += 1;
-            if seen == 4 {
-                return Some(i + 1);
-            }
-        }
-    }
-    None
-}
-
 /// The file key a record of `imm.pending` belongs to.
 pub fn joins(key: &[u8], _value: &[u8]) -> Result<Option<crate::Joins>, String> {
-    let Some(scope) = scope_len(key) else {
+    let Some(scope) = crate::scope_len(key) else {
         return Err("a pending key without a dataset scope".into());
     };
     Ok(Some(match key[scope..].iter().position(|b| *b == 0) {
