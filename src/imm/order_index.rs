@@ -91,7 +91,7 @@ impl Edits {
                     tx.remove(Tree::ImmClusterOrder, block)?;
                 }
             } else {
-                let value = encode_block(entries.into_iter());
+                let value = encode_block(entries);
                 tx.insert(Tree::ImmClusterOrder, block, &value)?;
             }
         }
