@@ -11,7 +11,7 @@ use crate::store::{decode, Tree, Tx, TxError};
 
 use super::clustering::{self, Group};
 use super::error::ImmError;
-use super::keys::{dataset_key, dataset_scope, order_keys, scoped, uri_of_pending_key};
+use super::keys::{dataset_key, dataset_scope, order_keys, scoped};
 use super::model::{Cluster, Dataset, FaceCluster, FileMeta};
 use super::service::{
     finish, get, join, new_cluster, put_cluster_into, put_file, tx_cluster, tx_get, Caller, Imm,
@@ -43,9 +43,8 @@ impl Imm {
         for item in self.store.scan_prefix(Tree::ImmPending, &scope) {
             keys.push(item?.0);
         }
-        let mut take = |key: &[u8], file: FileMeta| {
+        let mut take = |file: FileMeta| {
             let uri: Arc<str> = Arc::from(file.uri.as_str());
-            debug_assert_eq!(uri_of_pending_key(&scope, key).as_deref(), Some(&*uri));
             for face in file.faces {
                 let FaceCluster::Pending { hint } = face.cluster else {
                     continue;
@@ -77,13 +76,13 @@ impl Imm {
                 let (k, v) = item?;
                 while want.next_if(|w| w.as_slice() < k.as_slice()).is_some() {}
                 if want.next_if(|w| w.as_slice() == k.as_slice()).is_some() {
-                    take(&k, decode::<FileMeta>(&v)?);
+                    take(decode::<FileMeta>(&v)?);
                 }
             }
         } else {
             for k in &keys {
                 if let Some(file) = get::<FileMeta>(&self.store, Tree::ImmFiles, k)? {
-                    take(k, file);
+                    take(file);
                 }
             }
         }
@@ -236,10 +235,9 @@ struct ChunkWork {
 /// A cluster faces join in this transaction.
 struct Joining {
     cluster: Cluster,
-    /// Its order keys as stored (`None`: a new cluster).
+    /// Its order keys as stored (`None`: a new cluster, whose identity hint, if any, is to
+    /// point at it).
     stored_keys: Option<Vec<Vec<u8>>>,
-    /// The identity hint to point at it, when the hint does not already.
-    map_hint: Option<String>,
     /// Faces joined in this transaction.
     joined: usize,
 }
@@ -314,7 +312,6 @@ impl ChunkWork {
             // then needs no second read of the record).
             Some(cl) => Joining {
                 stored_keys: Some(order_keys(scope, &cl)),
-                map_hint: None,
                 cluster: cl,
                 joined: 0,
             },
@@ -322,7 +319,6 @@ impl ChunkWork {
                 let mut cl = fresh.clone();
                 cl.hint = hint.cloned();
                 Joining {
-                    map_hint: hint.cloned(),
                     cluster: cl,
                     stored_keys: None,
                     joined: 0,
@@ -341,12 +337,12 @@ impl ChunkWork {
         for fkey in &self.changed_files {
             if let Some((Some(file), _)) = self.files.get(fkey) {
                 // A face of it was pending until it joined.
-                put_file(tx, scope, fkey, file, true)?;
+                put_file(tx, scope, file, true)?;
             }
         }
         let mut order = OrderEdits::default();
         for j in self.clusters.into_iter().filter(|j| j.joined > 0) {
-            if let Some(h) = &j.map_hint {
+            if let Some(h) = j.cluster.hint.as_ref().filter(|_| j.stored_keys.is_none()) {
                 tx.insert(
                     Tree::ImmHints,
                     &scoped(scope, h),

@@ -371,7 +371,7 @@ impl Place<'_> {
         }
         d.updated_ms = self.now;
         tx_put(tx, Tree::ImmDatasets, &dkey, &d)?;
-        put_file(tx, &self.scope, &key, &file, was_pending)
+        put_file(tx, &self.scope, &file, was_pending)
     }
 
     /// UpdateFileMeta of one file: given fields replace stored ones; listed faces change.
@@ -397,7 +397,7 @@ impl Place<'_> {
             Some(faces) => self.apply_faces(tx, &mut file, faces, false)?,
             None => self.refresh_only(tx, &file)?,
         }
-        put_file(tx, &self.scope, &key, &file, was_pending)
+        put_file(tx, &self.scope, &file, was_pending)
     }
 
     /// DeleteFileMeta of one file; `Ok(false)` when it does not exist.

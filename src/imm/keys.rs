@@ -90,11 +90,6 @@ pub fn pending_key(scope: &[u8], uri: &str) -> Vec<u8> {
     scoped(scope, uri)
 }
 
-/// The uri of a pending key under `scope`.
-pub fn uri_of_pending_key(scope: &[u8], key: &[u8]) -> Option<String> {
-    Some(String::from_utf8_lossy(key.get(scope.len()..)?).to_string())
-}
-
 /// Key of a task: `account \0 region \0 project \0 task id`.
 pub fn task_key(c: Caller<'_>, project: &str, task_id: &str) -> Vec<u8> {
     format!("{}\0{}\0{}\0{}", c.account, c.region, project, task_id).into_bytes()
@@ -331,10 +326,9 @@ mod tests {
     }
 
     #[test]
-    fn a_pending_key_gives_back_its_uri() {
+    fn a_pending_key_is_the_file_s_own_key() {
         let scope = b"1\0r\0p\0d\0".to_vec();
         let k = pending_key(&scope, "oss://b/x.jpg");
         assert_eq!(k, scoped(&scope, "oss://b/x.jpg"));
-        assert_eq!(uri_of_pending_key(&scope, &k), Some("oss://b/x.jpg".into()));
     }
 }

@@ -43,7 +43,7 @@ impl Imm {
                         continue;
                     };
                     join(&mut dest, &mut file, idx, now);
-                    put_file(tx, &scope, &fkey, &file, was_pending)?;
+                    put_file(tx, &scope, &file, was_pending)?;
                 }
                 delete_cluster(tx, &scope, f)?;
                 if let Some(h) = &src.hint {

@@ -338,14 +338,13 @@ pub(super) fn mark_pending(file: &mut FileMeta, idx: usize, hint: Option<String>
     file.faces[idx].cluster = FaceCluster::Pending { hint };
 }
 
-/// Writes `file` under `key` and keeps its key in `imm.pending` in step: present exactly when
-/// a face of the file is pending. `was_pending` is what the stored version had
-/// ([`FileMeta::has_pending`]; false for a new file), so that the key is written only when
+/// Writes `file` (under its key, `scope + uri`) and keeps its key in `imm.pending` in step:
+/// present exactly when a face of the file is pending. `was_pending` is what the stored version
+/// had ([`FileMeta::has_pending`]; false for a new file), so that the key is written only when
 /// that changes.
 pub(super) fn put_file(
     tx: &Tx<'_>,
     scope: &[u8],
-    key: &[u8],
     file: &FileMeta,
     was_pending: bool,
 ) -> Result<(), TxError<ImmError>> {
@@ -354,7 +353,7 @@ pub(super) fn put_file(
         (true, false) => tx.remove(Tree::ImmPending, &pending_key(scope, &file.uri))?,
         _ => {}
     }
-    tx_put(tx, Tree::ImmFiles, key, file)
+    tx_put(tx, Tree::ImmFiles, &scoped(scope, &file.uri), file)
 }
 
 /// A fresh cluster of the dataset. Its id is a UUIDv7 (time first, then random bits), so the
@@ -470,9 +469,7 @@ mod tests {
 
     fn put(store: &Store, scope: &[u8], f: &FileMeta, was_pending: bool) {
         store
-            .transact(|tx| -> Result<(), TxError<ImmError>> {
-                put_file(tx, scope, &scoped(scope, &f.uri), f, was_pending)
-            })
+            .transact(|tx| -> Result<(), TxError<ImmError>> { put_file(tx, scope, f, was_pending) })
             .map_err(|_| ())
             .expect("put file");
     }
